@@ -1,0 +1,1 @@
+"""LATINNO pipeline: shared vocabulary, records, configuration, errors and the CLI."""

@@ -1,0 +1,56 @@
+"""Command-line interface. ``main`` turns every LatinnoError into one line and its exit code.
+
+Command modules import their heavy dependencies (Prefect, DuckDB, lxml) inside the command, so
+``latinno parse|query|export|status`` start without loading Prefect.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from latinno.cli.app import app, is_verbose
+from latinno.errors import LatinnoError
+
+
+def _register() -> None:
+    # Each module adds its commands to ``app`` on import.
+    import importlib
+
+    for name in ("parse", "warehouse", "site", "refresh"):
+        try:
+            importlib.import_module(f"latinno.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"latinno.cli.{name}":
+                raise
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except LatinnoError as exc:
+        if is_verbose():
+            raise
+        print(f"latinno: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("latinno: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # typer's usage errors and anything unforeseen
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+__all__ = ["app", "main"]

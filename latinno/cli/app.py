@@ -1,0 +1,71 @@
+"""The typer application and what every command shares: settings, --db/--config, errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from latinno.config import Settings, load_settings, override
+
+app = typer.Typer(
+    name="latinno",
+    help="LATINNO pipeline: fetch, parse and load the LATINNO case pages into DuckDB.\n\n"
+    "Example: latinno refresh --base-url http://127.0.0.1:8765 --db data/demo.duckdb",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Path to config.yaml (default: ./config.yaml).", show_default=False),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: warehouse.path in config, or $LATINNO_DB).",
+                 show_default=False),
+]
+
+_state: dict[str, Any] = {"verbose": False}
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show detail and tracebacks.")] = False,
+) -> None:
+    _state["verbose"] = verbose
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def is_verbose() -> bool:
+    return bool(_state["verbose"])
+
+
+def settings_for(config: Path | None, db: Path | None = None, **source: Any) -> Settings:
+    """Read config once and apply command-line overrides (``--db``, source/politeness flags)."""
+    settings = load_settings(config)
+    changes: dict[str, dict[str, Any]] = {}
+    if db is not None:
+        changes["warehouse"] = {"path": str(db)}
+    for key, value in source.items():
+        if value is None:
+            continue
+        section, _, name = key.partition("__")
+        changes.setdefault(section, {})[name] = value
+    return override(settings, changes, "command line") if changes else settings
+
+
+def quiet_prefect() -> None:
+    """Environment for a Prefect run that prints no telemetry or shutdown noise offline."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")

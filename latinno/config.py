@@ -1,0 +1,207 @@
+"""config.yaml: read once, validated with pydantic, errors name the bad key.
+
+Only the CLI and the flows see ``Settings``; parsers and loaders get plain arguments from it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from latinno.errors import ConfigError
+from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+ENV_DB = "LATINNO_DB"
+ENV_BASE_URL = "LATINNO_BASE_URL"
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSettings(_Section):
+    base_url: str = "https://latinno.net"
+    allowed_hosts: list[str] = ["latinno.net", "www.latinno.net", "latinno.wzb.eu"]
+    languages: list[Literal["en", "es", "pt"]] = ["en"]
+    country_prefixes: list[int] = sorted(COUNTRY_BY_PREFIX)
+    discovery: Literal["auto", "sitemap", "probe"] = "auto"
+    max_consecutive_misses: PositiveInt = 50
+    max_serial: PositiveInt = 999
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL such as https://latinno.net")
+        return value.rstrip("/")
+
+    @field_validator("languages")
+    @classmethod
+    def _some_language(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"expected at least one of {', '.join(LANGS)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("country_prefixes")
+    @classmethod
+    def _known_prefixes(cls, value: list[int]) -> list[int]:
+        unknown = [p for p in value if p not in COUNTRY_BY_PREFIX]
+        if unknown:
+            raise ValueError(f"unknown country prefixes {unknown}; known: {sorted(COUNTRY_BY_PREFIX)}")
+        return value
+
+
+class PolitenessSettings(_Section):
+    rate: NonNegativeFloat = 2.0
+    concurrency: PositiveInt = 2
+    user_agent: str = "latinno-pipeline/0.1 (research data pipeline; +{contact})"
+    contact: str = "https://github.com/latinno-pipeline/latinno-pipeline"
+    obey_robots: bool = True
+
+    @property
+    def user_agent_header(self) -> str:
+        return self.user_agent.format(contact=self.contact)
+
+
+class HttpSettings(_Section):
+    timeout_s: PositiveFloat = 20.0
+    max_retries: Annotated[int, Field(ge=0)] = 5
+    backoff_base_s: NonNegativeFloat = 0.5
+    backoff_max_s: NonNegativeFloat = 30.0
+    retry_after_cap_s: NonNegativeFloat = 60.0
+    max_body_bytes: PositiveInt = 5_000_000
+
+
+class ParserSettings(_Section):
+    active_classes: list[str] = ["active"]
+    extra_labels: dict[str, dict[str, list[str]]] = {}
+
+    @field_validator("active_classes")
+    @classmethod
+    def _some_class(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("expected at least one class name, such as 'active'")
+        return value
+
+    @field_validator("extra_labels")
+    @classmethod
+    def _known_groups(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        from latinno.vocabulary import label_groups
+
+        groups = label_groups()
+        for group, targets in value.items():
+            if group not in groups:
+                raise ValueError(f"unknown group '{group}'; expected one of {sorted(groups)}")
+            unknown = sorted(set(targets) - set(groups[group]))
+            if unknown:
+                raise ValueError(
+                    f"group '{group}': unknown {unknown}; expected some of {sorted(groups[group])}"
+                )
+        return value
+
+
+class WarehouseSettings(_Section):
+    path: Path = Path("data/latinno.duckdb")
+    lock_timeout_s: NonNegativeFloat = 60.0
+    read_lock_timeout_s: NonNegativeFloat = 10.0
+
+
+class ExportSettings(_Section):
+    dir: Path = Path("exports")
+    format: Literal["parquet", "csv", "all"] = "all"
+
+
+class ScheduleSettings(_Section):
+    cron: str = "0 3 * * 1"
+    timezone: str = "Europe/Berlin"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("expected a 5-field cron expression such as '0 3 * * 1'")
+        return value
+
+
+class RunnerSettings(_Section):
+    batch_size: PositiveInt = 200
+    parse_workers: PositiveInt = 2
+
+
+class Settings(_Section):
+    source: SourceSettings = SourceSettings()
+    politeness: PolitenessSettings = PolitenessSettings()
+    http: HttpSettings = HttpSettings()
+    parser: ParserSettings = ParserSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    export: ExportSettings = ExportSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    runner: RunnerSettings = RunnerSettings()
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def parse_settings(data: Any, source: str) -> Settings:
+    """Validate a loaded mapping; the first error becomes a ConfigError naming the key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, "(top level)", "expected a mapping of sections")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = first["msg"]
+        if first["type"] == "extra_forbidden":
+            problem = "unknown setting (check its spelling and section)"
+        elif "input" in first and not isinstance(first["input"], dict | list):
+            problem = f"{problem} (got {first['input']!r})"
+        raise ConfigError(source, _key(first["loc"]), problem) from None
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read config.yaml once; ``LATINNO_DB`` and ``LATINNO_BASE_URL`` override it.
+
+    A missing default file means built-in defaults; a missing explicit file is an error.
+    """
+    env = dict(os.environ) if env is None else env
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG_PATH
+    data: Any = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(str(path), "(file)", f"not valid YAML: {exc}") from None
+    elif explicit:
+        raise ConfigError(str(path), "(file)", "file not found")
+    settings = parse_settings(data, str(path))
+    overrides: dict[str, Any] = {}
+    if env.get(ENV_DB):
+        overrides["warehouse"] = {"path": env[ENV_DB]}
+    if env.get(ENV_BASE_URL):
+        overrides["source"] = {"base_url": env[ENV_BASE_URL]}
+    if overrides:
+        settings = override(settings, overrides, f"{path} + environment")
+    return settings
+
+
+def override(settings: Settings, changes: dict[str, dict[str, Any]], source: str) -> Settings:
+    """A validated copy with ``{section: {key: value}}`` changed (CLI flags, environment)."""
+    data = settings.model_dump(mode="json")
+    for section, values in changes.items():
+        data[section].update(values)
+    return parse_settings(data, source)
