@@ -58,7 +58,9 @@ class SourceSettings(_Section):
     def _known_prefixes(cls, value: list[int]) -> list[int]:
         unknown = [p for p in value if p not in COUNTRY_BY_PREFIX]
         if unknown:
-            raise ValueError(f"unknown country prefixes {unknown}; known: {sorted(COUNTRY_BY_PREFIX)}")
+            raise ValueError(
+                f"unknown country prefixes {unknown}; known: {sorted(COUNTRY_BY_PREFIX)}"
+            )
         return value
 
 
@@ -96,7 +98,9 @@ class ParserSettings(_Section):
 
     @field_validator("extra_labels")
     @classmethod
-    def _known_groups(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+    def _known_groups(
+        cls, value: dict[str, dict[str, list[str]]]
+    ) -> dict[str, dict[str, list[str]]]:
         from latinno.vocabulary import label_groups
 
         groups = label_groups()

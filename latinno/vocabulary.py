@@ -92,7 +92,10 @@ FIELD_TERMS: dict[str, tuple[Term, ...]] = {
     ),
     "participant_types": (
         Term("citizens", {"en": "citizens", "es": "ciudadanos", "pt": "cidadãos"}),
-        Term("civil_society", {"en": "civil society", "es": "sociedad civil", "pt": "sociedade civil"}),
+        Term(
+            "civil_society",
+            {"en": "civil society", "es": "sociedad civil", "pt": "sociedade civil"},
+        ),
         Term("private_stakeholders", {"en": "private stakeholders", "es": "organización privada"}),
     ),
     "decisiveness": (
@@ -136,7 +139,9 @@ OPTION_TERMS: dict[str, tuple[Term, ...]] = {
         Term("deliberation", {"en": "Deliberation", "pt": "Deliberação"}),
         Term("direct_voting", {"en": "Direct Voting", "pt": "Voto Direto"}),
         Term("e_participation", {"en": "E-Participation", "pt": "E-participação"}),
-        Term("citizen_representation", {"en": "Citizen Representation", "pt": "Representação Cidadã"}),
+        Term(
+            "citizen_representation", {"en": "Citizen Representation", "pt": "Representação Cidadã"}
+        ),
     ),
     "ends": (
         Term("accountability", {"en": "Accountability", "pt": "Accountability"}),
@@ -179,7 +184,10 @@ COUNTRIES: tuple[Country, ...] = (
     Country("CO", 5, "Colombia", "colombia", {"es": "Colombia", "pt": "Colômbia"}),
     Country("CR", 6, "Costa Rica", "costa-rica", {"es": "Costa Rica", "pt": "Costa Rica"}),
     Country(
-        "DO", 7, "Dominican Republic", "dom-rep",
+        "DO",
+        7,
+        "Dominican Republic",
+        "dom-rep",
         {"es": "República Dominicana", "pt": "República Dominicana"},
     ),
     Country("EC", 8, "Ecuador", "ecuador", {"es": "Ecuador", "pt": "Equador"}),

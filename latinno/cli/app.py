@@ -23,12 +23,17 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Path to config.yaml (default: ./config.yaml).", show_default=False),
+    typer.Option(
+        "--config", help="Path to config.yaml (default: ./config.yaml).", show_default=False
+    ),
 ]
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="DuckDB file (default: warehouse.path in config, or $LATINNO_DB).",
-                 show_default=False),
+    typer.Option(
+        "--db",
+        help="DuckDB file (default: warehouse.path in config, or $LATINNO_DB).",
+        show_default=False,
+    ),
 ]
 
 _state: dict[str, Any] = {"verbose": False}
@@ -36,7 +41,9 @@ _state: dict[str, Any] = {"verbose": False}
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show detail and tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Show detail and tracebacks.")
+    ] = False,
 ) -> None:
     _state["verbose"] = verbose
     logging.basicConfig(
