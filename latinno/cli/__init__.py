@@ -28,8 +28,9 @@ _register()
 
 
 def main() -> None:
+    # Standalone mode handles usage errors and --help; our own errors pass through to here.
     try:
-        app(standalone_mode=False)
+        app()
     except LatinnoError as exc:
         if is_verbose():
             raise
@@ -38,19 +39,6 @@ def main() -> None:
     except KeyboardInterrupt:
         print("latinno: interrupted", file=sys.stderr)
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # typer's usage errors and anything unforeseen
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
 
 
 __all__ = ["app", "main"]

@@ -1,0 +1,39 @@
+# Two entry points (README): `make demo` runs the main job on the bundled site, `make test` runs
+# the tests. Both create or reuse .venv and install the locked dependencies first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing locked dependencies into $(VENV) ..."
+	@# pip's log goes to a file and is shown only when the install fails.
+	@$(PY) -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/install.log 2>&1 \
+		|| (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --disable-pip-version-check --no-deps -e . >> $(VENV)/install.log 2>&1 \
+		|| (cat $(VENV)/install.log; exit 1)
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@$(VENV)/bin/latinno demo
+
+test: $(STAMP)
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	@$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	@$(PY) bench/run_all.py
+
+lock:
+	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data exports .pytest_cache .ruff_cache

@@ -1,0 +1,182 @@
+"""What the polite fetcher costs over a bare httpx loop, on the generated full-size site.
+
+Run: ``.venv/bin/python bench/fetch_overhead.py [--pages 3744] [--concurrency 8] [--repeats 3]``
+Writes ``bench/results/fetch_overhead.md``. The site server runs as a subprocess
+(``latinno site serve``), so server and client each have a core, as in the real benchmark.
+
+Measured, alternating so machine noise hits all alike, medians over ``--repeats``:
+- floor: a bare ``httpx.AsyncClient`` loop over the case URLs (a semaphore of ``concurrency``);
+- fetcher: ``fetch_cases`` with rate 0 (robots.txt, retries, caps, streaming on);
+- revalidate: the same with every page's ETag, so the server answers 304;
+- probe: ``probe_prefix`` over all 18 country prefixes with ``max_misses`` 50 (discovery cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from flows.discover import case_url, fetch_cases, probe_prefix  # noqa: E402
+from flows.fetch import Fetcher, FetchResult, Validators  # noqa: E402
+from latinno.vocabulary import COUNTRY_BY_PREFIX  # noqa: E402
+from sitemodel.server import iter_case_pages  # noqa: E402
+
+CLI = "from latinno.cli import main; main()"
+UA = "latinno-pipeline-bench/0.1 (+https://example.org/contact)"
+
+
+def _fetcher(concurrency: int) -> Fetcher:
+    return Fetcher(allowed_hosts=["127.0.0.1"], user_agent=UA, rate=0.0, concurrency=concurrency)
+
+
+async def _floor(urls: list[str], concurrency: int) -> int:
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, headers={"User-Agent": UA}) as client:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(url: str) -> int:
+            async with gate:
+                response = await client.get(url)
+                response.raise_for_status()
+                return len(response.content)
+
+        return sum(await asyncio.gather(*(one(u) for u in urls)))
+
+
+async def _fetch(
+    urls: list[str], concurrency: int, validators: dict[str, Validators | None]
+) -> list[FetchResult]:
+    async with _fetcher(concurrency) as fetcher:
+        return await fetch_cases(fetcher, [(u, validators.get(u)) for u in urls])
+
+
+async def _probe(base_url: str, concurrency: int) -> int:
+    async with _fetcher(concurrency) as fetcher:
+        found = 0
+        for prefix in sorted(COUNTRY_BY_PREFIX):
+            results = await probe_prefix(
+                fetcher, base_url, "en", prefix, max_misses=50, max_serial=999, known={}
+            )
+            found += sum(1 for r in results if r.ok)
+        return found
+
+
+def _timed(job: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = asyncio.run(job())
+    return time.perf_counter() - started, value
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.platform()}; {cpu}; {os.cpu_count()} cores; Python {platform.python_version()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=3744)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--site", type=Path, help="an existing generated site (else generated)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results" / "fetch_overhead.md"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="latinno-bench-") as tmp:
+        site = args.site
+        if site is None:
+            from sitemodel.generate import generate_site
+
+            site = Path(tmp) / "site"
+            generate_site(site, total=args.pages, seed=0, languages=("en",))
+        pages = [(lang, cid) for lang, cid in iter_case_pages(site) if lang == "en"]
+        server = subprocess.Popen(
+            [sys.executable, "-c", CLI, "site", "serve", "--port", "0", "--root", str(site)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            base = server.stdout.readline().strip()
+            urls = [case_url(base, lang, cid) for lang, cid in pages]
+            c = args.concurrency
+            times: dict[str, list[float]] = {"floor": [], "fetcher": [], "revalidate": []}
+            validators: dict[str, Validators | None] = {}
+            for _ in range(args.repeats):
+                wall, _size = _timed(lambda: _floor(urls, c))
+                times["floor"].append(wall)
+                wall, results = _timed(lambda: _fetch(urls, c, {}))
+                assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+                times["fetcher"].append(wall)
+                validators = {r.url: Validators(r.etag, r.last_modified) for r in results}
+                wall, results = _timed(lambda v=validators: _fetch(urls, c, v))
+                assert all(r.not_modified for r in results)
+                times["revalidate"].append(wall)
+            probe_wall, found = _timed(lambda: _probe(base, c))
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    med = {name: statistics.median(values) for name, values in times.items()}
+    n = len(urls)
+    rows = [
+        f"| {name} | {med[name]:.2f} | {n / med[name]:.0f} | {med[name] / med['floor']:.2f}× |"
+        for name in ("floor", "fetcher", "revalidate")
+    ]
+    report = "\n".join(
+        [
+            "# Fetcher overhead vs a bare httpx loop",
+            "",
+            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {_machine()}",
+            f"- site: {n} generated case pages (en), server `latinno site serve` in a subprocess",
+            f"- concurrency {c}, rate 0 (unlimited), median of {args.repeats} alternating runs",
+            "",
+            "| run | wall s (median) | pages/s | vs floor |",
+            "| --- | --- | --- | --- |",
+            *rows,
+            "",
+            f"Probe discovery of all 18 prefixes (max_misses 50, no known ids): "
+            f"{probe_wall:.2f} s, {found} pages found of {n}.",
+            "",
+            "All runs: "
+            + "; ".join(
+                f"{name} " + ", ".join(f"{v:.2f}" for v in values) for name, values in times.items()
+            ),
+            "",
+        ]
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

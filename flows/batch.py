@@ -1,0 +1,293 @@
+"""Turn a batch of fetch results into warehouse rows: classify, parse, load. No Prefect here.
+
+The refresh flow calls ``process_batch`` from its tasks; ``latinno reparse`` calls
+``parse_pages`` and ``load_parsed`` on archived pages. Order inside a batch is deliberate:
+records are loaded before their pages are archived, so a crash between the two makes the next
+run fetch the page again (no stored validators) instead of trusting a page nobody loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+
+from flows.fetch import FetchResult, Validators
+from latinno.errors import PageParseError
+from latinno.record import CaseRecord
+from latinno.vocabulary import Labels, build_labels
+from parsers import parse_case
+
+# Below this many pages a batch parses in-process: handing work to a pool costs more.
+POOL_MIN_PAGES = 32
+
+ParseInput = tuple[bytes, str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the warehouse knew when the run started, keyed by (case_id, lang)."""
+
+    sha256: Mapping[tuple[int, str], str] = field(default_factory=dict)
+    statuses: Mapping[int, str] = field(default_factory=dict)
+    stale: frozenset[int] = frozenset()
+    validators: Mapping[tuple[int, str], Validators] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTarget:
+    """Where and how a batch is loaded; plain values, so tasks never see the config object."""
+
+    db_path: Path
+    lock_timeout_s: float
+    primary_lang: str
+    run_id: str
+
+
+@dataclass
+class BatchResult:
+    counts: Counter[str] = field(default_factory=Counter)
+    failed_urls: list[str] = field(default_factory=list)
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+_worker_labels: Labels | None = None
+_worker_classes: tuple[str, ...] = ("active",)
+
+
+def _init_worker(extra_labels: dict[str, dict[str, list[str]]], classes: tuple[str, ...]) -> None:
+    global _worker_labels, _worker_classes
+    _worker_labels = build_labels(extra_labels)
+    _worker_classes = classes
+
+
+def _parse_chunk(items: list[ParseInput]) -> list[CaseRecord | PageParseError]:
+    return _parse_all(items, _worker_labels or build_labels(), _worker_classes)
+
+
+def _parse_all(
+    items: Sequence[ParseInput], labels: Labels, classes: Sequence[str]
+) -> list[CaseRecord | PageParseError]:
+    out: list[CaseRecord | PageParseError] = []
+    for body, url, charset in items:
+        try:
+            out.append(
+                parse_case(body, url, charset=charset, labels=labels, active_classes=classes)
+            )
+        except PageParseError as exc:
+            out.append(exc)
+    return out
+
+
+class PageParser:
+    """Parses pages in-process or across ``workers`` processes (created lazily, reused)."""
+
+    def __init__(
+        self,
+        extra_labels: Mapping[str, Mapping[str, Sequence[str]]],
+        active_classes: Sequence[str],
+        workers: int = 1,
+    ) -> None:
+        self._extra = {g: {t: list(v) for t, v in m.items()} for g, m in extra_labels.items()}
+        self._classes = tuple(active_classes)
+        self._labels = build_labels(self._extra)
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def parse_many(self, items: Sequence[ParseInput]) -> list[CaseRecord | PageParseError]:
+        if self._workers <= 1 or len(items) < POOL_MIN_PAGES:
+            return _parse_all(items, self._labels, self._classes)
+        pool = self._ensure_pool()
+        size = -(-len(items) // self._workers)
+        chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+        out: list[CaseRecord | PageParseError] = []
+        for part in pool.map(_parse_chunk, chunks):
+            out.extend(part)
+        return out
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+
+                # spawn, not fork: the flow process runs threads and an event loop.
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self._workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self._extra, self._classes),
+                )
+            return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# --- loading --------------------------------------------------------------------------------
+
+# One writer per process at a time: batches processed in parallel threads queue here, and the
+# DuckDB file lock is held only inside this section.
+_LOAD_LOCK = threading.Lock()
+
+
+def _archived(result: FetchResult, digest: str) -> object:
+    from warehouse.archive import ArchivedPage
+
+    assert result.case_id is not None and result.lang is not None and result.body is not None
+    return ArchivedPage(
+        case_id=result.case_id,
+        lang=result.lang,
+        url=result.final_url,
+        status=200,
+        headers=result.headers,
+        body=result.body,
+        sha256=digest,
+        fetched_at=result.fetched_at,
+        etag=result.etag,
+        last_modified=result.last_modified,
+    )
+
+
+def process_batch(
+    results: Sequence[FetchResult],
+    *,
+    known: Known,
+    parser: PageParser,
+    target: LoadTarget,
+    full: bool = False,
+) -> BatchResult:
+    """Classify, parse and load one batch of fetch results; returns what happened, counted."""
+    from warehouse.runs import FetchFailure
+
+    out = BatchResult()
+    counts = out.counts
+    to_parse: list[tuple[FetchResult, str]] = []
+    seen_keys: list[tuple[int, str]] = []
+    gone_ids: list[int] = []
+    failures: list[FetchFailure] = []
+    fetched_keys: list[tuple[int, str]] = []
+
+    for result in results:
+        key = (result.case_id, result.lang) if result.case_id is not None else None
+        if result.ok and key is not None and result.body is not None:
+            counts["fetched"] += 1
+            fetched_keys.append(key)  # type: ignore[arg-type]
+            digest = sha256(result.body).hexdigest()
+            stale = result.case_id in known.stale
+            if not full and not stale and known.sha256.get(key) == digest:  # type: ignore[arg-type]
+                counts["unchanged_body"] += 1
+                seen_keys.append(key)  # type: ignore[arg-type]
+            else:
+                to_parse.append((result, digest))
+        elif result.not_modified and key is not None:
+            counts["not_modified"] += 1
+            fetched_keys.append(key)  # type: ignore[arg-type]
+            seen_keys.append(key)  # type: ignore[arg-type]
+        elif result.gone:
+            counts["gone"] += 1
+            primary = result.lang == target.primary_lang
+            if (
+                result.case_id is not None
+                and primary
+                and known.statuses.get(result.case_id) == "active"
+            ):
+                gone_ids.append(result.case_id)
+        else:
+            counts["failed"] += 1
+            out.failed_urls.append(result.url)
+            reason = result.error or f"unexpected HTTP status {result.status}"
+            failures.append(
+                FetchFailure(
+                    url=result.url,
+                    case_id=result.case_id,
+                    lang=result.lang,
+                    status=result.status,
+                    reason=reason,
+                    attempts=result.attempts,
+                )
+            )
+
+    parsed = parser.parse_many([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
+    records: list[CaseRecord] = []
+    pages = []
+    for (result, digest), outcome in zip(to_parse, parsed, strict=True):
+        pages.append(_archived(result, digest))
+        if isinstance(outcome, PageParseError):
+            counts["parse_failed"] += 1
+            out.failed_urls.append(result.url)
+            failures.append(
+                FetchFailure(
+                    url=result.url,
+                    case_id=result.case_id,
+                    lang=result.lang,
+                    status=result.status,
+                    reason=f"parse error: {outcome.reason}",
+                    attempts=result.attempts,
+                )
+            )
+        else:
+            records.append(outcome)
+    counts["parsed"] += len(records)
+    _write(target, records, pages, seen_keys, gone_ids, failures, fetched_keys, counts)
+    return out
+
+
+def _write(
+    target: LoadTarget,
+    records: Sequence[CaseRecord],
+    pages: Sequence[object],
+    seen_keys: Sequence[tuple[int, str]],
+    gone_ids: Sequence[int],
+    failures: Sequence[object],
+    fetched_keys: Sequence[tuple[int, str]],
+    counts: Counter[str],
+) -> None:
+    from warehouse.archive import store_pages
+    from warehouse.db import writing
+    from warehouse.load import load_records, mark_withdrawn, touch_seen
+    from warehouse.runs import record_fetch_failures, resolve_failures
+
+    now = datetime.now(UTC)
+    with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
+        stats = load_records(
+            con, records, run_id=target.run_id, seen_at=now, primary_lang=target.primary_lang
+        )
+        counts["new"] += stats.new
+        counts["changed"] += stats.changed
+        counts["unchanged"] += stats.unchanged
+        counts["parse_issues"] += stats.issues
+        touch_seen(con, seen_keys, now)
+        counts["withdrawn"] += mark_withdrawn(con, gone_ids, now, run_id=target.run_id)
+        record_fetch_failures(con, target.run_id, failures)  # type: ignore[arg-type]
+        resolve_failures(con, fetched_keys, target.run_id)
+        store_pages(con, pages)  # type: ignore[arg-type]
+
+
+def load_parsed(
+    records: Sequence[CaseRecord], target: LoadTarget, *, seen_at: datetime | None = None
+) -> Counter[str]:
+    """Load already-parsed records (``latinno reparse``); returns new/changed/unchanged."""
+    from warehouse.db import writing
+    from warehouse.load import load_records
+
+    counts: Counter[str] = Counter()
+    with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
+        stats = load_records(
+            con,
+            records,
+            run_id=target.run_id,
+            seen_at=seen_at or datetime.now(UTC),
+            primary_lang=target.primary_lang,
+        )
+    counts.update(new=stats.new, changed=stats.changed, unchanged=stats.unchanged)
+    counts["parse_issues"] += stats.issues
+    return counts

@@ -1,0 +1,181 @@
+"""Finding case pages: a sitemap when the site offers one, else probing ids per country prefix.
+
+Case ids are ``prefix * 1000 + serial`` (SITE.md). Probing asks for serials 1, 2, … of a prefix
+and stops after ``max_misses`` answers past the last hit that were not pages; ids we already know
+are always rechecked, with their validators, wherever they lie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+
+from flows.fetch import Fetcher, FetchResult, Validators, parse_case_url
+
+log = logging.getLogger(__name__)
+
+MAX_SITEMAP_FILES = 50
+
+
+def case_url(base_url: str, lang: str, case_id: int) -> str:
+    """The canonical URL of a case page (with its trailing slash)."""
+    return f"{base_url.rstrip('/')}/{lang}/case/{case_id}/"
+
+
+def _sitemap_locs(body: bytes, url: str) -> tuple[list[str], bool] | None:
+    """``(locations, is_index)`` of a sitemap or sitemap index; None when it is not one."""
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError):
+            log.warning("%s: not a valid gzip sitemap; ignored", url)
+            return None
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        log.warning("%s: not a valid sitemap (%s); ignored", url, exc)
+        return None
+    kind = root.tag.rsplit("}", 1)[-1]
+    if kind not in ("urlset", "sitemapindex"):
+        log.warning("%s: root element <%s> is not a sitemap; ignored", url, kind)
+        return None
+    locs = [el.text.strip() for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "loc" and el.text]
+    return locs, kind == "sitemapindex"
+
+
+async def read_sitemap(
+    fetcher: Fetcher, base_url: str, *, cases_only: bool = True
+) -> list[str] | None:
+    """Case URLs from the sitemaps robots.txt names, or from ``/sitemap.xml``.
+
+    None when neither offers a sitemap (the caller then probes ids). Sitemap indexes are
+    followed (at most 50 files); URLs on hosts that are not allowed are dropped, and with
+    ``cases_only`` so is everything that is not a case page.
+    """
+    rules = await fetcher.robots(base_url)
+    queue = [u for u in rules.sitemaps if fetcher.is_allowed(u)]
+    dropped = [u for u in rules.sitemaps if not fetcher.is_allowed(u)]
+    if dropped:
+        log.warning("robots.txt names sitemaps on hosts not allowed, ignored: %s", dropped)
+    if not queue:
+        queue = [f"{base_url.rstrip('/')}/sitemap.xml"]
+    seen: set[str] = set()
+    found = False
+    urls: dict[str, None] = {}
+    while queue and len(seen) < MAX_SITEMAP_FILES:
+        sitemap = queue.pop(0)
+        if sitemap in seen:
+            continue
+        seen.add(sitemap)
+        result = await fetcher.get(sitemap)
+        if not result.ok or result.body is None:
+            if not result.gone:
+                log.warning("sitemap %s not read: %s", sitemap, result.error or result.status)
+            continue
+        parsed = _sitemap_locs(result.body, sitemap)
+        if parsed is None:
+            continue
+        found = True
+        locs, is_index = parsed
+        if is_index:
+            queue.extend(u for u in locs if fetcher.is_allowed(u) and u not in seen)
+            continue
+        for loc in locs:
+            if not fetcher.is_allowed(loc):
+                continue
+            if cases_only and parse_case_url(loc) is None:
+                continue
+            urls[loc] = None
+    return list(urls) if found else None
+
+
+async def probe_prefix(
+    fetcher: Fetcher,
+    base_url: str,
+    lang: str,
+    prefix: int,
+    *,
+    max_misses: int,
+    max_serial: int,
+    known: Mapping[int, Validators | None],
+) -> list[FetchResult]:
+    """Probe serials 1.. of ``prefix`` concurrently; recheck every known id of the prefix.
+
+    Probing stops once ``max_misses`` serials past the last hit have been probed without a page
+    (404/410, or a failure after retries: a dead server must not make us probe 999 ids). Known
+    ids are probed with their validators, so unchanged pages answer 304. Returns, sorted by id,
+    every result that is not a 404/410, plus every known id's result whatever it is.
+    """
+    if max_misses < 1 or max_serial < 1:
+        raise ValueError(f"max_misses and max_serial must be >= 1 (got {max_misses}, {max_serial})")
+    first_id = prefix * 1000
+    mine = {cid: v for cid, v in known.items() if first_id < cid < first_id + 1000}
+    window = max(4, 2 * fetcher.concurrency)
+    results: dict[int, FetchResult] = {}
+    last_hit = 0
+    next_serial = 1
+    running: dict[asyncio.Task[FetchResult], int] = {}
+
+    def launch(serial: int) -> None:
+        cid = first_id + serial
+        task = asyncio.ensure_future(_get(fetcher, case_url(base_url, lang, cid), mine.get(cid)))
+        running[task] = serial
+
+    try:
+        while True:
+            while len(running) < window and next_serial <= min(max_serial, last_hit + max_misses):
+                launch(next_serial)
+                next_serial += 1
+            if not running:
+                break
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                serial = running.pop(task)
+                result = task.result()
+                if result.error is None and not result.gone:
+                    last_hit = max(last_hit, serial)
+                if not result.gone or (first_id + serial) in mine:
+                    results[first_id + serial] = result
+    finally:
+        for task in running:
+            task.cancel()
+    # Known ids past the stop (or past max_serial): rechecked all the same.
+    rest = sorted(cid for cid in mine if cid not in results)
+    pending = [(case_url(base_url, lang, cid), mine[cid]) for cid in rest]
+    for cid, result in zip(rest, await fetch_cases(fetcher, pending), strict=True):
+        results[cid] = result
+    return [results[cid] for cid in sorted(results)]
+
+
+async def _get(fetcher: Fetcher, url: str, validators: Validators | None) -> FetchResult:
+    if validators is None:
+        return await fetcher.get(url)
+    return await fetcher.get(url, etag=validators.etag, last_modified=validators.last_modified)
+
+
+async def fetch_cases(
+    fetcher: Fetcher,
+    urls_with_validators: Mapping[str, Validators | None] | Iterable[tuple[str, Validators | None]],
+) -> list[FetchResult]:
+    """Fetch the given URLs (conditionally where validators are given); results in input order.
+
+    A bounded pool of workers keeps only a few requests queued beyond the fetcher's limits.
+    """
+    if isinstance(urls_with_validators, Mapping):
+        items = list(urls_with_validators.items())
+    else:
+        items = list(urls_with_validators)
+    results: list[FetchResult | None] = [None] * len(items)
+    positions = iter(range(len(items)))
+
+    async def worker() -> None:
+        for position in positions:
+            url, validators = items[position]
+            results[position] = await _get(fetcher, url, validators)
+
+    workers = min(len(items), max(4, 2 * fetcher.concurrency))
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return [r for r in results if r is not None]

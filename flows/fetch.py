@@ -1,0 +1,416 @@
+"""The polite fetcher: one page in, one ``FetchResult`` out, never an exception for HTTP trouble.
+
+Rules (issue 3): robots.txt obeyed (fetched once per host, Crawl-delay as a minimum spacing), a
+per-host rate and concurrency cap, retries with exponential backoff and full jitter on timeouts,
+connection errors, truncated bodies, 408, 429 and 5xx, honouring Retry-After (capped); other 4xx
+are final. Bodies over ``max_body_bytes`` are refused while streaming. Redirects are followed
+(at most 5) only to allowed hosts. Validators turn a request into a conditional GET.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from flows.http import build_client
+from flows.politeness import HostPolicy, RobotsRules
+from latinno.errors import FetchError
+
+if TYPE_CHECKING:
+    from latinno.config import Settings
+
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({408, 429})
+CASE_URL_PATH = re.compile(r"/([a-z]{2})/case/(\d+)/?$")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a previous 200 gave us to revalidate a page with (either may be missing)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class FetchResult:
+    """The outcome of fetching one URL, after redirects and retries."""
+
+    url: str
+    final_url: str
+    case_id: int | None
+    lang: str | None
+    status: int | None
+    body: bytes | None
+    headers: dict[str, str]
+    etag: str | None
+    last_modified: str | None
+    charset: str | None
+    fetched_at: datetime
+    attempts: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304 and self.error is None
+
+    @property
+    def gone(self) -> bool:
+        return self.status in (404, 410) and self.error is None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def parse_case_url(url: str) -> tuple[str, int] | None:
+    """``(lang, case_id)`` of a case page URL, else None."""
+    match = CASE_URL_PATH.search(urlsplit(url).path)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2))
+
+
+@dataclass
+class _Attempt:
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    error: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    attempts: int = 1
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent/bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class Fetcher:
+    """Fetch pages politely; use as ``async with Fetcher(...) as fetcher``.
+
+    ``rate`` is requests/s per host (0 = unlimited, for local benchmarks), ``concurrency`` the
+    requests in flight per host. ``allowed_hosts`` entries are host names (any port) or
+    ``host:port``; a first URL on another host raises FetchError (a programming error), a
+    redirect to one is a failed result naming both URLs.
+
+    Limits are per Fetcher: use one Fetcher (in one event loop) for everything a run fetches,
+    or the host sees the sum of several fetchers' rates.
+    """
+
+    def __init__(
+        self,
+        *,
+        allowed_hosts: list[str] | tuple[str, ...] | set[str],
+        user_agent: str,
+        rate: float = 2.0,
+        concurrency: int = 2,
+        timeout_s: float = 20.0,
+        max_retries: int = 5,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        retry_after_cap_s: float = 60.0,
+        max_body_bytes: int = 5_000_000,
+        obey_robots: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        if rate < 0:
+            raise ValueError(f"rate must be >= 0 requests/s (0 = unlimited), got {rate}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+        self.user_agent = user_agent
+        self.rate = rate
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.retry_after_cap_s = retry_after_cap_s
+        self.max_body_bytes = max_body_bytes
+        self.obey_robots = obey_robots
+        self._rng = random.Random(seed)
+        self._hosts: dict[str, HostPolicy] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
+        self._client = build_client(
+            user_agent=self.user_agent,
+            timeout_s=self.timeout_s,
+            max_connections=self.concurrency * 4,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- public ----------------------------------------------------------------------------
+
+    def is_allowed(self, url: str) -> bool:
+        """True when ``url`` is http(s) on one of the allowed hosts."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        host = parts.hostname.lower()
+        return host in self.allowed_hosts or f"{host}:{parts.port}" in self.allowed_hosts
+
+    async def robots(self, url: str) -> RobotsRules:
+        """The robots.txt rules of ``url``'s host, fetched once per host and kept."""
+        return await self._robots_for(self._policy(url), url)
+
+    async def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch ``url`` (conditionally when validators are given); never raises for HTTP."""
+        if not self.is_allowed(url):
+            raise FetchError(url, f"host not in allowed hosts {sorted(self.allowed_hosts)}")
+        if self._client is None:
+            raise FetchError(url, "Fetcher used outside 'async with'")
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempts = 0
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            policy = self._policy(current)
+            if self.obey_robots:
+                rules = await self._robots_for(policy, current)
+                if not rules.can_fetch(current):
+                    reason = "disallowed by robots.txt"
+                    if rules.note:
+                        reason = f"{reason} ({rules.note})"
+                    return self._result(url, current, _Attempt(error=reason, attempts=0), attempts)
+            outcome = await self._fetch_with_retries(policy, current, headers)
+            attempts += outcome.attempts
+            location = outcome.headers.get("location")
+            if outcome.status in REDIRECT_STATUSES and outcome.error is None and location:
+                target = urljoin(current, location)
+                if not self.is_allowed(target):
+                    outcome.error = (
+                        f"redirect from {current} to {target} refused: "
+                        f"host not in allowed hosts {sorted(self.allowed_hosts)}"
+                    )
+                    return self._result(url, current, outcome, attempts, etag, last_modified)
+                current = target
+                continue
+            return self._result(url, current, outcome, attempts, etag, last_modified)
+        failure = _Attempt(error=f"more than {MAX_REDIRECTS} redirects starting at {url}")
+        return self._result(url, current, failure, attempts)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _policy(self, url: str) -> HostPolicy:
+        key = _host_key(url)
+        policy = self._hosts.get(key)
+        if policy is None:
+            policy = HostPolicy.create(self.rate, self.concurrency)
+            self._hosts[key] = policy
+        return policy
+
+    async def _robots_for(self, policy: HostPolicy, url: str) -> RobotsRules:
+        if policy.robots is not None:
+            return policy.robots
+        async with policy.robots_lock:
+            if policy.robots is None:
+                policy.robots = await self._load_robots(policy, url)
+                if self.obey_robots and policy.robots.crawl_delay:
+                    policy.limiter.set_min_interval(policy.robots.crawl_delay)
+        return policy.robots
+
+    async def _load_robots(self, policy: HostPolicy, url: str) -> RobotsRules:
+        robots_url = urljoin(url, "/robots.txt")
+        for _hop in range(MAX_REDIRECTS + 1):
+            outcome = await self._fetch_with_retries(policy, robots_url, {})
+            location = outcome.headers.get("location")
+            if outcome.status in REDIRECT_STATUSES and location:
+                target = urljoin(robots_url, location)
+                if not self.is_allowed(target) or _host_key(target) != _host_key(robots_url):
+                    # Following it would mean another host's limits; treat as no robots.txt.
+                    return RobotsRules.allow_all(self.user_agent, f"{robots_url} redirects away")
+                robots_url = target
+                continue
+            if outcome.status == 200 and outcome.error is None and outcome.body is not None:
+                text = outcome.body.decode("utf-8", errors="replace")
+                return RobotsRules.parse(text, self.user_agent)
+            status = outcome.status
+            if status is not None and 400 <= status < 500 and status not in RETRY_STATUSES:
+                # RFC 9309 2.3.1.3: robots.txt "unavailable" (4xx) means no restrictions.
+                return RobotsRules.allow_all(self.user_agent)
+            return RobotsRules.unreachable(
+                self.user_agent, f"{robots_url} unreachable: {outcome.error}"
+            )
+        return RobotsRules.allow_all(self.user_agent, f"{robots_url}: too many redirects")
+
+    async def _fetch_with_retries(
+        self, policy: HostPolicy, url: str, headers: dict[str, str]
+    ) -> _Attempt:
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(policy, url, headers)
+            outcome.attempts = attempt
+            if not outcome.retryable or attempt > self.max_retries:
+                if outcome.retryable and outcome.error is not None:
+                    outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
+                return outcome
+            if outcome.retry_after is not None:
+                # The host asked everyone to wait: hold back every request to it, not just ours.
+                policy.limiter.defer(min(outcome.retry_after, self.retry_after_cap_s))
+            else:
+                ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+                await asyncio.sleep(self._rng.uniform(0.0, ceiling))
+
+    async def _attempt(self, policy: HostPolicy, url: str, headers: dict[str, str]) -> _Attempt:
+        assert self._client is not None
+        async with policy.slots:
+            await policy.limiter.wait()
+            try:
+                return await self._exchange(url, headers)
+            except httpx.TimeoutException as exc:
+                return _Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)
+            except httpx.RemoteProtocolError as exc:
+                text = str(exc) or type(exc).__name__
+                if "message body" in text or "incomplete" in text.lower():
+                    text = f"truncated body: {text}"
+                return _Attempt(error=f"connection error: {text}", retryable=True)
+            except httpx.TransportError as exc:
+                text = str(exc) or type(exc).__name__
+                return _Attempt(error=f"connection error: {text}", retryable=True)
+            except httpx.HTTPError as exc:  # decoding errors and the like: retrying won't help
+                return _Attempt(error=f"{type(exc).__name__}: {exc}")
+
+    async def _exchange(self, url: str, headers: dict[str, str]) -> _Attempt:
+        assert self._client is not None
+        async with self._client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            got = {name.lower(): value for name, value in response.headers.items()}
+            declared = got.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                return _Attempt(status, got, error=self._too_large(declared))
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    return _Attempt(status, got, error=self._too_large(f"more than {size}"))
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            # Content-Length counts the bytes on the wire (before any decoding).
+            if (
+                declared is not None
+                and declared.isdigit()
+                and status != 304
+                and response.num_bytes_downloaded != int(declared)
+            ):
+                error = f"truncated body: {response.num_bytes_downloaded} of {declared} bytes"
+                return _Attempt(status, got, error=error, retryable=True)
+        if status in RETRY_STATUSES or 500 <= status < 600:
+            retry_after = _retry_after_s(got.get("retry-after"))
+            return _Attempt(status, got, body, f"HTTP {status}", True, retry_after)
+        if 400 <= status < 500 and status not in (404, 410):
+            return _Attempt(status, got, body, error=f"HTTP {status}")
+        return _Attempt(status, got, body)
+
+    def _too_large(self, size: str) -> str:
+        return f"body of {size} bytes exceeds max_body_bytes ({self.max_body_bytes}); refused"
+
+    def _result(
+        self,
+        url: str,
+        final_url: str,
+        outcome: _Attempt,
+        attempts: int,
+        sent_etag: str | None = None,
+        sent_last_modified: str | None = None,
+    ) -> FetchResult:
+        where = parse_case_url(final_url) or parse_case_url(url)
+        got = outcome.headers
+        etag = got.get("etag")
+        last_modified = got.get("last-modified")
+        if outcome.status == 304:
+            # A 304 may omit validators; the ones we sent are still the page's.
+            etag = etag or sent_etag
+            last_modified = last_modified or sent_last_modified
+        charset = None
+        match = _CHARSET.search(got.get("content-type", ""))
+        if match:
+            charset = match.group(1).lower()
+        return FetchResult(
+            url=url,
+            final_url=final_url,
+            case_id=where[1] if where else None,
+            lang=where[0] if where else None,
+            status=outcome.status,
+            body=outcome.body if outcome.error is None else None,
+            headers=got,
+            etag=etag,
+            last_modified=last_modified,
+            charset=charset,
+            fetched_at=datetime.now(UTC),
+            attempts=attempts,
+            error=outcome.error,
+        )
+
+
+def fetcher_kwargs(settings: Settings) -> dict[str, Any]:
+    """``Fetcher`` arguments from ``latinno.config.Settings`` (the flow's one-liner).
+
+    The base URL's host is always allowed, so a local site server works without editing
+    ``source.allowed_hosts``.
+    """
+    base_host = urlsplit(settings.source.base_url).hostname or ""
+    return {
+        "allowed_hosts": [*settings.source.allowed_hosts, base_host],
+        "user_agent": settings.politeness.user_agent_header,
+        "rate": settings.politeness.rate,
+        "concurrency": settings.politeness.concurrency,
+        "timeout_s": settings.http.timeout_s,
+        "max_retries": settings.http.max_retries,
+        "backoff_base_s": settings.http.backoff_base_s,
+        "backoff_max_s": settings.http.backoff_max_s,
+        "retry_after_cap_s": settings.http.retry_after_cap_s,
+        "max_body_bytes": settings.http.max_body_bytes,
+        "obey_robots": settings.politeness.obey_robots,
+    }

@@ -1,0 +1,313 @@
+"""The scheduled refresh as a Prefect flow: plan, discover + fetch, process in batches, summarize.
+
+Thin on purpose: fetching lives in flows.fetch/flows.discover, parsing in parsers, loading in
+warehouse, batch bookkeeping in flows.batch. Pages travel in batches (one Prefect task per
+country prefix to discover, one per ``runner.batch_size`` pages to process), never one task per
+page: a task run costs 10-15 ms of orchestration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.batch import BatchResult, Known, LoadTarget, PageParser, process_batch
+from flows.discover import case_url, fetch_cases, probe_prefix, read_sitemap
+from flows.fetch import Fetcher, FetchResult, Validators, fetcher_kwargs, parse_case_url
+from flows.progress import report
+from flows.summary import RunSummary, summary_markdown
+from latinno.config import Settings, load_settings, override
+from parsers import PARSER_VERSION
+
+
+def resolve_settings(
+    config_path: str | None,
+    *,
+    base_url: str | None = None,
+    db: str | None = None,
+    languages: list[str] | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+) -> Settings:
+    """Config read once per run, with the run's parameters applied on top."""
+    settings = load_settings(Path(config_path) if config_path else None)
+    changes: dict[str, dict[str, Any]] = {}
+    if base_url is not None:
+        changes.setdefault("source", {})["base_url"] = base_url
+    if languages:
+        changes.setdefault("source", {})["languages"] = languages
+    if db is not None:
+        changes["warehouse"] = {"path": db}
+    if rate is not None:
+        changes.setdefault("politeness", {})["rate"] = rate
+    if concurrency is not None:
+        changes.setdefault("politeness", {})["concurrency"] = concurrency
+    return override(settings, changes, "run parameters") if changes else settings
+
+
+@task(name="plan-run", cache_policy=NO_CACHE)
+def plan_run(settings: Settings, run_id: str, params: dict[str, Any], full: bool) -> Known:
+    """Open the warehouse once to start the run and read what it already knows."""
+    from warehouse.archive import page_validators
+    from warehouse.db import writing
+    from warehouse.runs import known_cases, start_run
+
+    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+        start_run(con, run_id, datetime.now(UTC), params)
+        validators = page_validators(con)
+        statuses = known_cases(con)
+        stale = {
+            row[0]
+            for row in con.execute(
+                "SELECT case_id FROM cases WHERE parser_version <> ?", [PARSER_VERSION]
+            ).fetchall()
+        }
+    # --full and cases parsed by an older parser go without validators: they must be re-read.
+    conditional = (
+        {}
+        if full
+        else {
+            key: Validators(v.etag, v.last_modified)
+            for key, v in validators.items()
+            if key[0] not in stale
+        }
+    )
+    return Known(
+        sha256={key: v.sha256 for key, v in validators.items()},
+        statuses=statuses,
+        stale=frozenset(stale),
+        validators=conditional,
+    )
+
+
+@task(name="discover-prefix", cache_policy=NO_CACHE)
+async def discover_prefix(
+    fetcher: Fetcher,
+    base_url: str,
+    lang: str,
+    prefix: int,
+    max_misses: int,
+    max_serial: int,
+    known_ids: Sequence[int],
+    validators: Known,
+) -> list[FetchResult]:
+    """Probe one country prefix (and recheck its known ids) in the primary language."""
+    known = {cid: validators.validators.get((cid, lang)) for cid in known_ids}
+    results = await probe_prefix(
+        fetcher,
+        base_url,
+        lang,
+        prefix,
+        max_misses=max_misses,
+        max_serial=max_serial,
+        known=known,
+    )
+    report("fetched", len(results))
+    return results
+
+
+@task(name="fetch-batch", cache_policy=NO_CACHE)
+async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> list[FetchResult]:
+    """Fetch a batch of known case URLs (sitemap discovery, other languages)."""
+    pending = []
+    for url in urls:
+        key = parse_case_url(url)
+        pending.append((url, known.validators.get((key[1], key[0])) if key else None))
+    results = await fetch_cases(fetcher, pending)
+    report("fetched", len(results))
+    return results
+
+
+@task(name="process-batch", cache_policy=NO_CACHE)
+async def process_results(
+    results: list[FetchResult], known: Known, parser: PageParser, target: LoadTarget, full: bool
+) -> BatchResult:
+    """Parse and load one batch in a worker thread, so fetching goes on meanwhile."""
+    out = await asyncio.to_thread(
+        process_batch, results, known=known, parser=parser, target=target, full=full
+    )
+    report("processed", len(results))
+    return out
+
+
+def _chunks(items: Sequence[FetchResult], size: int) -> list[list[FetchResult]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+@flow(name="latinno-refresh", log_prints=False, validate_parameters=True)
+async def refresh(
+    config_path: str | None = None,
+    base_url: str | None = None,
+    db: str | None = None,
+    languages: list[str] | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    limit: int | None = None,
+    full: bool = False,
+) -> dict[str, Any]:
+    """Discover, fetch, archive, parse and load LATINNO case pages; returns the run summary."""
+    started = time.monotonic()
+    settings = resolve_settings(
+        config_path,
+        base_url=base_url,
+        db=db,
+        languages=languages,
+        rate=rate,
+        concurrency=concurrency,
+    )
+    source = settings.source
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    params = {
+        "base_url": source.base_url,
+        "languages": source.languages,
+        "limit": limit,
+        "full": full,
+        "rate": settings.politeness.rate,
+        "concurrency": settings.politeness.concurrency,
+        "parser_version": PARSER_VERSION,
+    }
+    known = plan_run(settings, run_id, params, full)
+    primary = source.languages[0]
+    target = LoadTarget(settings.warehouse.path, settings.warehouse.lock_timeout_s, primary, run_id)
+    parser = PageParser(
+        settings.parser.extra_labels, settings.parser.active_classes, settings.runner.parse_workers
+    )
+    counts: Counter[str] = Counter()
+    failed_urls: list[str] = []
+    batch = settings.runner.batch_size
+    processing: list[asyncio.Task[BatchResult]] = []
+
+    def dispatch(results: Sequence[FetchResult]) -> None:
+        counts["discovered"] += sum(1 for r in results if r.ok or r.not_modified)
+        for chunk in _chunks(results, batch):
+            processing.append(
+                asyncio.ensure_future(process_results(chunk, known, parser, target, full))
+            )
+
+    try:
+        async with Fetcher(**fetcher_kwargs(settings)) as fetcher:
+            sitemap = None
+            if source.discovery in ("auto", "sitemap"):
+                sitemap = await read_sitemap(fetcher, source.base_url)
+            found_ids: set[int] = set()
+            if sitemap is not None:
+                counts["sitemap_urls"] = len(sitemap)
+                ids = _sitemap_ids(sitemap, primary, source.country_prefixes)
+                ids |= {cid for cid in known.statuses if cid // 1000 in source.country_prefixes}
+                ordered = sorted(ids)[:limit] if limit else sorted(ids)
+                urls = [case_url(source.base_url, primary, cid) for cid in ordered]
+                for part in [urls[i : i + batch] for i in range(0, len(urls), batch)]:
+                    results = await fetch_batch(fetcher, part, known)
+                    found_ids |= {r.case_id for r in results if r.case_id and not r.gone}
+                    dispatch(results)
+            else:
+                found_ids = await _probe_all(fetcher, settings, primary, known, limit, dispatch)
+            for lang in source.languages[1:]:
+                urls = [case_url(source.base_url, lang, cid) for cid in sorted(found_ids)]
+                for part in [urls[i : i + batch] for i in range(0, len(urls), batch)]:
+                    dispatch(await fetch_batch(fetcher, part, known))
+        for outcome in await asyncio.gather(*processing):
+            counts.update(outcome.counts)
+            failed_urls.extend(outcome.failed_urls)
+    finally:
+        parser.close()
+
+    counts["failed"] = counts["failed"] + counts["parse_failed"]
+    summary = RunSummary(
+        run_id=run_id,
+        db_path=str(settings.warehouse.path),
+        base_url=source.base_url,
+        counts=dict(counts),
+        failed_urls=failed_urls,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    _finish(settings, summary)
+    _artifact(summary)
+    return summary.as_dict()
+
+
+async def _probe_all(
+    fetcher: Fetcher,
+    settings: Settings,
+    lang: str,
+    known: Known,
+    limit: int | None,
+    dispatch: Any,
+) -> set[int]:
+    """Probe every configured prefix concurrently; hand each prefix's pages on as it ends."""
+    source = settings.source
+    found: set[int] = set()
+    by_prefix: dict[int, list[int]] = {}
+    for cid in known.statuses:
+        by_prefix.setdefault(cid // 1000, []).append(cid)
+
+    def probe(prefix: int) -> Any:
+        return discover_prefix(
+            fetcher,
+            source.base_url,
+            lang,
+            prefix,
+            source.max_consecutive_misses,
+            source.max_serial,
+            by_prefix.get(prefix, []),
+            known,
+        )
+
+    def take(results: list[FetchResult]) -> None:
+        hits = [r for r in results if r.ok or r.not_modified]
+        if limit is not None:
+            hits = hits[: max(0, limit - len(found))]
+            results = [r for r in results if not (r.ok or r.not_modified)] + hits
+        found.update(r.case_id for r in hits if r.case_id)
+        dispatch(results)
+
+    if limit is not None:
+        # A trial run: one prefix at a time, and no more probing once enough cases turned up.
+        for prefix in source.country_prefixes:
+            if len(found) >= limit:
+                break
+            take(await probe(prefix))
+        return found
+    for next_done in asyncio.as_completed(
+        [asyncio.ensure_future(probe(p)) for p in source.country_prefixes]
+    ):
+        take(await next_done)
+    return found
+
+
+def _sitemap_ids(urls: Sequence[str], lang: str, prefixes: Sequence[int]) -> set[int]:
+    ids = set()
+    for url in urls:
+        key = parse_case_url(url)
+        if key is not None and key[1] // 1000 in prefixes:
+            ids.add(key[1])
+    return ids
+
+
+def _finish(settings: Settings, summary: RunSummary) -> None:
+    from warehouse.db import writing
+    from warehouse.runs import finish_run
+
+    counts = {k: v for k, v in summary.counts.items() if isinstance(v, int | float)}
+    counts["duration_s"] = summary.duration_s
+    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+        finish_run(con, summary.run_id, datetime.now(UTC), counts)
+
+
+def _artifact(summary: RunSummary) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(
+        markdown=summary_markdown(summary),
+        key="latinno-refresh-summary",
+        description=f"LATINNO refresh {summary.run_id}",
+    )

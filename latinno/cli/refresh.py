@@ -1,0 +1,231 @@
+"""``latinno refresh``, ``reparse``, ``serve`` and ``demo``: the commands that run the pipeline.
+
+Prefect is imported inside ``refresh``, ``serve`` and ``demo`` only (``reparse`` needs no
+orchestration), after the environment that keeps it quiet offline is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from latinno.cli.app import ConfigOption, DbOption, app, is_verbose, quiet_prefect, settings_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
+
+EXAMPLE_QUERY = """
+SELECT c.name_en AS country, count(*) AS cases,
+       round(100 * avg(w.means_deliberation::INT), 1) AS pct_deliberation,
+       round(100 * avg(w.ends_accountability::INT), 1) AS pct_accountability
+FROM cases_wide AS w JOIN countries AS c USING (country_code)
+GROUP BY ALL ORDER BY cases DESC, country LIMIT 8
+""".strip()
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _languages(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
+    quiet_prefect()
+    from flows.progress import set_reporter
+    from flows.refresh import refresh as refresh_flow
+
+    if not show_progress:
+        return asyncio.run(refresh_flow(**params))
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[fetched]} fetched · {task.fields[processed]} processed"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("refreshing", total=None, fetched=0, processed=0)
+        totals = {"fetched": 0, "processed": 0}
+
+        def reporter(event: str, amount: int) -> None:
+            totals[event] = totals.get(event, 0) + amount
+            progress.update(task, fetched=totals["fetched"], processed=totals["processed"])
+
+        set_reporter(reporter)
+        try:
+            return asyncio.run(refresh_flow(**params))
+        finally:
+            set_reporter(None)
+
+
+def _print_summary(data: dict[str, Any]) -> int:
+    from flows.summary import RunSummary, summary_rows
+
+    summary = RunSummary.from_dict(data)
+    table = Table(title=f"Run {summary.run_id} ({summary.duration_s:.1f} s)", title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, count in summary_rows(summary):
+        table.add_row(label, str(count))
+    out.print(table)
+    out.print(f"warehouse: {summary.db_path}")
+    if summary.failed_urls:
+        err.print(
+            f"[yellow]{len(summary.failed_urls)} pages still failed; they are stored in "
+            "fetch_failures (see `latinno status`):[/yellow]"
+        )
+        for url in summary.failed_urls[:20]:
+            err.print(f"  {url}")
+    return summary.exit_code
+
+
+@app.command(
+    epilog="Example: latinno refresh --base-url http://127.0.0.1:8765 --languages en,es --limit 20"
+)
+def refresh(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Site to fetch (overrides source.base_url).")
+    ] = None,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="Comma-separated: en,es,pt.")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="Requests/s per host; 0 = no limit (local).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Requests in flight per host.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Stop discovering after N cases (a trial run).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Ignore stored validators; re-fetch and re-parse all.")
+    ] = False,
+) -> None:
+    """Discover, fetch, archive, parse and load case pages (a Prefect flow).
+
+    Exit codes: 0 every page ended fetched, not modified or gone; 2 some pages still failed
+    after retries (listed, and stored in fetch_failures); 1 a fatal error.
+    """
+    settings = settings_for(
+        config,
+        db,
+        source__base_url=base_url,
+        source__languages=_languages(languages),
+        politeness__rate=rate,
+        politeness__concurrency=concurrency,
+    )  # validates the overrides before Prefect starts
+    params = {
+        "config_path": str(config) if config else None,
+        "base_url": settings.source.base_url,
+        "db": str(settings.warehouse.path),
+        "languages": settings.source.languages,
+        "rate": settings.politeness.rate,
+        "concurrency": settings.politeness.concurrency,
+        "limit": limit,
+        "full": full,
+    }
+    data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
+    raise typer.Exit(_print_summary(data))
+
+
+@app.command(epilog="Example: latinno reparse --db data/latinno.duckdb")
+def reparse(config: ConfigOption = None, db: DbOption = None) -> None:
+    """Rebuild every case row from the archived pages, with no network (after a parser change)."""
+    from flows.reparse import reparse_archive
+
+    settings = settings_for(config, db)
+    counts = reparse_archive(settings)
+    table = Table(title="Reparse", title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("pages", "parsed", "parse_failed", "new", "changed", "unchanged", "parse_issues"):
+        table.add_row(key, str(counts.get(key, 0)))
+    out.print(table)
+    raise typer.Exit(1 if counts.get("parse_failed") else 0)
+
+
+@app.command(epilog="Example: PREFECT_API_URL=http://127.0.0.1:4200/api latinno serve")
+def serve(
+    config: ConfigOption = None,
+    name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "scheduled",
+) -> None:
+    """Run the refresh on the configured cron (schedule.cron, schedule.timezone) until stopped.
+
+    Registers a Prefect deployment and serves it; with PREFECT_API_URL pointing at a Prefect
+    server, runs show in its UI.
+    """
+    settings = settings_for(config)
+    quiet_prefect()
+    from prefect import serve as prefect_serve
+
+    from flows.deployment import build_deployment
+
+    deployment = build_deployment(settings, config, name=name)
+    out.print(
+        f"Serving deployment latinno-refresh/{name}: cron '{settings.schedule.cron}' "
+        f"({settings.schedule.timezone}). Stop with Ctrl+C."
+    )
+    prefect_serve(deployment, print_starting_message=False)
+
+
+@app.command(epilog="Example: latinno demo --db data/demo.duckdb")
+def demo(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    root: Annotated[
+        Path, typer.Option("--root", help="Site to serve (the bundled fixture site).")
+    ] = BUNDLED_SITE,
+) -> None:
+    """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query.
+
+    Only the base URL differs from a real run: discovery, politeness and loading are the same
+    (the bundled server offers a sitemap, so no ids are probed).
+    """
+    from sitemodel.server import run_server_in_thread
+
+    settings = settings_for(config, db)
+    if not root.is_dir():
+        raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
+    with run_server_in_thread(root, sitemap=True) as server:
+        out.print(f"Site server: {server.base_url} (serving {root})")
+        params = {
+            "config_path": str(config) if config else None,
+            "base_url": server.base_url,
+            "db": str(settings.warehouse.path),
+        }
+        data = _run_flow(params, show_progress=sys.stderr.isatty())
+    code = _print_summary(data)
+    _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
+    raise typer.Exit(code)
+
+
+def _print_example_query(db: Path, lock_timeout_s: float) -> None:
+    from warehouse.db import reading
+
+    with reading(db, lock_timeout_s) as con:
+        cursor = con.execute(EXAMPLE_QUERY)
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    table = Table(
+        title='latinno query "' + " ".join(EXAMPLE_QUERY.split())[:60] + ' …"', title_justify="left"
+    )
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)

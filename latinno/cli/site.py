@@ -1,0 +1,102 @@
+"""``latinno site serve|generate``: our stand-in for the LATINNO site, for tests, bench and demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from latinno.cli.app import app
+from latinno.errors import LatinnoError
+from latinno.vocabulary import LANGS
+
+site_app = typer.Typer(
+    help="Serve the fixture pages as the LATINNO site does, or generate a full-size site.",
+    no_args_is_help=True,
+)
+app.add_typer(site_app, name="site")
+
+
+@site_app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (keep it loopback).")] = (
+        "127.0.0.1"
+    ),
+    root: Annotated[Path, typer.Option(help="Folder holding {lang}/case/{id}/index.html.")] = Path(
+        "fixtures/html"
+    ),
+    faults: Annotated[
+        float,
+        typer.Option(help="Share of case responses that fail (500/503/429/reset/truncate/slow)."),
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault injection.")] = 0,
+    sitemap: Annotated[
+        bool, typer.Option("--sitemap", help="Serve /sitemap.xml and name it in robots.txt.")
+    ] = False,
+    robots: Annotated[
+        Path | None,
+        typer.Option(help="robots.txt to serve (default: allow everything).", show_default=False),
+    ] = None,
+) -> None:
+    """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
+
+    The first line printed is the server's URL, e.g. http://127.0.0.1:8765
+    """
+    from sitemodel.server import serve_forever
+
+    if not root.is_dir():
+        raise LatinnoError(f"{root}: site root is not a folder (expected {{lang}}/case/{{id}}/)")
+    if not 0.0 <= faults <= 1.0:
+        raise LatinnoError(f"--faults {faults}: expected a share between 0 and 1, such as 0.2")
+    robots_text = None
+    if robots is not None:
+        try:
+            robots_text = robots.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LatinnoError(f"{robots}: cannot read robots.txt: {exc.strerror}") from None
+
+    def announce(url: str) -> None:
+        print(url, flush=True)
+        print(f"serving {root} (faults {faults:g}); stats at {url}/__stats", file=sys.stderr)
+
+    try:
+        asyncio.run(
+            serve_forever(
+                root,
+                host=host,
+                port=port,
+                faults=faults,
+                seed=seed,
+                sitemap=sitemap,
+                robots=robots_text,
+                on_ready=announce,
+            )
+        )
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    except OSError as exc:
+        raise LatinnoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@site_app.command("generate")
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the site into.")],
+    pages: Annotated[int, typer.Option(help="Number of case pages per language.")] = 3744,
+    languages: Annotated[str, typer.Option(help="Comma-separated languages: en,es,pt.")] = "en",
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
+) -> None:
+    """Write a full-size site ({lang}/case/{id}/index.html with expected.json) for benchmarks."""
+    langs = tuple(dict.fromkeys(part.strip() for part in languages.split(",") if part.strip()))
+    unknown = [lang for lang in langs if lang not in LANGS]
+    if not langs or unknown:
+        raise LatinnoError(f"--languages {languages!r}: expected some of {', '.join(LANGS)}")
+    if pages < 1:
+        raise LatinnoError(f"--pages {pages}: expected at least 1")
+    from sitemodel.generate import generate_site
+
+    written = generate_site(out, total=pages, seed=seed, languages=langs)
+    print(f"wrote {written} pages to {out}")

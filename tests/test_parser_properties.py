@@ -1,0 +1,207 @@
+"""Mutated fixture pages: only PageParseError, and never a code the page does not support.
+
+Mutations: elements dropped, class attributes shuffled between elements, bytes truncated,
+garbage inserted. "Supports" means: every option code returned has one of its labels in the
+page's text (visible or alt/title) and some element carries an active class; every design code
+has one of its value labels in the page; the country code's name is in the page unless the
+record says it came from the id prefix.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from latinno.config import load_settings
+from latinno.errors import PageParseError
+from latinno.record import CaseRecord
+from latinno.vocabulary import COUNTRY_BY_CODE, DESIGN_FIELDS, OPTION_LISTS, normalize_label
+from latinno.vocabulary import build_labels as _build_labels
+from parsers import parse_case
+from parsers.decoding import decode_body
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "fixtures" / "html").glob("*/case/*/index.html"))
+BODIES = [(p.read_bytes(), f"https://latinno.net/{p.parts[-4]}/case/{p.parts[-2]}/") for p in PAGES]
+SETTINGS = load_settings(ROOT / "config.yaml")
+LABELS = _build_labels(SETTINGS.parser.extra_labels)
+ACTIVE = tuple(SETTINGS.parser.active_classes)
+CLASS_ATTR = re.compile(rb'class="[^"]*"')
+
+# code -> normalized labels, per design field and option list
+LABELS_OF: dict[str, dict[str, set[str]]] = {}
+for _name, _table in (*LABELS.value_codes.items(), *LABELS.option_codes.items()):
+    for _label, _code in _table.items():
+        LABELS_OF.setdefault(_name, {}).setdefault(_code, set()).add(_label)
+
+pages = st.sampled_from(BODIES)
+
+
+def page_text(body: bytes) -> str:
+    """Everything a reader (or a screen reader) could see: text, alt and title, normalized."""
+    text, _ = decode_body(body)
+    text = re.sub(r"<[^>]*?\b(?:alt|title)=\"([^\"]*)\"[^>]*>", r" \1 ", text)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return " " + normalize_label(text) + " "
+
+
+OUTCOMES: dict[str, int] = {"record": 0, "error": 0}
+
+
+def check(body: bytes, url: str) -> None:
+    try:
+        record = parse_case(body, url, labels=LABELS, active_classes=ACTIVE)
+    except PageParseError:
+        OUTCOMES["error"] += 1
+        return
+    OUTCOMES["record"] += 1
+    assert isinstance(record, CaseRecord)
+    supported(record, body)
+
+
+def marked_texts(body: bytes) -> list[str]:
+    """Normalized text (with alt/title) of every element carrying an active class."""
+    text, _ = decode_body(body)
+    try:
+        root = etree.fromstring(text.replace("\x00", ""), etree.HTMLParser())
+    except (etree.ParserError, ValueError):
+        return []
+    out = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if not set((element.get("class") or "").split()) & set(ACTIVE):
+            continue
+        names = [
+            a
+            for e in element.iter()
+            if isinstance(e.tag, str)
+            for a in (e.get("alt"), e.get("title"))
+            if a
+        ]
+        out.append(" " + normalize_label(" ".join([*element.itertext(), *names])) + " ")
+    return out
+
+
+def supported(record: CaseRecord, body: bytes) -> None:
+    text = page_text(body)
+    marked = marked_texts(body) if any(getattr(record, n) for n in OPTION_LISTS) else []
+    for name in OPTION_LISTS:
+        for code in getattr(record, name):
+            labels = LABELS_OF[name][code]
+            # The marker sits on the naming element or an ancestor: its subtree names the option.
+            assert any(label in m for label in labels for m in marked), (name, code)
+    for name in DESIGN_FIELDS:
+        value = getattr(record, name)
+        if value is None or name == "co_governance":
+            continue
+        for code in value if isinstance(value, tuple) else (value,):
+            assert any(label in text for label in LABELS_OF[name][code]), (name, code)
+    if record.country_code and record.country is not None:
+        country = COUNTRY_BY_CODE[record.country_code]
+        names = {normalize_label(n) for n in (country.name_en, *country.names.values())}
+        assert any(n in text for n in names)
+    if record.country is None:
+        assert "country" in {i.field for i in record.issues}
+
+
+COMMON = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+
+
+@COMMON
+@given(page=pages, data=st.data())
+def test_dropped_elements(page: tuple[bytes, str], data: st.DataObject) -> None:
+    body, url = page
+    root = etree.fromstring(body, etree.HTMLParser())
+    elements = [e for e in root.iter() if e.getparent() is not None]
+    drop = data.draw(st.sets(st.integers(0, len(elements) - 1), min_size=1, max_size=40))
+    for index in sorted(drop, reverse=True):
+        element = elements[index]
+        parent = element.getparent()
+        if parent is not None and element.getparent() is not None:
+            parent.remove(element)
+    check(etree.tostring(root, method="html", encoding="utf-8"), url)
+
+
+@COMMON
+@given(page=pages, data=st.data())
+def test_shuffled_classes(page: tuple[bytes, str], data: st.DataObject) -> None:
+    body, url = page
+    classes = CLASS_ATTR.findall(body)
+    shuffled = data.draw(st.permutations(classes))
+    parts = CLASS_ATTR.split(body)
+    out = [parts[0]]
+    for cls, rest in zip(shuffled, parts[1:], strict=True):
+        out += [cls, rest]
+    check(b"".join(out), url)
+
+
+@COMMON
+@given(page=pages, cut=st.floats(0, 1))
+def test_truncated_bytes(page: tuple[bytes, str], cut: float) -> None:
+    body, url = page
+    check(body[: int(len(body) * cut)], url)
+
+
+@COMMON
+@given(
+    page=pages,
+    inserts=st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.one_of(
+                st.binary(min_size=1, max_size=30),
+                st.sampled_from(
+                    [
+                        b"<",
+                        b">",
+                        b"</div>",
+                        b"<li class='active'>",
+                        b"<!--",
+                        b"]]>",
+                        b"\x00",
+                        b"&#0;",
+                        b"<script>",
+                        b"Means",
+                        b"Formalization:",
+                        b"</html>",
+                        b"\xff\xfe",
+                    ]
+                ),
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_garbage_inserted(page: tuple[bytes, str], inserts: list[tuple[float, bytes]]) -> None:
+    body, url = page
+    for where, junk in inserts:
+        at = int(len(body) * where)
+        body = body[:at] + junk + body[at:]
+    check(body, url)
+
+
+def test_mutations_mostly_still_parse() -> None:
+    # Runs after the property tests (file order): most mutated pages must still give records,
+    # or the properties above were checked on errors only.
+    if sum(OUTCOMES.values()) < 100:
+        pytest.skip("run together with the property tests above")
+    print(f"mutated pages: {OUTCOMES}")
+    assert OUTCOMES["record"] > OUTCOMES["error"], OUTCOMES
+
+
+def test_unmutated_pages_pass_the_support_check() -> None:
+    # The check itself must accept every real fixture page, or it tests nothing.
+    for body, url in BODIES:
+        supported(parse_case(body, url, labels=LABELS, active_classes=ACTIVE), body)

@@ -1,0 +1,208 @@
+"""The site server over real loopback HTTP: routes, validators, robots, sitemap, faults, stats."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from _fetch_support import make_site, page_html
+
+from sitemodel.server import FAULT_KINDS, run_server_in_thread
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return make_site(tmp_path / "site", [1001, 1002, 13005], langs=("en", "es"))
+
+
+def test_pages_redirects_and_404(site: Path) -> None:
+    with run_server_in_thread(site) as server, httpx.Client(base_url=server.base_url) as client:
+        page = client.get("/en/case/1001/")
+        assert page.status_code == 200
+        assert page.text == page_html("en", 1001)
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert client.get("/es/case/13005/").text == page_html("es", 13005)
+
+        moved = client.get("/en/case/1002")
+        assert moved.status_code == 301
+        assert moved.headers["location"] == "/en/case/1002/"
+
+        for path in (
+            "/en/case/1003/",
+            "/pt/case/1001/",
+            "/en/case/1001/expected.json",
+            "/en/case/1001/index.html",
+            "/en/case/1001x/",
+            "/en/case/%2e%2e/1001/",
+            "/",
+            "/en/country/peru/",
+        ):
+            assert client.get(path).status_code == 404, path
+        head = client.head("/en/case/1001/")
+        assert head.status_code == 200 and head.content == b""
+        assert client.post("/en/case/1001/").status_code == 405
+
+
+def test_validators_answer_304_and_follow_file_changes(site: Path) -> None:
+    file = site / "en" / "case" / "1001" / "index.html"
+    with run_server_in_thread(site) as server, httpx.Client(base_url=server.base_url) as client:
+        first = client.get("/en/case/1001/")
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        assert client.get("/en/case/1001/", headers={"If-None-Match": etag}).status_code == 304
+        by_date = client.get("/en/case/1001/", headers={"If-Modified-Since": modified})
+        assert by_date.status_code == 304 and by_date.headers["etag"] == etag
+        # If-None-Match wins over If-Modified-Since (RFC 9110).
+        stale = client.get(
+            "/en/case/1001/", headers={"If-None-Match": '"old"', "If-Modified-Since": modified}
+        )
+        assert stale.status_code == 200
+
+        file.write_text("<html>changed</html>", encoding="utf-8")
+        os.utime(file, (time.time() + 5, time.time() + 5))
+        changed = client.get("/en/case/1001/", headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.text == "<html>changed</html>"
+        assert changed.headers["etag"] != etag
+        assert (
+            client.get("/en/case/1001/", headers={"If-Modified-Since": modified}).status_code == 200
+        )
+
+        file.unlink()
+        assert client.get("/en/case/1001/").status_code == 404
+
+
+def test_robots_and_sitemap(site: Path) -> None:
+    robots = "User-agent: *\nDisallow: /es/\nCrawl-delay: 2\n"
+    with run_server_in_thread(site, robots=robots, sitemap=True) as server:
+        with httpx.Client(base_url=server.base_url) as client:
+            text = client.get("/robots.txt").text
+            assert text.startswith(robots)
+            assert f"Sitemap: {server.base_url}/sitemap.xml" in text
+            sitemap = client.get("/sitemap.xml").text
+        locs = [line for line in sitemap.splitlines() if "<loc>" in line]
+        expected = [
+            f"<url><loc>{server.base_url}/{lang}/case/{cid}/</loc></url>"
+            for lang in ("en", "es")
+            for cid in (1001, 1002, 13005)
+        ]
+        assert locs == expected
+
+    with run_server_in_thread(site) as server, httpx.Client(base_url=server.base_url) as client:
+        assert client.get("/robots.txt").text == "User-agent: *\nAllow: /\n"
+        assert client.get("/sitemap.xml").status_code == 404
+
+
+def test_planned_faults_each_behave_as_named(site: Path) -> None:
+    plan = {
+        "/en/case/1001/": ["500", "503:1", "429:0", "truncate", "reset", "slow:0.4"],
+        "/robots.txt": ["503:0"],
+    }
+    with run_server_in_thread(site, plan=plan) as server:
+        with httpx.Client(base_url=server.base_url) as client:
+            assert client.get("/robots.txt").status_code == 503
+            assert client.get("/en/case/1001/").status_code == 500
+            busy = client.get("/en/case/1001/")
+            assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
+            limited = client.get("/en/case/1001/")
+            assert (limited.status_code, limited.headers["retry-after"]) == (429, "0")
+            with pytest.raises(httpx.RemoteProtocolError, match=r"incomplete|complete message"):
+                client.get("/en/case/1001/")
+            with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+                client.get("/en/case/1001/")
+            started = time.monotonic()
+            slow = client.get("/en/case/1001/")
+            assert slow.status_code == 200 and time.monotonic() - started >= 0.35
+            assert client.get("/en/case/1001/").status_code == 200  # plan used up
+        stats = server.stats()
+    assert stats["faults"] == {
+        "503": 2,
+        "500": 1,
+        "429": 1,
+        "truncate": 1,
+        "reset": 1,
+        "slow": 1,
+    }
+
+
+def _fault_sequence(site: Path, seed: int) -> tuple[list[str], dict[str, int]]:
+    outcomes = []
+    with run_server_in_thread(site, faults=0.5, seed=seed, slow_s=0.01) as server:
+        with httpx.Client(base_url=server.base_url) as client:
+            for _ in range(80):
+                try:
+                    outcomes.append(str(client.get("/en/case/1002/").status_code))
+                except httpx.HTTPError as exc:
+                    outcomes.append(type(exc).__name__)
+            assert client.get("/robots.txt").status_code == 200  # random faults: case pages only
+        return outcomes, server.stats()["faults"]
+
+
+def test_random_faults_are_seeded_and_cover_every_kind(site: Path) -> None:
+    outcomes, faults = _fault_sequence(site, seed=7)
+    again, _ = _fault_sequence(site, seed=7)
+    other, _ = _fault_sequence(site, seed=8)
+    assert outcomes == again
+    assert outcomes != other
+    assert set(faults) == set(FAULT_KINDS)
+    failed = sum(1 for o in outcomes if o != "200")
+    assert failed == sum(faults.values()) - faults["slow"]
+    assert 20 <= sum(faults.values()) <= 60  # about half of 80
+
+
+def test_stats_count_in_flight_and_per_second(site: Path) -> None:
+    plan = {f"/en/case/{cid}/": ["slow:0.5"] for cid in (1001, 1002, 13005)}
+    plan["/es/case/1001/"] = ["slow:0.5"]
+    with run_server_in_thread(site, plan=plan) as server:
+
+        def fetch(path: str) -> None:
+            httpx.get(server.base_url + path)
+
+        threads = [threading.Thread(target=fetch, args=(path,)) for path in plan]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stats = httpx.get(server.base_url + "/__stats").json()
+        assert stats["max_in_flight"] == 4
+        assert stats["in_flight"] == 0
+        assert stats["total_requests"] == 4
+        assert stats["paths"] == dict.fromkeys(plan, 1)
+
+        httpx.post(server.base_url + "/__stats/reset")
+        with httpx.Client(base_url=server.base_url) as client:
+            for _ in range(4):  # one every 0.4 s: at most 3 start in any one-second window
+                client.get("/en/case/1001/")
+                time.sleep(0.4)
+            assert server.stats()["max_per_second"] == 3
+            for _ in range(6):
+                client.get("/en/case/1001/")
+        stats = server.stats()
+        assert stats["max_per_second"] >= 6
+        assert stats["max_in_flight"] == 1
+        assert stats["paths"] == {"/en/case/1001/": 10}
+        assert "/__stats" not in stats["paths"]
+
+
+SERVE = ("site", "serve", "--port", "0", "--root")
+
+
+def test_cli_serve_prints_its_url_first(site: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from latinno.cli import main; main()", *SERVE, str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(f"{url}/en/case/1001/").text == page_html("en", 1001)
+    finally:
+        proc.terminate()
+        proc.wait(10)

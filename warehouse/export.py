@@ -1,0 +1,283 @@
+"""Citable exports: cases_wide, the long tables, vocabulary, countries and a codebook, as Parquet
+(zstd) and/or CSV, described by a Frictionless ``datapackage.json``.
+
+Determinism: rows are ordered by each table's key, columns keep table order, nothing written
+depends on the clock or the machine, so the same data gives byte-identical files. CSV is UTF-8
+with a header, ``\\r\\n`` line ends (RFC 4180), ISO 8601 UTC timestamps (``...Z``), booleans as
+``true``/``false``, NULL as an empty cell; a text cell starting with ``= + - @``, tab or CR gets
+a leading ``'`` so spreadsheets show it instead of running it as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from latinno.vocabulary import COUNTRIES, LANGS, codes_for
+from warehouse.views import BRIDGES, wide_columns
+
+Format = Literal["parquet", "csv", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTable:
+    name: str
+    order_by: tuple[str, ...]
+    description: str
+
+
+EXPORT_TABLES: tuple[ExportTable, ...] = (
+    ExportTable("cases_wide", ("case_id",), "One row per case, a boolean column per code."),
+    ExportTable("cases", ("case_id",), "One row per case, codes of single-valued fields."),
+    ExportTable(
+        "case_participant_types", ("case_id", "participant_type"), "Participant types per case."
+    ),
+    ExportTable("case_means", ("case_id", "means"), "Means per case."),
+    ExportTable("case_ends", ("case_id", "ends"), "Ends per case."),
+    ExportTable("case_policy_cycle", ("case_id", "stage"), "Policy cycle stages per case."),
+    ExportTable("case_texts", ("case_id", "lang"), "Title and description per language."),
+    ExportTable("case_sources", ("case_id", "position"), "Sources listed on the case pages."),
+    ExportTable("vocabulary", ("field", "position"), "Codes and their labels."),
+    ExportTable("countries", ("id_prefix",), "Countries and case id prefixes."),
+)
+CODEBOOK = ExportTable(
+    "codebook",
+    ("table_name", "position"),
+    "Every exported column: type, label, allowed codes, percent missing.",
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_FRICTIONLESS_TYPES = {
+    "BOOLEAN": "boolean",
+    "INTEGER": "integer",
+    "BIGINT": "integer",
+    "SMALLINT": "integer",
+    "DOUBLE": "number",
+    "FLOAT": "number",
+    "TIMESTAMP": "datetime",
+    "DATE": "date",
+    "VARCHAR": "string",
+    "JSON": "string",
+}
+
+
+def _allowed_codes() -> dict[str, tuple[str, ...]]:
+    """Allowed values by column name, shared by every table that has the column."""
+    allowed: dict[str, tuple[str, ...]] = {
+        name: codes_for(name)
+        for name in ("formalization", "frequency", "participant_selection", "decisiveness")
+    }
+    allowed["co_governance"] = ("true", "false")
+    allowed["status"] = ("active", "withdrawn")
+    allowed["lang"] = LANGS
+    allowed["country_code"] = tuple(c.code for c in COUNTRIES)
+    for name, (_, column) in BRIDGES.items():
+        allowed[column] = codes_for(name)
+    for column, _, _ in wide_columns():
+        allowed[column] = ("true", "false")
+    return allowed
+
+
+def safe_cell(value: Any) -> str:
+    """One CSV cell: the text a spreadsheet shows, never a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def json_value(value: Any) -> Any:
+    """JSON for what json.dumps cannot write: ISO timestamps (UTC ``Z``), text for the rest."""
+    if isinstance(value, datetime | date):
+        return safe_cell(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[str, str, str]]:
+    """(column, DuckDB type, comment) in table order."""
+    rows = con.execute(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
+        [name],
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, spec: ExportTable) -> pa.Table:
+    order = ", ".join(spec.order_by)
+    return con.sql(f"SELECT * FROM {spec.name} ORDER BY {order}").to_arrow_table()
+
+
+def codebook(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """One row per exported column: table, position, column, type, label, codes, % missing."""
+    allowed = _allowed_codes()
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("table_name", "position", "column_name", "type", "label", "allowed_codes")
+    }
+    missing: list[float] = []
+    for spec in EXPORT_TABLES:
+        columns = _columns(con, spec.name)
+        counts = ", ".join(f'count("{c}")' for c, _, _ in columns)
+        total, *present = con.execute(f"SELECT count(*), {counts} FROM {spec.name}").fetchone()
+        for position, ((column, dtype, comment), have) in enumerate(
+            zip(columns, present, strict=True), start=1
+        ):
+            rows["table_name"].append(spec.name)
+            rows["position"].append(position)
+            rows["column_name"].append(column)
+            rows["type"].append(dtype)
+            rows["label"].append(comment)
+            rows["allowed_codes"].append(" | ".join(allowed.get(column, ())) or None)
+            missing.append(round(100.0 * (total - have) / total, 2) if total else 0.0)
+    table = pa.table(
+        {
+            "table_name": pa.array(rows["table_name"], pa.string()),
+            "position": pa.array(rows["position"], pa.int32()),
+            "column_name": pa.array(rows["column_name"], pa.string()),
+            "type": pa.array(rows["type"], pa.string()),
+            "label": pa.array(rows["label"], pa.string()),
+            "allowed_codes": pa.array(rows["allowed_codes"], pa.string()),
+            "missing_pct": pa.array(missing, pa.float64()),
+        }
+    )
+    return table
+
+
+_CODEBOOK_LABELS = {
+    "table_name": "Exported table (file name without extension).",
+    "position": "Position of the column in the table, from 1.",
+    "column_name": "Column name.",
+    "type": "DuckDB type of the column.",
+    "label": "What the column holds.",
+    "allowed_codes": "Allowed values, separated by ' | ' (empty: free text or number).",
+    "missing_pct": "Percent of rows where the column is empty (NULL).",
+}
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(table.column_names)
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    for row in zip(*columns, strict=True):
+        writer.writerow([safe_cell(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", store_schema=True)
+    return sink.getvalue().to_pybytes()
+
+
+def _write(path: Path, data: bytes) -> None:
+    # Write beside and rename, so a reader never sees half a file.
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _field(column: str, dtype: str, label: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    field: dict[str, Any] = {
+        "name": column,
+        "type": _FRICTIONLESS_TYPES.get(dtype, "string"),
+        "description": label,
+    }
+    if allowed and field["type"] == "string":
+        field["constraints"] = {"enum": list(allowed)}
+    return field
+
+
+def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -> list[Path]:
+    """Write every export table in ``fmt`` plus datapackage.json; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    formats = ("parquet", "csv") if fmt == "all" else (fmt,)
+    allowed = _allowed_codes()
+    written: list[Path] = []
+    resources: list[dict[str, Any]] = []
+    specs: Iterable[ExportTable] = (*EXPORT_TABLES, CODEBOOK)
+    for spec in specs:
+        if spec is CODEBOOK:
+            table = codebook(con)
+            columns = [
+                (n, str(_duck_type(table.schema.field(n).type)), _CODEBOOK_LABELS[n])
+                for n in table.column_names
+            ]
+        else:
+            table = _fetch(con, spec)
+            columns = _columns(con, spec.name)
+        for kind in formats:
+            data = _csv_bytes(table) if kind == "csv" else _parquet_bytes(table)
+            path = out_dir / f"{spec.name}.{kind}"
+            _write(path, data)
+            written.append(path)
+            resource: dict[str, Any] = {
+                "name": f"{spec.name}-{kind}" if fmt == "all" else spec.name,
+                "path": path.name,
+                "title": spec.name,
+                "description": spec.description,
+                "format": kind,
+                "mediatype": "text/csv" if kind == "csv" else "application/vnd.apache.parquet",
+                "bytes": len(data),
+                "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+            }
+            if kind == "csv":
+                resource["encoding"] = "utf-8"
+                resource["dialect"] = {"delimiter": ",", "lineTerminator": "\r\n", "header": True}
+            resource["schema"] = {
+                "fields": [
+                    _field(c, t, label, allowed.get(c, ()) if spec is not CODEBOOK else ())
+                    for c, t, label in columns
+                ],
+                "primaryKey": list(spec.order_by),
+                "missingValues": [""],
+            }
+            resources.append(resource)
+    package = {
+        "profile": "tabular-data-package",
+        "name": "latinno",
+        "title": "LATINNO: Innovations for Democracy in Latin America (case data)",
+        "description": "Cases of democratic innovation published at https://latinno.net, "
+        "coded with the vocabulary in vocabulary.*; see codebook.* for every column.",
+        "sources": [
+            {"title": "LATINNO (WZB Berlin Social Science Center)", "path": "https://latinno.net"}
+        ],
+        "resources": resources,
+    }
+    path = out_dir / "datapackage.json"
+    _write(path, (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    written.append(path)
+    return written
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_integer(arrow_type):
+        return "INTEGER"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE"
+    return "VARCHAR"

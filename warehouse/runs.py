@@ -1,0 +1,174 @@
+"""Bookkeeping of refresh runs: the runs table, fetch failures, and what is already known."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from latinno.errors import WarehouseError
+from warehouse.db import utc_naive
+
+# Counts finish_run stores in their own column; any other name goes to runs.extra (JSON).
+COUNT_COLUMNS: tuple[str, ...] = (
+    "discovered",
+    "fetched",
+    "not_modified",
+    "parsed",
+    "new",
+    "changed",
+    "unchanged",
+    "withdrawn",
+    "failed",
+    "parse_issues",
+)
+DURATION_COLUMNS: tuple[str, ...] = ("duration_s", "fetch_s", "parse_s", "load_s")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """A URL that could not be fetched after all retries."""
+
+    url: str
+    case_id: int | None
+    lang: str | None
+    status: int | None
+    reason: str
+    attempts: int
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime, params: Mapping[str, Any]
+) -> None:
+    """Record the start of a run; a run id used before is an error."""
+    try:
+        con.execute(
+            "INSERT INTO runs (run_id, started_at, params) VALUES (?, ?, ?::JSON)",
+            [run_id, utc_naive(started_at), json.dumps(params, sort_keys=True, default=str)],
+        )
+    except duckdb.ConstraintException:
+        raise WarehouseError(f"run {run_id!r} already exists in table runs") from None
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    finished_at: datetime,
+    counts: Mapping[str, int | float],
+) -> None:
+    """Store a run's end, its counts and durations (unknown names go to ``extra``)."""
+    known = {k: v for k, v in counts.items() if k in COUNT_COLUMNS or k in DURATION_COLUMNS}
+    extra = {k: v for k, v in sorted(counts.items()) if k not in known}
+    sets = ", ".join(f"{name} = ${name}" for name in known)
+    sql = (
+        "UPDATE runs SET finished_at = $finished_at, extra = $extra::JSON"
+        + (f", {sets}" if sets else "")
+        + " WHERE run_id = $run_id"
+    )
+    row = con.execute(
+        sql,
+        {
+            **known,
+            "finished_at": utc_naive(finished_at),
+            "extra": json.dumps(extra) if extra else None,
+            "run_id": run_id,
+        },
+    ).fetchone()
+    if not row or not row[0]:
+        raise WarehouseError(f"run {run_id!r} not found in table runs (start_run first)")
+
+
+def record_fetch_failures(
+    con: duckdb.DuckDBPyConnection, run_id: str, failures: Sequence[FetchFailure]
+) -> None:
+    """Store a run's failed URLs (one row per run and URL; the last report wins)."""
+    if not failures:
+        return
+    latest = {f.url: f for f in failures}
+    rows = list(latest.values())
+    table = pa.table(
+        {
+            "url": [f.url for f in rows],
+            "case_id": pa.array([f.case_id for f in rows], pa.int32()),
+            "lang": pa.array([f.lang for f in rows], pa.string()),
+            "status": pa.array([f.status for f in rows], pa.int32()),
+            "reason": [f.reason for f in rows],
+            "attempts": pa.array([f.attempts for f in rows], pa.int32()),
+        }
+    )
+    con.register("_in_failures", table)
+    try:
+        con.execute(
+            """
+INSERT INTO fetch_failures
+SELECT $run_id, url, case_id, lang, status, reason, attempts, NULL FROM _in_failures
+ON CONFLICT (run_id, url) DO UPDATE SET
+    case_id = excluded.case_id, lang = excluded.lang, status = excluded.status,
+    reason = excluded.reason, attempts = excluded.attempts
+""",
+            {"run_id": run_id},
+        )
+    finally:
+        con.unregister("_in_failures")
+
+
+def resolve_failures(
+    con: duckdb.DuckDBPyConnection,
+    keys: Sequence[tuple[int, str]],
+    run_id: str,
+    *,
+    urls: Sequence[str] = (),
+) -> int:
+    """Close open failures of pages (case_id, lang) or URLs that run ``run_id`` fetched fine."""
+    if not keys and not urls:
+        return 0
+    table = pa.table(
+        {
+            "case_id": pa.array([k for k, _ in keys], pa.int32()),
+            "lang": pa.array([lang for _, lang in keys], pa.string()),
+        }
+    )
+    url_table = pa.table({"url": pa.array(list(urls), pa.string())})
+    con.register("_in_resolved", table)
+    con.register("_in_resolved_urls", url_table)
+    try:
+        row = con.execute(
+            """
+UPDATE fetch_failures SET resolved_run_id = $run_id
+WHERE resolved_run_id IS NULL AND run_id <> $run_id AND (
+    EXISTS (SELECT 1 FROM _in_resolved AS k
+            WHERE k.case_id = fetch_failures.case_id AND k.lang = fetch_failures.lang)
+    OR url IN (SELECT url FROM _in_resolved_urls))
+""",
+            {"run_id": run_id},
+        ).fetchone()
+    finally:
+        con.unregister("_in_resolved")
+        con.unregister("_in_resolved_urls")
+    return int(row[0]) if row else 0
+
+
+def known_cases(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """case_id -> status (active/withdrawn) of every case in the warehouse."""
+    return dict(con.execute("SELECT case_id, status FROM cases").fetchall())
+
+
+def open_failures(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The latest unresolved failure of every URL, newest run first."""
+    cursor = con.execute(
+        """
+SELECT f.run_id, f.url, f.case_id, f.lang, f.status, f.reason, f.attempts
+FROM fetch_failures AS f LEFT JOIN runs AS r USING (run_id)
+WHERE f.resolved_run_id IS NULL
+QUALIFY row_number() OVER (
+    PARTITION BY f.url ORDER BY r.started_at DESC NULLS LAST, f.run_id DESC) = 1
+ORDER BY r.started_at DESC NULLS LAST, f.url
+"""
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,86 @@
+"""What ``latinno status`` shows, as plain rows (the CLI renders them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from warehouse.runs import open_failures
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def _table(con: duckdb.DuckDBPyConnection, title: str, sql: str) -> Table:
+    cursor = con.execute(sql)
+    return Table(title, [d[0] for d in cursor.description], cursor.fetchall())
+
+
+def status_tables(con: duckdb.DuckDBPyConnection, *, runs: int = 5, limit: int = 10) -> list[Table]:
+    """Counts by status and country, the last runs, open fetch failures and parse issues."""
+    tables = [
+        _table(
+            con,
+            "Cases by status",
+            "SELECT status, count(*) AS cases FROM cases GROUP BY status ORDER BY status",
+        ),
+        _table(
+            con,
+            "Cases by country",
+            """
+SELECT k.country_code, k.name_en AS country,
+       count(c.case_id) FILTER (WHERE c.status = 'active') AS active,
+       count(c.case_id) FILTER (WHERE c.status = 'withdrawn') AS withdrawn
+FROM countries AS k LEFT JOIN cases AS c ON c.country_code = k.country_code
+GROUP BY ALL
+HAVING count(c.case_id) > 0
+UNION ALL
+SELECT coalesce(c.country_code, '?'), '(unknown country)',
+       count(*) FILTER (WHERE c.status = 'active'),
+       count(*) FILTER (WHERE c.status = 'withdrawn')
+FROM cases AS c WHERE c.country_code IS NULL
+   OR c.country_code NOT IN (SELECT country_code FROM countries)
+GROUP BY ALL
+ORDER BY 1
+""",
+        ),
+        _table(
+            con,
+            f"Last {runs} runs",
+            f"""
+SELECT run_id, started_at, finished_at, discovered, fetched, not_modified, new, changed,
+       withdrawn, failed, round(duration_s, 1) AS duration_s
+FROM runs ORDER BY started_at DESC LIMIT {int(runs)}
+""",
+        ),
+    ]
+    failures = open_failures(con)
+    tables.append(
+        Table(
+            f"Open fetch failures: {len(failures)}",
+            ["run_id", "url", "status", "reason", "attempts"],
+            [
+                (f["run_id"], f["url"], f["status"], f["reason"], f["attempts"])
+                for f in failures[:limit]
+            ],
+        )
+    )
+    total = con.execute("SELECT count(*) FROM parse_issues").fetchone()
+    tables.append(
+        _table(
+            con,
+            f"Parse issues: {total[0] if total else 0} (by field and message)",
+            f"""
+SELECT field, message, count(*) AS pages, min(url) AS example_url
+FROM parse_issues GROUP BY field, message ORDER BY pages DESC, field, message
+LIMIT {int(limit)}
+""",
+        )
+    )
+    return tables
