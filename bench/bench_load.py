@@ -80,9 +80,7 @@ def synthetic(n: int, base: list[CaseRecord]) -> list[CaseRecord]:
     for i in range(n):
         record = base[i % len(base)]
         case_id = 1_000_000 + i
-        out.append(
-            replace(record, case_id=case_id, url=f"https://latinno.net/en/case/{case_id}/")
-        )
+        out.append(replace(record, case_id=case_id, url=f"https://latinno.net/en/case/{case_id}/"))
     return out
 
 
@@ -96,9 +94,26 @@ def baseline(path: Path, records: list[CaseRecord], seen: datetime) -> float:
         text = canonical_json(case_content(r))
         digest = content_hash(text)
         case_rows.append(
-            (r.case_id, r.country_code, r.title, r.description, r.formalization, r.frequency,
-             r.participant_selection, r.decisiveness, r.co_governance, r.url, r.lang, "active",
-             seen, seen, seen, r.parser_version, digest)
+            (
+                r.case_id,
+                r.country_code,
+                r.title,
+                r.description,
+                r.formalization,
+                r.frequency,
+                r.participant_selection,
+                r.decisiveness,
+                r.co_governance,
+                r.url,
+                r.lang,
+                "active",
+                seen,
+                seen,
+                seen,
+                r.parser_version,
+                digest,
+                0,  # quick_hash: its value does not matter to the cost of a row-by-row insert
+            )
         )
         texts.append((r.case_id, r.lang, r.title, r.description, r.url, seen, seen, seen))
         history.append((r.case_id, 1, seen, None, "active", "new", digest, text, "bench"))
@@ -106,7 +121,7 @@ def baseline(path: Path, records: list[CaseRecord], seen: datetime) -> float:
         bridges["ends"] += [(r.case_id, c) for c in r.ends]
         bridges["pt"] += [(r.case_id, c) for c in r.participant_types]
         bridges["pc"] += [(r.case_id, c) for c in r.policy_cycle]
-    con.executemany("INSERT INTO cases VALUES (" + ", ".join("?" * 17) + ")", case_rows)
+    con.executemany("INSERT INTO cases VALUES (" + ", ".join("?" * 18) + ")", case_rows)
     con.executemany("INSERT INTO case_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", texts)
     con.executemany("INSERT INTO case_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", history)
     con.executemany("INSERT INTO case_means VALUES (?, ?)", bridges["means"])
@@ -128,7 +143,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (
+        f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
@@ -161,7 +178,9 @@ def main() -> None:
             again.append(time.perf_counter() - started)
             assert stats.unchanged == len(records) and stats.new == stats.changed == 0, stats
             con.close()
-            base_s.append(baseline(Path(tmp) / f"base{rep}.duckdb", sample, t0.replace(tzinfo=None)))
+            base_s.append(
+                baseline(Path(tmp) / f"base{rep}.duckdb", sample, t0.replace(tzinfo=None))
+            )
 
     first_med, again_med, base_med = (statistics.median(x) for x in (first, again, base_s))
     load_rate = len(records) / first_med

@@ -9,6 +9,7 @@ run fetch the page again (no stored validators) instead of trusting a page nobod
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +28,9 @@ from parsers import parse_case
 POOL_MIN_PAGES = 32
 
 ParseInput = tuple[bytes, str, str | None]
+
+# flows.fetch words a robots.txt refusal so; it is the site's wish, not a failure.
+ROBOTS_REFUSAL = "disallowed by robots.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,11 @@ class LoadTarget:
 
 @dataclass
 class BatchResult:
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)  # parse_s/load_s are seconds
     failed_urls: list[str] = field(default_factory=list)
+    # A batch with nothing but unchanged pages opens no connection: the flow marks these pages
+    # seen (and their old failures resolved) once, when the run ends.
+    deferred_seen: list[tuple[int, str]] = field(default_factory=list)
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -201,6 +208,8 @@ def process_batch(
                 and known.statuses.get(result.case_id) == "active"
             ):
                 gone_ids.append(result.case_id)
+        elif result.error and result.error.startswith(ROBOTS_REFUSAL):
+            counts["robots_disallowed"] += 1
         else:
             counts["failed"] += 1
             out.failed_urls.append(result.url)
@@ -216,7 +225,9 @@ def process_batch(
                 )
             )
 
+    started = time.perf_counter()
     parsed = parser.parse_many([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
+    counts["parse_s"] += time.perf_counter() - started
     records: list[CaseRecord] = []
     pages = []
     for (result, digest), outcome in zip(to_parse, parsed, strict=True):
@@ -237,7 +248,12 @@ def process_batch(
         else:
             records.append(outcome)
     counts["parsed"] += len(records)
+    if not (to_parse or gone_ids or failures):
+        out.deferred_seen = seen_keys
+        return out
+    started = time.perf_counter()
     _write(target, records, pages, seen_keys, gone_ids, failures, fetched_keys, counts)
+    counts["load_s"] += time.perf_counter() - started
     return out
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
 
 from flows.fetch import Fetcher, FetchResult, Validators, parse_case_url
 
@@ -25,8 +27,53 @@ def case_url(base_url: str, lang: str, case_id: int) -> str:
     return f"{base_url.rstrip('/')}/{lang}/case/{case_id}/"
 
 
-def _sitemap_locs(body: bytes, url: str) -> tuple[list[str], bool] | None:
-    """``(locations, is_index)`` of a sitemap or sitemap index; None when it is not one."""
+# W3C datetime (https://www.w3.org/TR/NOTE-datetime), the sitemap protocol's lastmod format:
+# YYYY, YYYY-MM, YYYY-MM-DD, or a date with hh:mm[:ss[.s+]] and a zone (Z or +hh:mm/-hh:mm).
+_W3C_DATETIME = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
+    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2}))?)?)?"
+)
+
+
+def parse_w3c_datetime(text: str) -> datetime | None:
+    """An aware UTC datetime from a W3C datetime; None when ``text`` is not one.
+
+    Date-only forms mean the start of that day (month, year) in UTC. A time without a zone is
+    not W3C and is refused rather than guessed: a wrong zone could hide a change for hours.
+    """
+    match = _W3C_DATETIME.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        offset = UTC
+        if zone not in (None, "Z"):
+            sign = -1 if zone[0] == "-" else 1
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if minutes > 59:
+                return None
+            offset = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        stamp = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=offset,
+        )
+        return stamp.astimezone(UTC)
+    except (ValueError, OverflowError):  # month 13, hour 25, zone beyond 24 h, year 0 west of UTC
+        return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _sitemap_entries(body: bytes, url: str) -> tuple[dict[str, datetime | None], bool] | None:
+    """``({location: lastmod}, is_index)`` of a sitemap or sitemap index; None if not one."""
     if body[:2] == b"\x1f\x8b":
         try:
             body = gzip.decompress(body)
@@ -38,22 +85,54 @@ def _sitemap_locs(body: bytes, url: str) -> tuple[list[str], bool] | None:
     except ET.ParseError as exc:
         log.warning("%s: not a valid sitemap (%s); ignored", url, exc)
         return None
-    kind = root.tag.rsplit("}", 1)[-1]
+    kind = _local(root.tag)
     if kind not in ("urlset", "sitemapindex"):
         log.warning("%s: root element <%s> is not a sitemap; ignored", url, kind)
         return None
-    locs = [el.text.strip() for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "loc" and el.text]
-    return locs, kind == "sitemapindex"
+    entries: dict[str, datetime | None] = {}
+    bad: list[str] = []
+    # Only <loc>/<lastmod> directly inside each <url>/<sitemap>: extensions such as image:loc
+    # nest deeper and name no page.
+    for item in root:
+        fields = {_local(child.tag): (child.text or "").strip() for child in item}
+        loc = fields.get("loc")
+        if not loc:
+            continue
+        lastmod = None
+        if fields.get("lastmod"):
+            lastmod = parse_w3c_datetime(fields["lastmod"])
+            if lastmod is None:
+                bad.append(fields["lastmod"])
+        entries[loc] = _later(entries[loc], lastmod) if loc in entries else lastmod
+    if bad:
+        # One line per file, not per entry: a site that gets the format wrong gets it wrong
+        # everywhere.
+        log.warning(
+            "%s: %d lastmod values are not W3C datetimes (such as %r); read as unknown",
+            url,
+            len(bad),
+            bad[0],
+        )
+    return entries, kind == "sitemapindex"
 
 
-async def read_sitemap(
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """A URL listed twice: the later lastmod, or unknown if either is (so it is fetched)."""
+    if a is None or b is None:
+        return None
+    return max(a, b)
+
+
+async def read_sitemap_entries(
     fetcher: Fetcher, base_url: str, *, cases_only: bool = True
-) -> list[str] | None:
-    """Case URLs from the sitemaps robots.txt names, or from ``/sitemap.xml``.
+) -> dict[str, datetime | None] | None:
+    """Case URLs, each with its ``<lastmod>`` (aware, UTC; None when absent or unreadable).
 
-    None when neither offers a sitemap (the caller then probes ids). Sitemap indexes are
-    followed (at most 50 files); URLs on hosts that are not allowed are dropped, and with
-    ``cases_only`` so is everything that is not a case page.
+    The sitemaps are those robots.txt names, else ``/sitemap.xml``; None when neither offers
+    one (the caller then probes ids). Sitemap indexes are followed (at most 50 files); URLs on
+    hosts that are not allowed are dropped, and with ``cases_only`` so is everything that is
+    not a case page. URLs keep sitemap order. A date-only lastmod is midnight UTC of that day,
+    so a page changed later that day still carries it: compare dates, not instants, then.
     """
     rules = await fetcher.robots(base_url)
     queue = [u for u in rules.sitemaps if fetcher.is_allowed(u)]
@@ -64,7 +143,7 @@ async def read_sitemap(
         queue = [f"{base_url.rstrip('/')}/sitemap.xml"]
     seen: set[str] = set()
     found = False
-    urls: dict[str, None] = {}
+    urls: dict[str, datetime | None] = {}
     while queue and len(seen) < MAX_SITEMAP_FILES:
         sitemap = queue.pop(0)
         if sitemap in seen:
@@ -75,21 +154,29 @@ async def read_sitemap(
             if not result.gone:
                 log.warning("sitemap %s not read: %s", sitemap, result.error or result.status)
             continue
-        parsed = _sitemap_locs(result.body, sitemap)
+        parsed = _sitemap_entries(result.body, sitemap)
         if parsed is None:
             continue
         found = True
-        locs, is_index = parsed
+        entries, is_index = parsed
         if is_index:
-            queue.extend(u for u in locs if fetcher.is_allowed(u) and u not in seen)
+            queue.extend(u for u in entries if fetcher.is_allowed(u) and u not in seen)
             continue
-        for loc in locs:
+        for loc, lastmod in entries.items():
             if not fetcher.is_allowed(loc):
                 continue
             if cases_only and parse_case_url(loc) is None:
                 continue
-            urls[loc] = None
-    return list(urls) if found else None
+            urls[loc] = _later(urls[loc], lastmod) if loc in urls else lastmod
+    return urls if found else None
+
+
+async def read_sitemap(
+    fetcher: Fetcher, base_url: str, *, cases_only: bool = True
+) -> list[str] | None:
+    """The URLs of :func:`read_sitemap_entries`, in sitemap order, without their lastmods."""
+    entries = await read_sitemap_entries(fetcher, base_url, cases_only=cases_only)
+    return None if entries is None else list(entries)
 
 
 async def probe_prefix(

@@ -310,14 +310,14 @@ class Fetcher:
                 return await self._exchange(url, headers)
             except httpx.TimeoutException as exc:
                 return _Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)
-            except httpx.RemoteProtocolError as exc:
-                text = str(exc) or type(exc).__name__
-                if "message body" in text or "incomplete" in text.lower():
-                    text = f"truncated body: {text}"
-                return _Attempt(error=f"connection error: {text}", retryable=True)
             except httpx.TransportError as exc:
-                text = str(exc) or type(exc).__name__
-                return _Attempt(error=f"connection error: {text}", retryable=True)
+                text = str(exc)
+                if isinstance(exc, httpx.RemoteProtocolError) and "message body" in text:
+                    return _Attempt(error=f"truncated body: {text}", retryable=True)
+                name = type(exc).__name__
+                return _Attempt(
+                    error=f"connection error ({name}){': ' + text if text else ''}", retryable=True
+                )
             except httpx.HTTPError as exc:  # decoding errors and the like: retrying won't help
                 return _Attempt(error=f"{type(exc).__name__}: {exc}")
 

@@ -24,14 +24,16 @@ class RateLimiter:
         self._rate_interval = 1.0 / rate if rate > 0 else 0.0
         self._min_interval = min_interval_s
         self._next = 0.0
+        self._last = float("-inf")
 
     @property
     def interval(self) -> float:
         return max(self._rate_interval, self._min_interval)
 
     def set_min_interval(self, seconds: float) -> None:
-        """A floor on the spacing, such as a robots.txt Crawl-delay."""
+        """A floor on the spacing, such as a robots.txt Crawl-delay (from the last start on)."""
         self._min_interval = max(0.0, seconds)
+        self._next = max(self._next, self._last + self.interval)
 
     def defer(self, seconds: float) -> None:
         """No new request starts before ``seconds`` from now (a Retry-After from the host)."""
@@ -41,8 +43,10 @@ class RateLimiter:
         now = time.monotonic()
         interval = self.interval
         if interval <= 0 and self._next <= now:
+            self._last = now
             return
         slot = max(now, self._next)
+        self._last = slot
         self._next = slot + interval
         if slot > now:
             await asyncio.sleep(slot - now)

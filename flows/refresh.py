@@ -13,12 +13,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows.batch import BatchResult, Known, LoadTarget, PageParser, process_batch
 from flows.discover import case_url, fetch_cases, probe_prefix, read_sitemap
@@ -27,6 +30,20 @@ from flows.progress import report
 from flows.summary import RunSummary, summary_markdown
 from latinno.config import Settings, load_settings, override
 from parsers import PARSER_VERSION
+
+
+class Carton:
+    """A plain box for task results that Prefect must not walk.
+
+    Prefect visits every item of list, dict and dataclass values that tasks take and return
+    (to find futures); over thousands of fetched pages that cost more than the fetching.
+    Arguments go in ``quote(...)``; results come back in a Carton.
+    """
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: Any) -> None:
+        self.content = content
 
 
 def resolve_settings(
@@ -99,7 +116,7 @@ async def discover_prefix(
     max_serial: int,
     known_ids: Sequence[int],
     validators: Known,
-) -> list[FetchResult]:
+) -> Carton:
     """Probe one country prefix (and recheck its known ids) in the primary language."""
     known = {cid: validators.validators.get((cid, lang)) for cid in known_ids}
     results = await probe_prefix(
@@ -112,11 +129,11 @@ async def discover_prefix(
         known=known,
     )
     report("fetched", len(results))
-    return results
+    return Carton(results)
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
-async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> list[FetchResult]:
+async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> Carton:
     """Fetch a batch of known case URLs (sitemap discovery, other languages)."""
     pending = []
     for url in urls:
@@ -124,18 +141,23 @@ async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> list[F
         pending.append((url, known.validators.get((key[1], key[0])) if key else None))
     results = await fetch_cases(fetcher, pending)
     report("fetched", len(results))
-    return results
+    return Carton(results)
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
 async def process_results(
-    results: list[FetchResult], known: Known, parser: PageParser, target: LoadTarget, full: bool
+    results: list[FetchResult],
+    known: Known,
+    parser: PageParser,
+    target: LoadTarget,
+    full: bool,
+    threads: ThreadPoolExecutor,
 ) -> BatchResult:
     """Parse and load one batch in a worker thread, so fetching goes on meanwhile."""
-    out = await asyncio.to_thread(
-        process_batch, results, known=known, parser=parser, target=target, full=full
-    )
+    work = partial(process_batch, results, known=known, parser=parser, target=target, full=full)
+    out = await asyncio.get_running_loop().run_in_executor(threads, work)
     report("processed", len(results))
+    results.clear()  # the task's parameters outlive it; the bodies need not
     return out
 
 
@@ -183,14 +205,27 @@ async def refresh(
     )
     counts: Counter[str] = Counter()
     failed_urls: list[str] = []
+    deferred_seen: list[tuple[int, str]] = []
     batch = settings.runner.batch_size
     processing: list[asyncio.Task[BatchResult]] = []
+    # Two threads: one batch parses (in the process pool) while the previous one loads. Few
+    # threads on purpose: each thread's malloc arena keeps what it once held.
+    threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="latinno-batch")
 
-    def dispatch(results: Sequence[FetchResult]) -> None:
+    async def dispatch(results: Sequence[FetchResult]) -> None:
         counts["discovered"] += sum(1 for r in results if r.ok or r.not_modified)
         for chunk in _chunks(results, batch):
+            # Backpressure: fetching is faster than parsing; wait rather than hold every body.
+            while sum(not t.done() for t in processing) >= BATCHES_PENDING:
+                await asyncio.wait(
+                    [t for t in processing if not t.done()], return_when=asyncio.FIRST_COMPLETED
+                )
             processing.append(
-                asyncio.ensure_future(process_results(chunk, known, parser, target, full))
+                asyncio.ensure_future(
+                    process_results(
+                        quote(chunk), quote(known), quote(parser), target, full, quote(threads)
+                    )
+                )
             )
 
     try:
@@ -205,20 +240,18 @@ async def refresh(
                 ids |= {cid for cid in known.statuses if cid // 1000 in source.country_prefixes}
                 ordered = sorted(ids)[:limit] if limit else sorted(ids)
                 urls = [case_url(source.base_url, primary, cid) for cid in ordered]
-                for part in [urls[i : i + batch] for i in range(0, len(urls), batch)]:
-                    results = await fetch_batch(fetcher, part, known)
-                    found_ids |= {r.case_id for r in results if r.case_id and not r.gone}
-                    dispatch(results)
+                found_ids = await _fetch_in_batches(fetcher, urls, known, batch, dispatch)
             else:
                 found_ids = await _probe_all(fetcher, settings, primary, known, limit, dispatch)
             for lang in source.languages[1:]:
                 urls = [case_url(source.base_url, lang, cid) for cid in sorted(found_ids)]
-                for part in [urls[i : i + batch] for i in range(0, len(urls), batch)]:
-                    dispatch(await fetch_batch(fetcher, part, known))
+                await _fetch_in_batches(fetcher, urls, known, batch, dispatch)
         for outcome in await asyncio.gather(*processing):
             counts.update(outcome.counts)
             failed_urls.extend(outcome.failed_urls)
+            deferred_seen.extend(outcome.deferred_seen)
     finally:
+        threads.shutdown(wait=True)
         parser.close()
 
     counts["failed"] = counts["failed"] + counts["parse_failed"]
@@ -226,13 +259,48 @@ async def refresh(
         run_id=run_id,
         db_path=str(settings.warehouse.path),
         base_url=source.base_url,
-        counts=dict(counts),
+        counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
         failed_urls=failed_urls,
         duration_s=round(time.monotonic() - started, 3),
     )
-    _finish(settings, summary)
-    _artifact(summary)
+    _finish(settings, summary, deferred_seen)
+    await _artifact(summary)
     return summary.as_dict()
+
+
+# Fetch batches in flight at once: enough to keep the fetcher busy across a batch's tail,
+# few enough that fetched bodies don't pile up ahead of parsing.
+FETCH_BATCHES_IN_FLIGHT = 2
+# Batches fetched but not yet parsed and loaded, at most.
+BATCHES_PENDING = 3
+
+
+async def _fetch_in_batches(
+    fetcher: Fetcher, urls: list[str], known: Known, size: int, dispatch: Any
+) -> set[int]:
+    """Fetch ``urls`` in batches, handing each batch on as it completes; returns ids found."""
+    found: set[int] = set()
+    parts = iter([urls[i : i + size] for i in range(0, len(urls), size)])
+    running: set[asyncio.Future[Carton]] = set()
+    while True:
+        for part in parts:
+            running.add(asyncio.ensure_future(fetch_batch(quote(fetcher), part, quote(known))))
+            if len(running) >= FETCH_BATCHES_IN_FLIGHT:
+                break
+        if not running:
+            return found
+        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            results = _unpack(future.result())
+            found |= {r.case_id for r in results if r.case_id and (r.ok or r.not_modified)}
+            await dispatch(results)
+
+
+def _unpack(carton: Carton) -> list[FetchResult]:
+    """Take the results out of a task's Carton, leaving it empty: Prefect keeps task states
+    (and so the Carton) until the run ends, and the bodies must not stay with it."""
+    results, carton.content = carton.content, None
+    return results
 
 
 async def _probe_all(
@@ -252,35 +320,36 @@ async def _probe_all(
 
     def probe(prefix: int) -> Any:
         return discover_prefix(
-            fetcher,
+            quote(fetcher),
             source.base_url,
             lang,
             prefix,
             source.max_consecutive_misses,
             source.max_serial,
             by_prefix.get(prefix, []),
-            known,
+            quote(known),
         )
 
-    def take(results: list[FetchResult]) -> None:
+    async def take(carton: Carton) -> None:
+        results = _unpack(carton)
         hits = [r for r in results if r.ok or r.not_modified]
         if limit is not None:
             hits = hits[: max(0, limit - len(found))]
             results = [r for r in results if not (r.ok or r.not_modified)] + hits
         found.update(r.case_id for r in hits if r.case_id)
-        dispatch(results)
+        await dispatch(results)
 
     if limit is not None:
         # A trial run: one prefix at a time, and no more probing once enough cases turned up.
         for prefix in source.country_prefixes:
             if len(found) >= limit:
                 break
-            take(await probe(prefix))
+            await take(await probe(prefix))
         return found
     for next_done in asyncio.as_completed(
         [asyncio.ensure_future(probe(p)) for p in source.country_prefixes]
     ):
-        take(await next_done)
+        await take(await next_done)
     return found
 
 
@@ -293,20 +362,24 @@ def _sitemap_ids(urls: Sequence[str], lang: str, prefixes: Sequence[int]) -> set
     return ids
 
 
-def _finish(settings: Settings, summary: RunSummary) -> None:
+def _finish(settings: Settings, summary: RunSummary, seen: Sequence[tuple[int, str]]) -> None:
+    """Record the run's end; pages of no-write batches are marked seen here, in one go."""
     from warehouse.db import writing
-    from warehouse.runs import finish_run
+    from warehouse.load import touch_seen
+    from warehouse.runs import finish_run, resolve_failures
 
     counts = {k: v for k, v in summary.counts.items() if isinstance(v, int | float)}
     counts["duration_s"] = summary.duration_s
     with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+        touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
+        resolve_failures(con, seen, summary.run_id)
         finish_run(con, summary.run_id, datetime.now(UTC), counts)
 
 
-def _artifact(summary: RunSummary) -> None:
-    from prefect.artifacts import create_markdown_artifact
+async def _artifact(summary: RunSummary) -> None:
+    from prefect.artifacts import acreate_markdown_artifact
 
-    create_markdown_artifact(
+    await acreate_markdown_artifact(
         markdown=summary_markdown(summary),
         key="latinno-refresh-summary",
         description=f"LATINNO refresh {summary.run_id}",

@@ -17,6 +17,7 @@ COUNT_LABELS: tuple[tuple[str, str], ...] = (
     ("unchanged", "unchanged cases"),
     ("withdrawn", "withdrawn"),
     ("gone", "404/410 answers (probes included)"),
+    ("robots_disallowed", "skipped: disallowed by robots.txt"),
     ("parse_issues", "parse issues"),
     ("failed", "failed (after retries, or unparseable)"),
 )
@@ -27,7 +28,7 @@ class RunSummary:
     run_id: str
     db_path: str
     base_url: str
-    counts: dict[str, int]
+    counts: dict[str, int | float]  # parse_s and load_s are seconds (summed over batches)
     failed_urls: list[str] = field(default_factory=list)
     duration_s: float = 0.0
 

@@ -5,14 +5,16 @@ How the page is read (SITE.md: the markup is unknown, the visible text is known)
 1. Decode (parsers.decoding), parse with lxml, and turn ``<body>`` into a stream of visible
    text pieces in reading order (parsers.stream).
 2. Find the section headings as whole lines of text (Institutional design, Means, Ends,
-   Policy cycle, Sources, How to quote; labels from ``Labels``). No case heading at all means
-   the page is not a case page, or was cut off before its content: ``PageParseError``.
+   Policy cycle, Sources, How to quote; labels from ``Labels``). Fewer than two case sections
+   (or one without the design labels) means the page is not a case page, or was cut off
+   before its content: ``PageParseError``.
 3. The case content is the smallest element holding all headings found; Sources end there, so
    footer links are never sources.
-4. Before the first section: the country is the last text line before it that is exactly a
-   country name and is not part of a run of country names (the site navigation lists all 18);
-   the title is the text right after it; the description is every line between the title and
-   the first section, one paragraph per line, joined by a blank line.
+4. Before the first section: the country is the nearest piece of text that is exactly a
+   country name, starts its line and is not one item of a list of country names (the site's
+   menu names all 18); the title is the text right after it (without a country: the nearest
+   ``h1``-``h6`` line); the description is every line between the title and the design
+   section, one paragraph per line, joined by a blank line.
 5. Design fields (parsers.design), options (parsers.options), sources (links in the Sources
    section, made absolute).
 """
@@ -55,6 +57,7 @@ CASE_SECTIONS: tuple[str, ...] = ("institutional_design", *OPTION_LISTS)
 _TOGGLES = frozenset(("", "?", "(?)", "[?]"))
 _MAX_HEADING_CHARS = 80
 _TAIL_BYTES = 4096
+_LIST_LEVELS = 4  # how far up two menu items may meet
 
 _DEFAULT_LABELS: Labels | None = None
 _HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
@@ -83,7 +86,6 @@ def _parse_html(text: str, url: str) -> HtmlElement:
     # lxml refuses str input that carries an XML encoding declaration; the text is decoded.
     if text.lstrip().startswith("<?xml"):
         text = text[text.find("?>") + 2 :]
-    text = text.replace("\x00", "")
     if not text.strip():
         raise PageParseError(url, "empty body")
     try:
@@ -109,7 +111,7 @@ def _canonical(root: HtmlElement, url: str) -> str | None:
 
 def canonical_url(body: bytes, url: str = "", *, charset: str | None = None) -> str | None:
     """The page's ``<link rel="canonical">`` as an absolute http(s) URL, or None."""
-    if not body.strip():
+    if not body or body.isspace():
         return None
     text, _codec = decode_body(body, charset)
     try:
@@ -236,7 +238,29 @@ class Preface:
 
 
 def _is_country(stream: Stream, index: int, labels: Labels) -> bool:
-    return stream.pieces[index].key in labels.country_by_name
+    piece = stream.pieces[index]
+    return len(piece.raw) <= _MAX_HEADING_CHARS and piece.key in labels.country_by_name
+
+
+def _chain(element: HtmlElement, levels: int) -> list[HtmlElement]:
+    chain = [element]
+    while len(chain) <= levels and chain[-1].getparent() is not None:
+        chain.append(chain[-1].getparent())
+    return chain
+
+
+def _same_list(stream: Stream, a: int, b: int, levels: int = _LIST_LEVELS) -> bool:
+    """Two country pieces that are parallel items of one list (a menu), not a lone link.
+
+    They are when, a few levels up, both reach the same element through the same tags
+    (``ul > li > a > span`` twice); a country link next to the menu meets it far higher.
+    """
+    first = _chain(stream.pieces[a].element, levels)
+    second = _chain(stream.pieces[b].element, levels)
+    for depth in range(1, min(len(first), len(second))):
+        if first[depth] is second[depth]:
+            return all(x.tag == y.tag for x, y in zip(first[:depth], second[:depth], strict=True))
+    return False
 
 
 def read_preface(stream: Stream, end: int, labels: Labels) -> Preface:
@@ -249,10 +273,12 @@ def read_preface(stream: Stream, end: int, labels: Labels) -> Preface:
             continue
         if pos > 0 and pieces[texts[pos - 1]].line == pieces[index].line:
             continue  # a country named inside running text
-        before = pos > 0 and _is_country(stream, texts[pos - 1], labels)
-        after = pos + 1 < len(texts) and _is_country(stream, texts[pos + 1], labels)
-        if before or after:
-            continue  # a list of countries: the site navigation
+        neighbours = [texts[p] for p in (pos - 1, pos + 1) if 0 <= p < len(texts)]
+        if any(
+            _is_country(stream, other, labels) and _same_list(stream, index, other)
+            for other in neighbours
+        ):
+            continue  # an item of a list of countries: the site navigation
         rest = [i for i in texts[pos + 1 :] if pieces[i].line == pieces[index].line]
         if rest:
             return Preface(index, stream.text_of(rest) or None, rest[-1] + 1)
@@ -305,50 +331,24 @@ def _sources(
 
 
 def _country(
-    stream: Stream, preface: Preface, case_id: int, lang: str, labels: Labels
-) -> tuple[str | None, str | None, list[ParseIssue]]:
+    stream: Stream, preface: Preface, case_id: int, labels: Labels
+) -> tuple[str | None, str | None, ParseIssue | None]:
+    """Country code, country text and an issue when it is missing or disagrees with the id."""
     expected = country_for_case_id(case_id)
     if preface.country_piece is None:
         if expected is None:
-            return (
-                None,
-                None,
-                [
-                    ParseIssue(
-                        "country",
-                        None,
-                        f"no country shown and id {case_id} has no known country prefix",
-                    )
-                ],
-            )
-        return (
-            expected.code,
-            None,
-            [
-                ParseIssue(
-                    "country",
-                    None,
-                    f"no country shown; taken from the id prefix ({expected.name_en})",
-                )
-            ],
-        )
+            message = f"no country shown and id {case_id} has no known country prefix"
+            return None, None, ParseIssue("country", None, message)
+        message = f"no country shown; code taken from the id prefix ({expected.name_en})"
+        return expected.code, None, ParseIssue("country", None, message)
     piece = stream.pieces[preface.country_piece]
     text = collapse(piece.raw)
     code = labels.country_by_name[piece.key]
-    if expected is None or expected.code != code:
-        named = expected.name_en if expected else "no known country"
-        return (
-            code,
-            text,
-            [
-                ParseIssue(
-                    "country",
-                    text,
-                    f"page shows {COUNTRY_BY_CODE[code].name_en} but id {case_id} names {named}",
-                )
-            ],
-        )
-    return code, text, []
+    if expected is not None and expected.code == code:
+        return code, text, None
+    named = expected.name_en if expected else "no known country"
+    message = f"page shows {COUNTRY_BY_CODE[code].name_en} but id {case_id} names {named}"
+    return code, text, ParseIssue("country", text, message)
 
 
 def parse_case(
@@ -360,7 +360,7 @@ def parse_case(
     active_classes: Sequence[str] = ("active",),
 ) -> CaseRecord:
     """Parse one case page. Raises only ``PageParseError`` (not a case page, empty, cut off)."""
-    if not body or not body.strip():
+    if not body or body.isspace():
         raise PageParseError(url, "empty body")
     labels = labels or default_labels()
     text, _codec = decode_body(body, charset)
@@ -393,8 +393,9 @@ def parse_case(
     issues: list[ParseIssue] = []
 
     preface = read_preface(stream, begin, labels)
-    country_code, country, country_issues = _country(stream, preface, case_id, lang, labels)
-    issues.extend(country_issues)
+    country_code, country, country_issue = _country(stream, preface, case_id, labels)
+    if country_issue is not None:
+        issues.append(country_issue)
     if preface.title is None:
         issues.append(ParseIssue("title", None, "no title found before the case content"))
 
@@ -427,7 +428,9 @@ def parse_case(
 
     sources: list[Source] = []
     if "sources" in by_section:
-        base = _base_url(root, url if urlsplit(url).scheme else canonical or url)
+        # Relative links resolve against the canonical URL, so a page fetched from a mirror or
+        # our local site server yields the same record as from latinno.net.
+        base = _base_url(root, canonical or url)
         sources = _sources(stream, by_section["sources"].end, zone_end["sources"], container, base)
 
     issues.sort(key=lambda issue: _FIELD_RANK.get(issue.field, len(RECORD_FIELDS)))

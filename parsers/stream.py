@@ -146,6 +146,9 @@ class Stream:
         )
 
 
+_NAMED = etree.XPath("descendant-or-self::*[@alt or @title]")
+
+
 def _is_textless(element: HtmlElement) -> bool:
     return not any(t.strip() for t in element.itertext())
 
@@ -156,6 +159,8 @@ def read_stream(root: HtmlElement) -> Stream:
     pieces = stream.pieces
     open_links: list[Link] = []
     line = 0
+    # Elements named by alt/title, found in C: asking every element costs more than this.
+    named = set(_NAMED(root))
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         tag = element.tag
@@ -177,9 +182,10 @@ def read_stream(root: HtmlElement) -> Stream:
             text = element.text
             if text and not text.isspace():
                 pieces.append(Piece(text, element, line))
-            name = element.get("alt") or element.get("title")
-            if name and name.strip() and _is_textless(element):
-                pieces.append(Piece(name, element, line, is_attribute=True))
+            if element in named:
+                name = element.get("alt") or element.get("title")
+                if name and name.strip() and _is_textless(element):
+                    pieces.append(Piece(name, element, line, is_attribute=True))
         else:
             if isinstance(tag, str):
                 if tag in BLOCK_TAGS:

@@ -7,4 +7,4 @@ and speed-ups with identical output keep it. Format: ``MAJOR.MINOR``; bump MAJOR
 contract itself changes.
 """
 
-PARSER_VERSION = "1.0"
+PARSER_VERSION = "1.1"

@@ -1,7 +1,9 @@
 """Our stand-in for the LATINNO web server: serves case pages from disk the way the site does.
 
 Routes: ``/{lang}/case/{id}/`` (no slash -> 301 to the slash form), ``/robots.txt``, optionally
-``/sitemap.xml``, and ``/__stats`` (JSON counters for politeness tests; ``/__stats/reset``).
+``/sitemap.xml`` (each ``<url>`` with a ``<lastmod>``: the page file's mtime in UTC, the same
+second its ``Last-Modified`` header names, unless ``sitemap_lastmod`` is off), and
+``/__stats`` (JSON counters for politeness tests; ``/__stats/reset``).
 Nothing else is ever served: only ``index.html`` files are read, so ``expected.json`` beside them
 stays private. Pages are read per request (cached by mtime), so tests may edit or delete them
 while the server runs.
@@ -24,10 +26,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import json
+import os
 import random
 import re
+import signal
 import socket
 import struct
 import threading
@@ -58,8 +63,9 @@ _REASONS = {
 
 @dataclass
 class _Page:
-    key: tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino): re-read when any changes
-    body: bytes
+    """A page's validators; bodies are read per request so a big site costs no server memory."""
+
+    key: tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino): re-hash when any changes
     etag: str
     last_modified: str
     mtime_s: int
@@ -128,6 +134,7 @@ class SiteServer:
         faults: float = 0.0,
         seed: int = 0,
         sitemap: bool = False,
+        sitemap_lastmod: bool = True,
         robots: str | None = None,
         slow_s: float = 0.3,
         plan: Mapping[str, Sequence[str]] | None = None,
@@ -138,6 +145,7 @@ class SiteServer:
         self.root = Path(root)
         self.faults = faults
         self.sitemap = sitemap
+        self.sitemap_lastmod = sitemap_lastmod
         self.robots = DEFAULT_ROBOTS if robots is None else robots
         self.slow_s = slow_s
         self._rng = random.Random(seed)
@@ -145,7 +153,7 @@ class SiteServer:
         self.redirects = dict(redirects or {})
         self._pages: dict[Path, _Page] = {}
         self._stats = _Stats()
-        self._server: asyncio.base_events.Server | None = None
+        self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -218,7 +226,11 @@ class SiteServer:
             name, sep, value = line.partition(":")
             if sep:
                 headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0") or 0)
+        declared = headers.get("content-length", "0") or "0"
+        if not declared.isdigit():
+            writer.write(_encode(_Response(400, body=b"bad Content-Length\n"), "GET", False))
+            return False
+        length = int(declared)
         if length:
             await reader.readexactly(length)  # GET/HEAD have no body; discard one if sent
         connection = headers.get("connection", "").lower()
@@ -357,26 +369,24 @@ class SiteServer:
     def _page(self, file: Path, headers: Mapping[str, str]) -> _Response:
         try:
             st = file.stat()
+            key = (st.st_mtime_ns, st.st_size, st.st_ino)
+            page = self._pages.get(file)
+            body = None
+            if page is None or page.key != key:
+                body = file.read_bytes()
+                digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+                mtime_s = _mtime_s(st)
+                page = _Page(key, f'"{digest}"', formatdate(mtime_s, usegmt=True), mtime_s)
+                self._pages[file] = page
+            validators = [("ETag", page.etag), ("Last-Modified", page.last_modified)]
+            if _not_modified(page, headers):
+                return _Response(304, validators)
+            if body is None:
+                body = file.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             self._pages.pop(file, None)
             return _not_found()
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        page = self._pages.get(file)
-        if page is None or page.key != key:
-            try:
-                body = file.read_bytes()
-            except (FileNotFoundError, NotADirectoryError):
-                return _not_found()
-            digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-            mtime_s = int(st.st_mtime)
-            page = _Page(key, body, f'"{digest}"', formatdate(mtime_s, usegmt=True), mtime_s)
-            self._pages[file] = page
-        validators = [("ETag", page.etag), ("Last-Modified", page.last_modified)]
-        if _not_modified(page, headers):
-            return _Response(304, validators)
-        return _Response(
-            200, [("Content-Type", "text/html; charset=utf-8"), *validators], page.body
-        )
+        return _Response(200, [("Content-Type", "text/html; charset=utf-8"), *validators], body)
 
     def _robots(self, headers: Mapping[str, str]) -> _Response:
         text = self.robots
@@ -387,10 +397,17 @@ class SiteServer:
 
     def _sitemap(self, headers: Mapping[str, str]) -> _Response:
         base = f"http://{headers.get('host', '127.0.0.1')}"
-        entries = [
-            f"<url><loc>{base}/{lang}/case/{case_id}/</loc></url>"
-            for lang, case_id in iter_case_pages(self.root)
-        ]
+        if self.sitemap_lastmod:
+            entries = [
+                f"<url><loc>{base}/{lang}/case/{case_id}/</loc>"
+                f"<lastmod>{w3c_datetime(mtime_s)}</lastmod></url>"
+                for lang, case_id, mtime_s in iter_case_page_mtimes(self.root)
+            ]
+        else:
+            entries = [
+                f"<url><loc>{base}/{lang}/case/{case_id}/</loc></url>"
+                for lang, case_id in iter_case_pages(self.root)
+            ]
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
@@ -402,12 +419,47 @@ class SiteServer:
 
 def iter_case_pages(root: Path) -> Iterator[tuple[str, int]]:
     """Every (lang, case id) that has an index.html under ``root``, sorted."""
+    return ((lang, case_id) for lang, case_id, _ in iter_case_page_mtimes(root))
+
+
+def iter_case_page_mtimes(root: Path) -> Iterator[tuple[str, int, int]]:
+    """Every (lang, case id, mtime in whole seconds) with an index.html under ``root``, sorted.
+
+    Walked with scandir and one stat per page, not glob: the sitemap is rebuilt per request.
+    """
     found = []
-    for file in Path(root).glob("*/case/*/index.html"):
-        lang, case_dir = file.parts[-4], file.parts[-2]
-        if re.fullmatch(r"[a-z]{2}", lang) and case_dir.isdigit():
-            found.append((lang, int(case_dir)))
+    for lang in _subdirs(str(root)):
+        if not re.fullmatch(r"[a-z]{2}", lang.name):
+            continue
+        for case_dir in _subdirs(os.path.join(lang.path, "case")):
+            if not case_dir.name.isdigit():
+                continue
+            try:
+                st = os.stat(os.path.join(case_dir.path, "index.html"))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            found.append((lang.name, int(case_dir.name), _mtime_s(st)))
     return iter(sorted(found))
+
+
+def _subdirs(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return [entry for entry in entries if entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+@functools.lru_cache(maxsize=4096)
+def w3c_datetime(epoch_s: int) -> str:
+    """``2026-11-28T17:20:05Z``: a W3C datetime (the sitemap's lastmod form) in UTC."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
+
+
+def _mtime_s(st: os.stat_result) -> int:
+    # Integer nanoseconds floored to the second: float st_mtime can round up to the next
+    # second, and Last-Modified and the sitemap's lastmod must name the very same second.
+    return st.st_mtime_ns // 1_000_000_000
 
 
 def _not_modified(page: _Page, headers: Mapping[str, str]) -> bool:
@@ -523,6 +575,7 @@ def run_server_in_thread(
     faults: float = 0.0,
     seed: int = 0,
     sitemap: bool = False,
+    sitemap_lastmod: bool = True,
     robots: str | None = None,
     host: str = "127.0.0.1",
     slow_s: float = 0.3,
@@ -531,7 +584,8 @@ def run_server_in_thread(
 ) -> ServerHandle:
     """Start a site server in a background thread; use as a context manager.
 
-    ``robots`` is the robots.txt text (default allow-all). ``plan`` maps a path to the faults
+    ``robots`` is the robots.txt text (default allow-all). ``sitemap_lastmod`` off serves a
+    sitemap without ``<lastmod>``. ``plan`` maps a path to the faults
     its first requests get, in order: ``"500"``, ``"503:1"`` (Retry-After 1), ``"429:0"``,
     ``"reset"``, ``"truncate"``, ``"slow:0.5"``; any path may have a plan, while random faults
     hit case pages only. ``redirects`` maps a path to a Location answered with 301.
@@ -541,6 +595,7 @@ def run_server_in_thread(
         faults=faults,
         seed=seed,
         sitemap=sitemap,
+        sitemap_lastmod=sitemap_lastmod,
         robots=robots,
         slow_s=slow_s,
         plan=plan,
@@ -557,15 +612,26 @@ async def serve_forever(
     faults: float = 0.0,
     seed: int = 0,
     sitemap: bool = False,
+    sitemap_lastmod: bool = True,
     robots: str | None = None,
     on_ready: Any = None,
 ) -> None:
-    """Run until cancelled (the CLI's ``latinno site serve``)."""
-    server = SiteServer(root, faults=faults, seed=seed, sitemap=sitemap, robots=robots)
+    """Run until cancelled or sent SIGTERM (the CLI's ``latinno site serve``)."""
+    server = SiteServer(
+        root,
+        faults=faults,
+        seed=seed,
+        sitemap=sitemap,
+        sitemap_lastmod=sitemap_lastmod,
+        robots=robots,
+    )
     url = await server.start(host, port)
+    stop = asyncio.Event()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     if on_ready is not None:
         on_ready(url)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await server.close()

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import functools
+import gzip
+import logging
+import os
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx
+import pytest
 from _fetch_support import fast_fetcher, make_site
 
-from flows.discover import case_url, fetch_cases, probe_prefix, read_sitemap
+from flows.discover import (
+    case_url,
+    fetch_cases,
+    parse_w3c_datetime,
+    probe_prefix,
+    read_sitemap,
+    read_sitemap_entries,
+)
 from flows.fetch import Fetcher, Validators
 from sitemodel.server import run_server_in_thread
 
@@ -43,6 +61,180 @@ def test_read_sitemap_from_robots_or_none(tmp_path: Path) -> None:
     with run_server_in_thread(site) as server:
         assert _with_fetcher(lambda f: read_sitemap(f, server.base_url)) is None
         assert server.stats()["paths"] == {"/robots.txt": 1, "/sitemap.xml": 1}
+
+    # robots.txt names only a sitemap on a host we may not fetch: /sitemap.xml is used instead.
+    robots = "User-agent: *\nSitemap: http://elsewhere.example/sitemap.xml\n"
+    with run_server_in_thread(site, sitemap=True, robots=robots) as server:
+        urls = _with_fetcher(lambda f: read_sitemap(f, server.base_url))
+        assert server.stats()["paths"] == {"/robots.txt": 1, "/sitemap.xml": 1}
+    assert urls is not None and len(urls) == 2 * len(IDS)
+
+
+def test_sitemap_entries_carry_each_pages_last_modified(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", IDS)
+    for n, file in enumerate(sorted(site.glob("en/case/*/index.html"))):
+        os.utime(file, (1_800_000_000 + 86_400 * n, 1_800_000_000 + 86_400 * n))
+    with run_server_in_thread(site, sitemap=True) as server:
+        entries = _with_fetcher(lambda f: read_sitemap_entries(f, server.base_url))
+        assert entries is not None
+        assert list(entries) == [case_url(server.base_url, "en", cid) for cid in IDS]
+        for url, lastmod in entries.items():
+            assert lastmod == parsedate_to_datetime(httpx.get(url).headers["last-modified"])
+        assert len(set(entries.values())) == len(IDS)
+
+    with run_server_in_thread(site, sitemap=True, sitemap_lastmod=False) as server:
+        entries = _with_fetcher(lambda f: read_sitemap_entries(f, server.base_url))
+    assert entries is not None and len(entries) == len(IDS)
+    assert set(entries.values()) == {None}
+
+
+def _utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026", _utc(2026, 1, 1)),
+        ("2026-11", _utc(2026, 11, 1)),
+        ("2026-11-28", _utc(2026, 11, 28)),
+        ("2026-11-28T17:20Z", _utc(2026, 11, 28, 17, 20)),
+        ("2026-11-28T17:20:05Z", _utc(2026, 11, 28, 17, 20, 5)),
+        ("2026-11-28T17:20:05+01:00", _utc(2026, 11, 28, 16, 20, 5)),
+        ("2026-11-28T00:30-01:30", _utc(2026, 11, 28, 2, 0)),
+        ("2026-11-28T00:30:00+01:00", _utc(2026, 11, 27, 23, 30)),
+        ("2026-11-28T17:20:05.5Z", _utc(2026, 11, 28, 17, 20, 5, 500_000)),
+        ("2026-11-28T17:20:05.123456789-03:00", _utc(2026, 11, 28, 20, 20, 5, 123_456)),
+        ("  2026-11-28T17:20:05Z\n", _utc(2026, 11, 28, 17, 20, 5)),
+    ],
+)
+def test_parse_w3c_datetime_forms(text: str, expected: datetime) -> None:
+    parsed = parse_w3c_datetime(text)
+    assert parsed == expected
+    assert parsed is not None and parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2026-13-01",
+        "2026-11-31",
+        "2026-11-28T25:00Z",
+        "2026-11-28T17:60Z",
+        "2026-11-28T17:20:05",  # no zone: not W3C, and guessing one could hide a change
+        "2026-11-28 17:20:05Z",
+        "2026-11-28T17Z",
+        "2026-11-28T17:20:05+25:00",
+        "2026-11-28T17:20:05+01:60",
+        "2026-11-28T17:20:05.Z",
+        "20261128",
+        "28/11/2026",
+        "Sat, 28 Nov 2026 17:20:05 GMT",
+        "0000-01-01",
+        "9999-12-31T23:59:59-14:00",
+    ],
+)
+def test_parse_w3c_datetime_refuses_garbage(text: str) -> None:
+    assert parse_w3c_datetime(text) is None
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib's name)
+        pass
+
+
+@contextmanager
+def _serve_files(folder: Path) -> Iterator[str]:
+    """A plain static file server over loopback: serves any sitemap files we write."""
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _urlset(*entries: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">'
+        + "".join(entries)
+        + "</urlset>"
+    )
+
+
+def _url(loc: str, lastmod: str | None = None, extra: str = "") -> str:
+    mod = "" if lastmod is None else f"<lastmod>{lastmod}</lastmod>"
+    return f"<url><loc>{loc}</loc>{mod}{extra}</url>"
+
+
+def test_sitemap_index_traversal_keeps_lastmods(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with _serve_files(tmp_path) as base:
+        image = f"<image:image><image:loc>{base}/en/case/9001/</image:loc></image:image>"
+        (tmp_path / "a.xml").write_text(
+            _urlset(
+                _url(f"{base}/en/case/1001/", "2026-11-28T17:20:05Z", image),
+                _url(f"{base}/en/case/1002/", "2026-11-28"),
+                _url(f"{base}/es/case/1003/", "2026-11-28T17:20+01:00"),
+                _url(f"{base}/en/case/1004/"),
+                _url(f"{base}/en/case/1005/", "yesterday"),
+                _url(f"{base}/en/country/peru/", "2026-01-02"),
+                _url("http://elsewhere.example/en/case/1006/", "2026-11-28"),
+            )
+        )
+        gz = _urlset(
+            _url(f"{base}/en/case/1007/", "2026-11-28T17:20:05.25-03:00"),
+            _url(f"{base}/en/case/1001/", "2026-11-29"),  # listed again, later
+            _url(f"{base}/en/case/1004/", "2026-11-29"),  # listed again; once unknown
+        )
+        (tmp_path / "b.xml.gz").write_bytes(gzip.compress(gz.encode()))
+        (tmp_path / "index.xml").write_text(
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{base}/a.xml</loc><lastmod>2026-11-28</lastmod></sitemap>"
+            f"<sitemap><loc>{base}/b.xml.gz</loc></sitemap>"
+            "<sitemap><loc>http://elsewhere.example/c.xml</loc></sitemap>"
+            f"<sitemap><loc>{base}/a.xml</loc></sitemap>"
+            "</sitemapindex>"
+        )
+        (tmp_path / "robots.txt").write_text(f"User-agent: *\nSitemap: {base}/index.xml\n")
+        with caplog.at_level(logging.WARNING, logger="flows.discover"):
+            entries = _with_fetcher(lambda f: read_sitemap_entries(f, base))
+        everything = _with_fetcher(lambda f: read_sitemap_entries(f, base, cases_only=False))
+        urls = _with_fetcher(lambda f: read_sitemap(f, base))
+
+    assert entries == {
+        f"{base}/en/case/1001/": _utc(2026, 11, 29),
+        f"{base}/en/case/1002/": _utc(2026, 11, 28),
+        f"{base}/es/case/1003/": _utc(2026, 11, 28, 16, 20),
+        f"{base}/en/case/1004/": None,
+        f"{base}/en/case/1005/": None,
+        f"{base}/en/case/1007/": _utc(2026, 11, 28, 20, 20, 5, 250_000),
+    }
+    assert list(entries) == [
+        f"{base}/{p}"
+        for p in (
+            "en/case/1001/",
+            "en/case/1002/",
+            "es/case/1003/",
+            "en/case/1004/",
+            "en/case/1005/",
+            "en/case/1007/",
+        )
+    ]
+    assert urls == list(entries)
+    assert everything is not None
+    assert everything == {**entries, f"{base}/en/country/peru/": _utc(2026, 1, 2)}
+    bad = [r.getMessage() for r in caplog.records if "lastmod" in r.getMessage()]
+    assert len(bad) == 1
+    assert f"{base}/a.xml" in bad[0] and "'yesterday'" in bad[0] and " 1 lastmod" in bad[0]
 
 
 def test_probe_stops_after_misses_and_rechecks_known_ids(tmp_path: Path) -> None:

@@ -86,17 +86,21 @@ def test_truncated_body_reset_and_timeout_are_retried(site: Path) -> None:
         "/en/case/1001/": ["truncate"],
         "/en/case/1002/": ["reset", "reset"],
         "/en/case/1003/": ["slow:1.5"],
+        "/en/case/1004/": ["truncate", "truncate"],
     }
     with run_server_in_thread(site, plan=plan) as server:
         truncated = _get(server.base_url + "/en/case/1001/")
         reset = _get(server.base_url + "/en/case/1002/")
         slow = _get(server.base_url + "/en/case/1003/", timeout_s=0.5)
+        cut_twice = _get(server.base_url + "/en/case/1004/", max_retries=1)
         stats = server.stats()
     assert truncated.ok and truncated.attempts == 2
     assert truncated.body == page_html("en", 1001).encode()
     assert reset.ok and reset.attempts == 3
     assert slow.ok and slow.attempts == 2
-    assert stats["faults"] == {"truncate": 1, "reset": 2, "slow": 1}
+    assert cut_twice.failed and cut_twice.attempts == 2 and cut_twice.body is None
+    assert (cut_twice.error or "").startswith("truncated body")
+    assert stats["faults"] == {"truncate": 3, "reset": 2, "slow": 1}
 
 
 def test_gives_up_after_max_retries_and_never_retries_404(site: Path) -> None:
@@ -180,7 +184,8 @@ def test_crawl_delay_spaces_requests(site: Path) -> None:
                 )
 
         results = asyncio.run(run())
-        starts = sorted(t for cid in IDS[:5] for t in server.request_times(f"/en/case/{cid}/"))
+        paths = ["/robots.txt", *(f"/en/case/{cid}/" for cid in IDS[:5])]
+        starts = sorted(t for path in paths for t in server.request_times(path))
     assert all(r.ok for r in results)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.15, gaps  # 0.25 s asked; arrival jitter allowed
@@ -234,3 +239,21 @@ def test_faulty_site_is_fetched_completely(tmp_path: Path) -> None:
     assert all(r.body == page_html("en", r.case_id or 0).encode() for r in results)
     assert sum(faults.values()) >= 4
     assert sum(r.attempts for r in results) > len(ids)
+
+
+def test_fetcher_kwargs_from_settings_allow_the_base_url_host() -> None:
+    from flows.fetch import Fetcher, fetcher_kwargs
+    from latinno.config import Settings, override
+
+    settings = override(
+        Settings(),
+        {"source": {"base_url": "http://127.0.0.1:8765"}, "politeness": {"rate": 0.5}},
+        "test",
+    )
+    fetcher = Fetcher(**fetcher_kwargs(settings))
+    assert fetcher.is_allowed("http://127.0.0.1:8765/en/case/1001/")
+    assert fetcher.is_allowed("https://www.latinno.net/en/case/1001/")
+    assert not fetcher.is_allowed("https://example.org/en/case/1001/")
+    assert fetcher.rate == 0.5
+    assert fetcher.user_agent == settings.politeness.user_agent_header
+    assert settings.politeness.contact in fetcher.user_agent

@@ -325,6 +325,29 @@ def test_country_not_taken_from_the_navigation() -> None:
     assert record.title == BASE.title
 
 
+def _menu_last(body: bytes) -> bytes:
+    # The Countries menu as the last thing before the case: nothing between menu and content.
+    body = re.sub(rb'<li><a href="/en/about/">About</a></li>', b"", body)
+    body = re.sub(rb'<ul class="lang">.*?</ul></header>', b"</header>", body, flags=re.S)
+    return re.sub(rb"</ul></li></ul></nav>", rb"</ul></li></ul></nav>", body)
+
+
+def test_country_right_after_the_country_menu() -> None:
+    body = _menu_last(build_page(PageSpec()))
+    assert body.index(b"Venezuela</a></li></ul></li></ul></nav></header><main>") > 0
+    record = parse(body)
+    assert (record.country, record.title, record.issues) == ("Peru", BASE.title, ())
+
+
+def test_nested_menu_items_are_never_the_case_country() -> None:
+    body = build_page(PageSpec(country=None))
+    body = re.sub(rb'(/">)([A-Z][a-z]+(?: [A-Z][a-z]+)?)(</a></li>)', rb"\1<span>\2</span>\3", body)
+    assert b"<span>Venezuela</span>" in body
+    record = parse(_menu_last(body))
+    assert (record.country, record.country_code) == (None, "PE")
+    assert record.title == BASE.title
+
+
 def test_country_disagreeing_with_id_prefix_is_kept_with_issue() -> None:
     record = parse(PageSpec(country="Guatemala"))
     assert (record.country, record.country_code) == ("Guatemala", "GT")
@@ -412,3 +435,22 @@ def test_page_cut_inside_the_case_content_is_truncated() -> None:
     # Cut after "How to quote": everything of the case is there, so it parses.
     whole = body[: body.index(b"</footer>")]
     assert dataclasses.replace(parse(whole)) == BASE
+
+
+def test_labels_and_headings_split_by_inline_markup_or_decomposed() -> None:
+    import unicodedata
+
+    body = (
+        build_page(PageSpec())
+        .replace(
+            b"<dt>Mode of selection of participants</dt>",
+            b"<dt>Mode of <em>selection</em> of participants</dt>",
+        )
+        .replace(b"<h3>Policy cycle</h3>", b"<h3>Policy <span>cycle</span></h3>")
+        .replace(b"<dt>Decisiveness</dt>", b"<dt>DECISIVENESS</dt>")
+    )
+    assert parse(body) == BASE
+    # NFD text (a decomposed "ç") still matches the NFC vocabulary.
+    pt_label = unicodedata.normalize("NFD", "Formalização").encode()
+    body = build_page(PageSpec()).replace(b"<dt>Formalization</dt>", b"<dt>" + pt_label + b"</dt>")
+    assert parse(body).formalization == BASE.formalization

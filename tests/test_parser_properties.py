@@ -71,7 +71,7 @@ def marked_texts(body: bytes) -> list[str]:
     """Normalized text (with alt/title) of every element carrying an active class."""
     text, _ = decode_body(body)
     try:
-        root = etree.fromstring(text.replace("\x00", ""), etree.HTMLParser())
+        root = etree.fromstring(text, etree.HTMLParser())
     except (etree.ParserError, ValueError):
         return []
     out = []
@@ -190,6 +190,24 @@ def test_garbage_inserted(page: tuple[bytes, str], inserts: list[tuple[float, by
         at = int(len(body) * where)
         body = body[:at] + junk + body[at:]
     check(body, url)
+
+
+@COMMON
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(alphabet=st.sampled_from(list("<>/=\"' abcdhlmpt?:&#;\x00é")), max_size=300).map(
+            lambda t: t.encode("utf-8")
+        ),
+    ),
+    url=st.sampled_from(["https://latinno.net/en/case/1001/", "not a url", ""]),
+)
+def test_arbitrary_bytes(body: bytes, url: str) -> None:
+    try:
+        record = parse_case(body, url, labels=LABELS, active_classes=ACTIVE)
+    except PageParseError:
+        return
+    supported(record, body)
 
 
 def test_mutations_mostly_still_parse() -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -76,6 +80,16 @@ def test_validators_answer_304_and_follow_file_changes(site: Path) -> None:
         assert client.get("/en/case/1001/").status_code == 404
 
 
+def _sitemap_entries(xml: str) -> list[tuple[str, str | None]]:
+    """(loc, lastmod text) of each <url>, in order."""
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    root = ET.fromstring(xml)
+    return [
+        (url.findtext("s:loc", namespaces=ns) or "", url.findtext("s:lastmod", namespaces=ns))
+        for url in root.findall("s:url", ns)
+    ]
+
+
 def test_robots_and_sitemap(site: Path) -> None:
     robots = "User-agent: *\nDisallow: /es/\nCrawl-delay: 2\n"
     with run_server_in_thread(site, robots=robots, sitemap=True) as server:
@@ -83,10 +97,11 @@ def test_robots_and_sitemap(site: Path) -> None:
             text = client.get("/robots.txt").text
             assert text.startswith(robots)
             assert f"Sitemap: {server.base_url}/sitemap.xml" in text
-            sitemap = client.get("/sitemap.xml").text
-        locs = [line for line in sitemap.splitlines() if "<loc>" in line]
+            sitemap = client.get("/sitemap.xml")
+        assert sitemap.headers["content-type"] == "application/xml"
+        locs = [loc for loc, _ in _sitemap_entries(sitemap.text)]
         expected = [
-            f"<url><loc>{server.base_url}/{lang}/case/{cid}/</loc></url>"
+            f"{server.base_url}/{lang}/case/{cid}/"
             for lang in ("en", "es")
             for cid in (1001, 1002, 13005)
         ]
@@ -95,6 +110,45 @@ def test_robots_and_sitemap(site: Path) -> None:
     with run_server_in_thread(site) as server, httpx.Client(base_url=server.base_url) as client:
         assert client.get("/robots.txt").text == "User-agent: *\nAllow: /\n"
         assert client.get("/sitemap.xml").status_code == 404
+
+
+def test_sitemap_lastmod_is_the_pages_last_modified(site: Path) -> None:
+    # A distinct mtime per page, one a nanosecond short of a whole second: float st_mtime
+    # rounds that up, so a server mixing the two clocks would disagree by a second.
+    mtimes = {}
+    for n, file in enumerate(sorted(site.glob("*/case/*/index.html"))):
+        ns = (1_800_000_000 + 3_600 * n) * 10**9 + (10**9 - 1 if n == 0 else 250_000_000)
+        os.utime(file, ns=(ns, ns))
+        mtimes[f"/{file.parts[-4]}/case/{file.parts[-2]}/"] = ns // 10**9
+    with (
+        run_server_in_thread(site, sitemap=True) as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        entries = _sitemap_entries(client.get("/sitemap.xml").text)
+        assert len(entries) == len(mtimes) == 6
+        for loc, lastmod in entries:
+            path = loc.removeprefix(server.base_url)
+            assert lastmod is not None
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lastmod), lastmod
+            stamp = datetime.strptime(lastmod, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            header = parsedate_to_datetime(client.get(path).headers["last-modified"])
+            assert stamp == header, path
+            assert stamp.timestamp() == mtimes[path], path
+
+        # The sitemap follows file changes while the server runs.
+        file = site / "en" / "case" / "1002" / "index.html"
+        os.utime(file, (1_900_000_000, 1_900_000_000))
+        entries = dict(_sitemap_entries(client.get("/sitemap.xml").text))
+        assert entries[f"{server.base_url}/en/case/1002/"] == "2030-03-17T17:46:40Z"
+        file.unlink()
+        entries = dict(_sitemap_entries(client.get("/sitemap.xml").text))
+        assert f"{server.base_url}/en/case/1002/" not in entries
+        assert len(entries) == 5
+
+    with run_server_in_thread(site, sitemap=True, sitemap_lastmod=False) as server:
+        body = httpx.get(f"{server.base_url}/sitemap.xml").text
+    assert "lastmod" not in body
+    assert len(_sitemap_entries(body)) == 5
 
 
 def test_planned_faults_each_behave_as_named(site: Path) -> None:
@@ -193,7 +247,15 @@ SERVE = ("site", "serve", "--port", "0", "--root")
 
 def test_cli_serve_prints_its_url_first(site: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from latinno.cli import main; main()", *SERVE, str(site)],
+        [
+            sys.executable,
+            "-c",
+            "from latinno.cli import main; main()",
+            *SERVE,
+            str(site),
+            "--sitemap",
+            "--no-sitemap-lastmod",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -203,6 +265,30 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(f"{url}/en/case/1001/").text == page_html("en", 1001)
+        sitemap = httpx.get(f"{url}/sitemap.xml").text
+        assert f"<loc>{url}/en/case/1001/</loc>" in sitemap and "lastmod" not in sitemap
     finally:
         proc.terminate()
         proc.wait(10)
+    assert proc.returncode == 0  # SIGTERM is a clean stop
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["site", "generate", "--out", "OUT", "--languages", "en,fr"], "--languages 'en,fr'"),
+        (["site", "generate", "--out", "OUT", "--pages", "0"], "--pages 0"),
+        (["site", "serve", "--root", "OUT/missing"], "missing: site root is not a folder"),
+        (["site", "serve", "--root", "OUT", "--faults", "1.5"], "--faults 1.5"),
+    ],
+)
+def test_site_commands_name_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from latinno.cli import app
+    from latinno.errors import LatinnoError
+
+    result = CliRunner().invoke(app, [a.replace("OUT", str(tmp_path)) for a in args])
+    assert isinstance(result.exception, LatinnoError)
+    assert message in str(result.exception)
+    assert not (tmp_path / "en").exists()

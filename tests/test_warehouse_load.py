@@ -40,7 +40,7 @@ def test_first_load_writes_whole_rows(con) -> None:
     assert stats == LoadStats(new=2, changed=0, unchanged=0, texts=3, reactivated=0, issues=1)
 
     t = naive(0)
-    assert rows(con, "cases") == [
+    assert rows(con, "cases", exclude=("quick_hash",)) == [
         (5099, "CO", other.title, other.description, "government_program_or_policy",
          "regular", "restricted", "non_binding", None, other.url, "en", "active",
          t, t, t, "1.0", _hash(other)),
@@ -64,7 +64,9 @@ def test_first_load_writes_whole_rows(con) -> None:
         (17001, "en", en.title, en.description, en.url, t, t, t),
         (17001, "es", es.title, es.description, es.url, t, t, t),
     ]
-    assert rows(con, "case_sources") == [(17001, 1, "Government portal", "https://www.gob.pe/forum")]
+    assert rows(con, "case_sources") == [
+        (17001, 1, "Government portal", "https://www.gob.pe/forum")
+    ]
     history = rows(con, "case_history", exclude=("record",))
     assert history == [
         (5099, 1, t, None, "active", "new", _hash(other), "r1"),
@@ -75,7 +77,9 @@ def test_first_load_writes_whole_rows(con) -> None:
         (canonical_json(case_content(other)),),
         (canonical_json(case_content(en)),),
     ]
-    assert rows(con, "parse_issues") == [("r1", 17001, "en", en.url, "ends", "Other", "unknown option")]
+    assert rows(con, "parse_issues") == [
+        ("r1", 17001, "en", en.url, "ends", "Other", "unknown option")
+    ]
 
 
 def test_reload_changes_nothing_but_last_seen_at(con) -> None:
@@ -91,13 +95,28 @@ def test_reload_changes_nothing_but_last_seen_at(con) -> None:
 
 def test_list_order_and_duplicates_are_no_change(con) -> None:
     _load(con, [make_record()])
-    before = snapshot(con, exclude=("last_seen_at",))
+    # quick_hash is of the raw lists: it follows the new order (bookkeeping, not content).
+    before = snapshot(con, exclude=("last_seen_at", "quick_hash"))
     shuffled = make_record(
         ends=("accountability", "responsiveness", "accountability"),
         participant_types=("citizens", "civil_society"),
     )
     assert _load(con, [shuffled], n=1).unchanged == 1
-    assert snapshot(con, exclude=("last_seen_at",)) == before
+    assert snapshot(con, exclude=("last_seen_at", "quick_hash")) == before
+
+
+def test_a_stale_quick_hash_falls_back_to_the_content_hash(con) -> None:
+    """As after a DuckDB upgrade that changes hash(): no spurious version, hash repaired."""
+    _load(con, [make_record(), make_record(5099)])
+    before = snapshot(con, exclude=("last_seen_at",))
+    con.execute("UPDATE cases SET quick_hash = 42")
+    stats = _load(con, [make_record(), make_record(5099, title="Changed")], n=1, run="r2")
+    assert (stats.changed, stats.unchanged) == (1, 1)
+    after = snapshot(con, exclude=("last_seen_at",))
+    assert after["cases"][1] == before["cases"][1]  # 17001: quick_hash repaired, nothing else
+    assert con.execute("SELECT count(*) FROM case_history").fetchall() == [(3,)]
+    stale = con.execute("SELECT count(*) FROM cases WHERE quick_hash = 42").fetchall()
+    assert stale == [(0,)]
 
 
 def test_change_adds_one_version_and_case_changes_names_the_fields(con) -> None:
@@ -141,7 +160,10 @@ def test_withdraw_then_reappear(con) -> None:
     assert mark_withdrawn(con, [17001, 99999], day(2), run_id="r2") == 1
     assert mark_withdrawn(con, [17001], day(3)) == 0  # already withdrawn: nothing again
     assert rows(con, "cases", exclude=("content_hash",))[1][11:15] == (
-        "withdrawn", naive(0), naive(0), naive(2)
+        "withdrawn",
+        naive(0),
+        naive(0),
+        naive(2),
     )
     assert _load(con, [make_record()], n=5, run="r3").reactivated == 1
     assert rows(con, "case_history", exclude=("record", "content_hash")) == [
@@ -153,9 +175,9 @@ def test_withdraw_then_reappear(con) -> None:
     assert con.execute(
         "SELECT version, field, old_value, new_value FROM case_changes ORDER BY version"
     ).fetchall() == [(2, "status", "active", "withdrawn"), (3, "status", "withdrawn", "active")]
-    assert con.execute("SELECT status, last_changed_at FROM cases WHERE case_id = 17001").fetchall() == [
-        ("active", naive(5))
-    ]
+    assert con.execute(
+        "SELECT status, last_changed_at FROM cases WHERE case_id = 17001"
+    ).fetchall() == [("active", naive(5))]
 
 
 def test_touch_seen_moves_only_last_seen_at(con) -> None:
@@ -163,9 +185,7 @@ def test_touch_seen_moves_only_last_seen_at(con) -> None:
     before = snapshot(con, exclude=("last_seen_at",))
     assert touch_seen(con, [(17001, "es"), (4242, "en")], day(9)) == 1
     assert snapshot(con, exclude=("last_seen_at",)) == before
-    seen = con.execute(
-        "SELECT case_id, lang, last_seen_at FROM case_texts ORDER BY ALL"
-    ).fetchall()
+    seen = con.execute("SELECT case_id, lang, last_seen_at FROM case_texts ORDER BY ALL").fetchall()
     assert seen == [
         (5099, "en", naive(0)), (17001, "en", naive(0)), (17001, "es", naive(9))
     ]  # fmt: skip
@@ -181,7 +201,11 @@ def test_touch_seen_reactivates_a_withdrawn_case(con) -> None:
     assert con.execute("SELECT status FROM cases").fetchall() == [("active",)]
     assert con.execute(
         "SELECT version, status, change FROM case_history ORDER BY version"
-    ).fetchall() == [(1, "active", "new"), (2, "withdrawn", "withdrawn"), (3, "active", "reactivated")]
+    ).fetchall() == [
+        (1, "active", "new"),
+        (2, "withdrawn", "withdrawn"),
+        (3, "active", "reactivated"),
+    ]
 
 
 def test_other_language_alone_updates_only_its_text(con) -> None:
@@ -192,19 +216,39 @@ def test_other_language_alone_updates_only_its_text(con) -> None:
     assert (stats.new, stats.changed, stats.unchanged, stats.texts) == (0, 0, 0, 1)
     after = rows(con, "cases")
     assert [r[:16] for r in after] == [(*before[0][:13], naive(2), *before[0][14:16])]
-    assert con.execute("SELECT title, last_changed_at FROM case_texts WHERE lang = 'es'").fetchall() == [
-        ("Foro renombrado", naive(2))
-    ]
+    assert con.execute(
+        "SELECT title, last_changed_at FROM case_texts WHERE lang = 'es'"
+    ).fetchall() == [("Foro renombrado", naive(2))]
     assert rows(con, "case_means") == [(17001, "deliberation")]
 
 
 def test_case_without_primary_language_is_built_from_another(con) -> None:
     es = make_record(5099, "es")
     _load(con, [es])
-    assert con.execute("SELECT title, lang, url FROM cases").fetchall() == [(es.title, "es", es.url)]
+    assert con.execute("SELECT title, lang, url FROM cases").fetchall() == [
+        (es.title, "es", es.url)
+    ]
     en = make_record(5099, "en")
-    assert _load(con, [en], n=1).changed == 1  # the English page takes over the row
+    # The English page takes over the row; in a later run that is a new version.
+    assert _load(con, [en], n=1, run="r2").changed == 1
     assert con.execute("SELECT title, lang FROM cases").fetchall() == [(en.title, "en")]
+
+
+def test_languages_in_separate_batches_of_one_run_make_one_version(con) -> None:
+    es, en = make_record(5099, "es"), make_record(5099, "en")
+    assert _load(con, [es], run="r1").new == 1  # the Spanish batch came first
+    stats = _load(con, [en], run="r1")
+    assert (stats.new, stats.changed, stats.amended) == (0, 0, 1)
+    assert rows(con, "case_history", exclude=("record",)) == [
+        (5099, 1, naive(0), None, "active", "new", _hash(en), "r1")
+    ]
+    assert con.execute("SELECT record::VARCHAR FROM case_history").fetchall() == [
+        (canonical_json(case_content(en)),)
+    ]
+    assert con.execute("SELECT count(*) FROM case_changes").fetchall() == [(0,)]
+    # The next run that sees a real change adds a version as usual.
+    assert _load(con, [replace(en, title="New")], n=1, run="r2").changed == 1
+    assert con.execute("SELECT field FROM case_changes").fetchall() == [("title",)]
 
 
 def test_sql_hash_matches_python_reference_for_awkward_text(con) -> None:
@@ -259,3 +303,32 @@ def test_empty_inputs_do_nothing(con) -> None:
     assert touch_seen(con, [], day(1)) == 0
     assert mark_withdrawn(con, [], day(1)) == 0
     assert all(not r for r in snapshot(con).values())
+
+
+def test_natural_keys_stay_unique_through_a_lifecycle(con) -> None:
+    """Bridge tables, sources and history have no PRIMARY KEY index: the loader keeps keys."""
+    record = make_record(means=("deliberation", "deliberation"), sources=(Source("a", "u"),) * 2)
+    _load(con, [record, record, make_record(17001, "es")])
+    _load(con, [record], n=1, run="r2")
+    _load(con, [replace(record, means=("direct_voting",))], n=2, run="r3")
+    mark_withdrawn(con, [17001], day(3))
+    _load(con, [record], n=4, run="r4")
+    touch_seen(con, [(17001, "en")], day(5))
+    keys = {
+        "case_participant_types": "case_id, participant_type",
+        "case_means": "case_id, means",
+        "case_ends": "case_id, ends",
+        "case_policy_cycle": "case_id, stage",
+        "case_sources": "case_id, position",
+        "case_history": "case_id, version",
+        "case_texts": "case_id, lang",
+    }
+    for table, key in keys.items():
+        dupes = con.execute(
+            f"SELECT {key}, count(*) FROM {table} GROUP BY ALL HAVING count(*) > 1"
+        ).fetchall()
+        assert dupes == [], table
+    assert con.execute("SELECT version, change FROM case_history ORDER BY 1").fetchall() == [
+        (1, "new"), (2, "changed"), (3, "withdrawn"), (4, "reactivated")
+    ]  # fmt: skip
+    assert rows(con, "case_sources") == [(17001, 1, "a", "u"), (17001, 2, "a", "u")]

@@ -91,7 +91,11 @@ def store_pages(con: duckdb.DuckDBPyConnection, pages: Sequence[ArchivedPage]) -
             "url": [p.url for p in rows],
             "status": [p.status for p in rows],
             "headers": [
-                json.dumps({k.lower(): v for k, v in sorted(p.headers.items())}, sort_keys=True)
+                json.dumps(
+                    {k.lower(): v for k, v in p.headers.items()},
+                    sort_keys=True,
+                    separators=(",", ":"),
+                )
                 for p in rows
             ],
             "body_zstd": [_CODEC.compress(p.body, asbytes=True) for p in rows],

@@ -58,7 +58,7 @@ def utc_naive(moment: datetime) -> datetime:
 def migrations() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) of every versioned DDL file, in order."""
     found = []
-    for entry in resources.files("warehouse.sql").iterdir():
+    for entry in (resources.files("warehouse") / "sql").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -160,17 +160,18 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
         "AND table_name = 'schema_version'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists or not exists[0][0]:
         return 0
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
+    return int(row[0][0]) if row else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations, each in its own transaction; returns the versions applied."""
-    con.execute(_BOOKKEEPING)
     current = schema_version(con)
+    if current == 0:  # a new file (COMMENT ON would otherwise write on every open)
+        con.execute(_BOOKKEEPING)
     applied = []
     for version, name, sql in migrations():
         if version <= current:
@@ -205,8 +206,8 @@ def sync_reference(con: duckdb.DuckDBPyConnection) -> bool:
     The fingerprint check keeps an ordinary open from writing anything.
     """
     fingerprint = _reference_fingerprint()
-    row = con.execute("SELECT value FROM warehouse_meta WHERE key = 'reference'").fetchone()
-    if row and row[0] == fingerprint:
+    row = con.execute("SELECT value FROM warehouse_meta WHERE key = 'reference'").fetchall()
+    if row and row[0][0] == fingerprint:
         return False
     con.begin()
     try:

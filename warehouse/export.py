@@ -36,11 +36,17 @@ class ExportTable:
     name: str
     order_by: tuple[str, ...]
     description: str
+    exclude: tuple[str, ...] = ()  # loader bookkeeping researchers do not need
 
 
 EXPORT_TABLES: tuple[ExportTable, ...] = (
     ExportTable("cases_wide", ("case_id",), "One row per case, a boolean column per code."),
-    ExportTable("cases", ("case_id",), "One row per case, codes of single-valued fields."),
+    ExportTable(
+        "cases",
+        ("case_id",),
+        "One row per case, codes of single-valued fields.",
+        exclude=("quick_hash",),
+    ),
     ExportTable(
         "case_participant_types", ("case_id", "participant_type"), "Participant types per case."
     ),
@@ -103,6 +109,8 @@ def safe_cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
     text = str(value)
     if text.startswith(_FORMULA_START):
         return "'" + text
@@ -118,19 +126,20 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[str, str, str]]:
-    """(column, DuckDB type, comment) in table order."""
+def _columns(con: duckdb.DuckDBPyConnection, spec: ExportTable) -> list[tuple[str, str, str]]:
+    """(column, DuckDB type, comment) of the exported columns, in table order."""
     rows = con.execute(
         "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
         "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
-        [name],
+        [spec.name],
     ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r[0], r[1], r[2]) for r in rows if r[0] not in spec.exclude]
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, spec: ExportTable) -> pa.Table:
+    columns = ", ".join(f'"{c}"' for c, _, _ in _columns(con, spec))
     order = ", ".join(spec.order_by)
-    return con.sql(f"SELECT * FROM {spec.name} ORDER BY {order}").to_arrow_table()
+    return con.sql(f"SELECT {columns} FROM {spec.name} ORDER BY {order}").to_arrow_table()
 
 
 def codebook(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -141,9 +150,9 @@ def codebook(con: duckdb.DuckDBPyConnection) -> pa.Table:
     }
     missing: list[float] = []
     for spec in EXPORT_TABLES:
-        columns = _columns(con, spec.name)
+        columns = _columns(con, spec)
         counts = ", ".join(f'count("{c}")' for c, _, _ in columns)
-        total, *present = con.execute(f"SELECT count(*), {counts} FROM {spec.name}").fetchone()
+        total, *present = con.execute(f"SELECT count(*), {counts} FROM {spec.name}").fetchall()[0]
         for position, ((column, dtype, comment), have) in enumerate(
             zip(columns, present, strict=True), start=1
         ):
@@ -230,7 +239,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -
             ]
         else:
             table = _fetch(con, spec)
-            columns = _columns(con, spec.name)
+            columns = _columns(con, spec)
         for kind in formats:
             data = _csv_bytes(table) if kind == "csv" else _parquet_bytes(table)
             path = out_dir / f"{spec.name}.{kind}"

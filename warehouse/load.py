@@ -10,16 +10,23 @@ or its row came from a non-primary language; otherwise that record only updates 
 
 Change detection: ``warehouse.content`` defines the hashed content. Same hash and active
 status = unchanged: only ``last_seen_at`` moves (and url/parser_version follow the latest
-record). Parse issues: a loaded page's issues replace its earlier ones; an issue seen again
-keeps its row (and the run that first reported it), so reloading adds nothing.
+record). A 64-bit ``quick_hash`` of the raw fields lets an unchanged reload skip building the
+JSON; it is a shortcut only (see ``_KEYS``). A case whose content changes again within the
+same run (its languages loaded in separate batches, the row first built from a fallback
+language) is ``amended``: the run's version is rewritten in place instead of adding one.
+
+Parse issues: a loaded page's issues replace its earlier ones; an issue seen again keeps its
+row (and the run that first reported it), so reloading adds nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
 
 import duckdb
 import pyarrow as pa
@@ -42,6 +49,7 @@ class LoadStats:
     texts: int = 0
     reactivated: int = 0
     issues: int = 0
+    amended: int = 0
 
 
 _SOURCE_TYPE = pa.struct([("text", pa.string()), ("url", pa.string())])
@@ -107,6 +115,47 @@ def _choose(records: Sequence[CaseRecord], primary_lang: str) -> tuple[list, lis
     return list(chosen.values()), pages
 
 
+def _arrays(records: list[CaseRecord], schema: pa.Schema, names: list[str]) -> dict[str, pa.Array]:
+    """Arrow arrays of some record attributes, transposed in one pass (attrgetter + zip)."""
+    if not records:
+        return {name: pa.array([], schema.field(name).type) for name in names}
+    columns = zip(*map(attrgetter(*names), records), strict=True)
+    return {
+        name: pa.array(column, schema.field(name).type)
+        for name, column in zip(names, columns, strict=True)
+    }
+
+
+def _sources_array(records: list[CaseRecord]) -> pa.Array:
+    """list<struct<text, url>> built from flat columns (much faster than a list of dicts)."""
+    offsets = [0]
+    flat = []
+    for record in records:
+        flat.extend(record.sources)
+        offsets.append(len(flat))
+    structs = pa.StructArray.from_arrays(
+        [
+            pa.array([s.text for s in flat], pa.string()),
+            pa.array([s.url for s in flat], pa.string()),
+        ],
+        fields=list(_SOURCE_TYPE),
+    )
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while building Arrow columns: it allocates millions of short-lived
+    objects and none that form cycles, and GC passes over them cost ~30% of the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _tables(records: Sequence[CaseRecord], primary_lang: str) -> dict[str, pa.Table]:
     """Arrow tables of one batch: chosen case rows (lists as lists), texts, issues.
 
@@ -114,23 +163,15 @@ def _tables(records: Sequence[CaseRecord], primary_lang: str) -> dict[str, pa.Ta
     are computed inside DuckDB, vectorized.
     """
     chosen, pages = _choose(records, primary_lang)
-    text_fields = ("case_id", "lang", "title", "description", "url")
-    texts = {
-        f: pa.array([getattr(r, f) for r in pages], _TEXT_SCHEMA.field(f).type)
-        for f in text_fields
-    }
-    cases: dict[str, Any] = {}
-    for field in _CASE_SCHEMA:
-        if chosen is pages and field.name in texts:  # one language: share the arrays
-            cases[field.name] = texts[field.name]
-        elif field.name == "sources":
-            cases[field.name] = pa.array(
-                [[{"text": s.text, "url": s.url} for s in r.sources] for r in chosen], field.type
-            )
-        elif field.name == "is_primary":
-            cases[field.name] = pa.array([r.lang == primary_lang for r in chosen], field.type)
-        else:
-            cases[field.name] = pa.array([getattr(r, field.name) for r in chosen], field.type)
+    plain = [f for f in _CASE_SCHEMA.names if f not in ("sources", "is_primary")]
+    cases = _arrays(chosen, _CASE_SCHEMA, plain)
+    if chosen is pages:  # one language (the usual batch): the texts are the same arrays
+        texts = {name: cases[name] for name in _TEXT_SCHEMA.names}
+    else:
+        texts = _arrays(pages, _TEXT_SCHEMA, _TEXT_SCHEMA.names)
+    cases["sources"] = _sources_array(chosen)
+    cases["is_primary"] = pa.array([r.lang == primary_lang for r in chosen], pa.bool_())
+    cases = {name: cases[name] for name in _CASE_SCHEMA.names}
     issues: dict[str, list] = {name: [] for name in _ISSUE_SCHEMA.names}
     for record in pages:
         for issue in dict.fromkeys(record.issues):
@@ -158,55 +199,76 @@ def _ordered(name: str) -> str:
 
 
 def _record_json() -> str:
-    """SQL: the hashed content as JSON text, byte-identical to content.canonical_json."""
+    """SQL: the hashed content as JSON, its text byte-identical to content.canonical_json."""
     parts = ", ".join(
         f"'{f}', {_ordered(f) if f in LIST_FIELDS else 'i.' + f}" for f in HASHED_FIELDS
     )
-    return f"json_object({parts})::VARCHAR"
+    return f"json_object({parts})"
 
 
-# Only keys and hashes are materialized: descriptions are large, and unchanged cases (the
-# usual reload) need nothing else.
-_STAGING = f"""
-CREATE OR REPLACE TEMP TABLE _staged AS
+def _quick_hash() -> str:
+    """SQL: DuckDB's 64-bit hash of the raw content fields (lists as given)."""
+    return "hash(" + ", ".join(f"i.{f}" for f in HASHED_FIELDS) + ")"
+
+
+# Change detection in two steps, so a reload of unchanged cases never builds JSON:
+# 1. quick: a case that is active and whose quick_hash (DuckDB hash() of the raw fields) equals
+#    the stored one is unchanged. hash() is fast but not a stable format across DuckDB
+#    versions, so a mismatch alone proves nothing (list order, an upgrade): it only sends
+#    the case to step 2.
+# 2. full: build the canonical JSON and its SHA-256 (content_hash), which alone decides
+#    new / changed / unchanged. Only keys, hashes and the JSON of these cases are materialized.
+_KEYS = f"""
+CREATE OR REPLACE TEMP TABLE _keys AS
 SELECT
-    h.case_id,
-    h.content_hash,
-    CASE
-        WHEN e.case_id IS NULL THEN 'new'
-        WHEN e.status = 'withdrawn' THEN 'reactivated'
-        WHEN e.content_hash <> h.content_hash THEN 'changed'
-        ELSE 'unchanged'
-    END AS kind,
-    v.version AS current_version
-FROM (
-    SELECT i.case_id, i.lang, i.is_primary, sha256({_record_json()}) AS content_hash
-    FROM _in_cases AS i
-) AS h
-LEFT JOIN cases AS e ON e.case_id = h.case_id
-LEFT JOIN (
-    SELECT case_id, max(version) AS version FROM case_history
-    WHERE case_id IN (SELECT case_id FROM _in_cases)
-    GROUP BY case_id
-) AS v ON v.case_id = h.case_id
-WHERE h.is_primary OR e.case_id IS NULL OR e.lang <> $primary
+    q.case_id,
+    q.quick_hash,
+    e.case_id IS NOT NULL AS known,
+    e.status,
+    e.content_hash AS old_hash,
+    coalesce(e.status = 'active' AND e.quick_hash = q.quick_hash, false) AS fast
+FROM (SELECT i.case_id, i.is_primary, {_quick_hash()} AS quick_hash FROM _in_cases AS i) AS q
+LEFT JOIN cases AS e ON e.case_id = q.case_id
+WHERE q.is_primary OR e.case_id IS NULL OR e.lang <> $primary
 """
 
-# New, changed and reactivated cases with their normalized lists (a view: each statement
-# reads only the columns it needs, and the JSON only where it is used).
-_CHANGED = f"""
-CREATE OR REPLACE TEMP VIEW _changed AS
+_STAGING = f"""
+CREATE OR REPLACE TEMP TABLE _staged AS
+WITH full_hash AS (
+    SELECT j.case_id, j.record, sha256(j.record::VARCHAR) AS content_hash
+    FROM (
+        SELECT i.case_id, {_record_json()} AS record
+        FROM _in_cases AS i
+        WHERE i.case_id IN (SELECT case_id FROM _keys WHERE NOT fast)
+    ) AS j
+)
 SELECT
-    i.* REPLACE (
-        {_ordered("participant_types")} AS participant_types,
-        {_ordered("means")} AS means,
-        {_ordered("ends")} AS ends,
-        {_ordered("policy_cycle")} AS policy_cycle
-    ),
-    s.kind,
-    s.content_hash,
-    s.current_version,
-    {_record_json()} AS record
+    k.case_id,
+    k.quick_hash,
+    coalesce(f.content_hash, k.old_hash) AS content_hash,
+    CASE
+        WHEN k.fast THEN 'unchanged'
+        WHEN NOT k.known THEN 'new'
+        WHEN k.status = 'withdrawn' THEN 'reactivated'
+        WHEN k.old_hash <> f.content_hash AND v.run_id = $run_id THEN 'amended'
+        WHEN k.old_hash <> f.content_hash THEN 'changed'
+        ELSE 'unchanged'
+    END AS kind,
+    CASE WHEN k.fast OR k.old_hash = f.content_hash AND k.status = 'active'
+         THEN NULL ELSE f.record END AS record,
+    v.version AS current_version
+FROM _keys AS k
+LEFT JOIN full_hash AS f ON f.case_id = k.case_id
+LEFT JOIN (
+    SELECT case_id, version, run_id FROM case_history
+    WHERE valid_to IS NULL AND case_id IN (SELECT case_id FROM _keys WHERE NOT fast)
+) AS v ON v.case_id = k.case_id
+"""
+
+# The incoming rows of cases whose row is rewritten (new, changed, amended, reactivated).
+_CHANGED = """
+CREATE OR REPLACE TEMP VIEW _changed AS
+SELECT i.*, s.kind, s.content_hash, s.quick_hash
 FROM _in_cases AS i
 JOIN _staged AS s ON s.case_id = i.case_id
 WHERE s.kind <> 'unchanged'
@@ -214,26 +276,34 @@ WHERE s.kind <> 'unchanged'
 
 
 def _apply(con: duckdb.DuckDBPyConnection, run_id: str, seen: datetime, primary: str) -> None:
-    con.execute(_STAGING, {"primary": primary})
+    con.execute(_KEYS, {"primary": primary})
+    con.execute(_STAGING, {"run_id": run_id})
     con.execute(_CHANGED)
     params = {"seen": seen}
-    # cases: full row; first_seen_at survives a change.
+    # cases: new rows are inserted; changed ones rewritten, keeping first_seen_at.
     con.execute(
         """
 INSERT INTO cases
 SELECT case_id, country_code, title, description, formalization, frequency,
        participant_selection, decisiveness, co_governance, url, lang, 'active',
-       $seen, $seen, $seen, parser_version, content_hash
-FROM _changed
-ON CONFLICT (case_id) DO UPDATE SET
-    country_code = excluded.country_code, title = excluded.title,
-    description = excluded.description, formalization = excluded.formalization,
-    frequency = excluded.frequency, participant_selection = excluded.participant_selection,
-    decisiveness = excluded.decisiveness, co_governance = excluded.co_governance,
-    url = excluded.url, lang = excluded.lang, status = 'active',
-    last_seen_at = greatest(cases.last_seen_at, excluded.last_seen_at),
-    last_changed_at = excluded.last_changed_at, parser_version = excluded.parser_version,
-    content_hash = excluded.content_hash
+       $seen, $seen, $seen, parser_version, content_hash, quick_hash
+FROM _changed WHERE kind = 'new'
+""",
+        params,
+    )
+    con.execute(
+        """
+UPDATE cases SET
+    country_code = c.country_code, title = c.title, description = c.description,
+    formalization = c.formalization, frequency = c.frequency,
+    participant_selection = c.participant_selection, decisiveness = c.decisiveness,
+    co_governance = c.co_governance, url = c.url, lang = c.lang, status = 'active',
+    last_seen_at = greatest(cases.last_seen_at, $seen),
+    last_changed_at = CASE WHEN c.kind = 'amended' THEN cases.last_changed_at ELSE $seen END,
+    parser_version = c.parser_version, content_hash = c.content_hash,
+    quick_hash = c.quick_hash
+FROM _changed AS c
+WHERE c.case_id = cases.case_id AND c.kind <> 'new'
 """,
         params,
     )
@@ -243,22 +313,26 @@ ON CONFLICT (case_id) DO UPDATE SET
 UPDATE cases SET
     last_seen_at = greatest(cases.last_seen_at, $seen),
     url = coalesce(s.url, cases.url), lang = coalesce(s.lang, cases.lang),
-    parser_version = coalesce(s.parser_version, cases.parser_version)
+    parser_version = coalesce(s.parser_version, cases.parser_version),
+    quick_hash = coalesce(s.quick_hash, cases.quick_hash)
 FROM _in_cases AS i
 LEFT JOIN (SELECT s.*, c.url, c.lang, c.parser_version FROM _staged AS s
            JOIN _in_cases AS c ON c.case_id = s.case_id WHERE s.kind = 'unchanged') AS s
     ON s.case_id = i.case_id
 WHERE i.case_id = cases.case_id AND (
     cases.last_seen_at < $seen OR cases.url IS DISTINCT FROM coalesce(s.url, cases.url)
-    OR cases.parser_version IS DISTINCT FROM coalesce(s.parser_version, cases.parser_version))
+    OR cases.parser_version IS DISTINCT FROM coalesce(s.parser_version, cases.parser_version)
+    OR cases.quick_hash IS DISTINCT FROM coalesce(s.quick_hash, cases.quick_hash))
 """,
         params,
     )
     for name, (table, column) in BRIDGES.items():
         con.execute(f"DELETE FROM {table} WHERE case_id IN (SELECT case_id FROM _changed)")
+        # Bridge rows are a set: the raw lists, deduplicated, without the ordering lambdas.
         con.execute(
             f"INSERT INTO {table} (case_id, {column}) "
-            f"SELECT case_id, unnest({name}) FROM _changed"
+            f"SELECT case_id, unnest(list_distinct({name})) FROM _in_cases "
+            "WHERE case_id IN (SELECT case_id FROM _staged WHERE kind <> 'unchanged')"
         )
     con.execute("DELETE FROM case_sources WHERE case_id IN (SELECT case_id FROM _changed)")
     con.execute(
@@ -272,7 +346,8 @@ SELECT case_id, position, source.text, source.url FROM (
     con.execute(
         """
 UPDATE case_history SET valid_to = $seen
-WHERE valid_to IS NULL AND case_id IN (SELECT case_id FROM _changed)
+WHERE valid_to IS NULL
+  AND case_id IN (SELECT case_id FROM _staged WHERE kind IN ('changed', 'reactivated'))
 """,
         params,
     )
@@ -280,36 +355,46 @@ WHERE valid_to IS NULL AND case_id IN (SELECT case_id FROM _changed)
         """
 INSERT INTO case_history
 SELECT case_id, coalesce(current_version, 0) + 1, $seen, NULL, 'active', kind,
-       content_hash, record::JSON, $run_id
-FROM _changed
+       content_hash, record, $run_id
+FROM _staged WHERE kind IN ('new', 'changed', 'reactivated')
 """,
         {**params, "run_id": run_id},
+    )
+    # Loaded again in the same run (its languages in separate batches, the row first built
+    # from another language): the run's version is completed in place, not versioned again.
+    con.execute(
+        """
+UPDATE case_history SET content_hash = s.content_hash, record = s.record
+FROM _staged AS s
+WHERE s.kind = 'amended' AND s.case_id = case_history.case_id
+  AND case_history.valid_to IS NULL
+"""
     )
     # case_texts: every language; last_changed_at moves only when title/description change.
     con.execute(
         """
-INSERT INTO case_texts
-SELECT t.case_id, t.lang, t.title, t.description, t.url, $seen, $seen, $seen
-FROM _in_texts AS t
-LEFT JOIN case_texts AS e ON e.case_id = t.case_id AND e.lang = t.lang
-WHERE e.case_id IS NULL OR e.title IS DISTINCT FROM t.title
-   OR e.description IS DISTINCT FROM t.description OR e.url <> t.url
-ON CONFLICT (case_id, lang) DO UPDATE SET
-    title = excluded.title, description = excluded.description, url = excluded.url,
-    last_seen_at = greatest(case_texts.last_seen_at, excluded.last_seen_at),
+UPDATE case_texts SET
+    title = t.title, description = t.description, url = t.url,
+    last_seen_at = greatest(case_texts.last_seen_at, $seen),
     last_changed_at = CASE
-        WHEN case_texts.title IS NOT DISTINCT FROM excluded.title
-         AND case_texts.description IS NOT DISTINCT FROM excluded.description
-        THEN case_texts.last_changed_at ELSE excluded.last_changed_at END
+        WHEN case_texts.title IS NOT DISTINCT FROM t.title
+         AND case_texts.description IS NOT DISTINCT FROM t.description
+        THEN case_texts.last_changed_at ELSE $seen END
+FROM _in_texts AS t
+WHERE t.case_id = case_texts.case_id AND t.lang = case_texts.lang AND (
+    case_texts.last_seen_at < $seen OR case_texts.url <> t.url
+    OR case_texts.title IS DISTINCT FROM t.title
+    OR case_texts.description IS DISTINCT FROM t.description)
 """,
         params,
     )
     con.execute(
         """
-UPDATE case_texts SET last_seen_at = $seen
+INSERT INTO case_texts
+SELECT t.case_id, t.lang, t.title, t.description, t.url, $seen, $seen, $seen
 FROM _in_texts AS t
-WHERE t.case_id = case_texts.case_id AND t.lang = case_texts.lang
-  AND case_texts.last_seen_at < $seen
+WHERE NOT EXISTS (
+    SELECT 1 FROM case_texts AS e WHERE e.case_id = t.case_id AND e.lang = t.lang)
 """,
         params,
     )
@@ -348,7 +433,8 @@ def load_records(
     """Upsert a batch of records (any languages) in one transaction; see the module doc."""
     if not records:
         return LoadStats()
-    tables = _tables(records, primary_lang)
+    with _no_gc():
+        tables = _tables(records, primary_lang)
     seen = utc_naive(seen_at)
     for name, table in tables.items():
         con.register(name, table)
@@ -358,6 +444,7 @@ def load_records(
         kinds = dict(con.execute("SELECT kind, count(*) FROM _staged GROUP BY kind").fetchall())
         con.execute("DROP VIEW _changed")
         con.execute("DROP TABLE _staged")
+        con.execute("DROP TABLE _keys")
         con.commit()
     except duckdb.Error as exc:
         con.rollback()
@@ -373,6 +460,7 @@ def load_records(
         unchanged=kinds.get("unchanged", 0),
         texts=tables["_in_texts"].num_rows,
         reactivated=kinds.get("reactivated", 0),
+        amended=kinds.get("amended", 0),
         issues=tables["_in_issues"].num_rows,
     )
 
@@ -386,7 +474,11 @@ def _keys_table(keys: Sequence[tuple[int, str]]) -> pa.Table:
 
 
 def touch_seen(
-    con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[int, str]], seen_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    keys: Sequence[tuple[int, str]],
+    seen_at: datetime,
+    *,
+    run_id: str | None = None,
 ) -> int:
     """Pages answered 304 or with an unchanged body: only last_seen_at moves.
 
@@ -406,14 +498,14 @@ UPDATE case_texts SET last_seen_at = greatest(case_texts.last_seen_at, $seen)
 FROM _in_keys AS k WHERE k.case_id = case_texts.case_id AND k.lang = case_texts.lang
 """,
             {"seen": seen},
-        ).fetchone()
-        touched = int(row[0]) if row else 0
+        ).fetchall()
+        touched = int(row[0][0]) if row else 0
         con.execute(
             "UPDATE cases SET last_seen_at = greatest(cases.last_seen_at, $seen) "
             "WHERE case_id IN (SELECT case_id FROM _in_keys)",
             {"seen": seen},
         )
-        _set_status(con, "(SELECT case_id FROM _in_keys)", "active", "reactivated", seen, None)
+        _set_status(con, "(SELECT case_id FROM _in_keys)", "active", "reactivated", seen, run_id)
         con.commit()
     except duckdb.Error as exc:
         con.rollback()
@@ -439,7 +531,7 @@ SELECT case_id FROM cases WHERE case_id IN {ids_sql} AND status <> $status
 """,
         {"status": status},
     )
-    count = con.execute("SELECT count(*) FROM _flip").fetchone()
+    count = con.execute("SELECT count(*) FROM _flip").fetchall()
     con.execute(
         """
 UPDATE cases SET status = $status, last_changed_at = $at
@@ -464,7 +556,7 @@ WHERE valid_to IS NULL AND status <> $status AND case_id IN (SELECT case_id FROM
         {"status": status, "at": at},
     )
     con.execute("DROP TABLE _flip")
-    return int(count[0]) if count else 0
+    return int(count[0][0]) if count else 0
 
 
 def mark_withdrawn(

@@ -78,8 +78,8 @@ def finish_run(
             "extra": json.dumps(extra) if extra else None,
             "run_id": run_id,
         },
-    ).fetchone()
-    if not row or not row[0]:
+    ).fetchall()
+    if not row or not row[0][0]:
         raise WarehouseError(f"run {run_id!r} not found in table runs (start_run first)")
 
 
@@ -146,11 +146,11 @@ WHERE resolved_run_id IS NULL AND run_id <> $run_id AND (
     OR url IN (SELECT url FROM _in_resolved_urls))
 """,
             {"run_id": run_id},
-        ).fetchone()
+        ).fetchall()
     finally:
         con.unregister("_in_resolved")
         con.unregister("_in_resolved_urls")
-    return int(row[0]) if row else 0
+    return int(row[0][0]) if row else 0
 
 
 def known_cases(con: duckdb.DuckDBPyConnection) -> dict[int, str]:

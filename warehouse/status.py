@@ -71,11 +71,11 @@ FROM runs ORDER BY started_at DESC LIMIT {int(runs)}
             ],
         )
     )
-    total = con.execute("SELECT count(*) FROM parse_issues").fetchone()
+    total = con.execute("SELECT count(*) FROM parse_issues").fetchall()
     tables.append(
         _table(
             con,
-            f"Parse issues: {total[0] if total else 0} (by field and message)",
+            f"Parse issues: {total[0][0] if total else 0} (by field and message)",
             f"""
 SELECT field, message, count(*) AS pages, min(url) AS example_url
 FROM parse_issues GROUP BY field, message ORDER BY pages DESC, field, message

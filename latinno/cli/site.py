@@ -37,6 +37,13 @@ def serve(
     sitemap: Annotated[
         bool, typer.Option("--sitemap", help="Serve /sitemap.xml and name it in robots.txt.")
     ] = False,
+    sitemap_lastmod: Annotated[
+        bool,
+        typer.Option(
+            "--sitemap-lastmod/--no-sitemap-lastmod",
+            help="Give each sitemap entry a <lastmod> (the page file's mtime).",
+        ),
+    ] = True,
     robots: Annotated[
         Path | None,
         typer.Option(help="robots.txt to serve (default: allow everything).", show_default=False),
@@ -72,6 +79,7 @@ def serve(
                 faults=faults,
                 seed=seed,
                 sitemap=sitemap,
+                sitemap_lastmod=sitemap_lastmod,
                 robots=robots_text,
                 on_ready=announce,
             )

@@ -1,6 +1,9 @@
 -- Schema version 1 of the LATINNO warehouse. Applied once by warehouse.db (schema_version).
 -- All timestamps are UTC, stored as TIMESTAMP without time zone so exports never depend on the
 -- reader's session time zone. Codes follow ../shared/VOCABULARY.md (latinno/vocabulary.py).
+-- Bridge tables, case_sources and case_history have natural keys but no PRIMARY KEY: DuckDB
+-- index maintenance made bulk loads ~30% slower, and warehouse.load keeps them unique
+-- (each key is named in the table comment and checked by the tests).
 
 CREATE TABLE cases (
     case_id INTEGER PRIMARY KEY,
@@ -19,7 +22,8 @@ CREATE TABLE cases (
     last_seen_at TIMESTAMP NOT NULL,
     last_changed_at TIMESTAMP NOT NULL,
     parser_version VARCHAR NOT NULL,
-    content_hash VARCHAR NOT NULL
+    content_hash VARCHAR NOT NULL,
+    quick_hash UBIGINT NOT NULL
 );
 COMMENT ON TABLE cases IS 'One row per LATINNO case (democratic innovation). Text columns come from the first configured language (see lang). Never deleted: a case gone from the site gets status withdrawn.';
 COMMENT ON COLUMN cases.case_id IS 'LATINNO case id: country id prefix * 1000 + serial (the number in /{lang}/case/{id}/).';
@@ -39,40 +43,37 @@ COMMENT ON COLUMN cases.last_seen_at IS 'UTC time the case page was last seen on
 COMMENT ON COLUMN cases.last_changed_at IS 'UTC time the case content or status last changed (start of its current case_history version).';
 COMMENT ON COLUMN cases.parser_version IS 'Version of the parser that produced the row.';
 COMMENT ON COLUMN cases.content_hash IS 'SHA-256 of the normalized case content (see case_history.record); equal hash = no change.';
+COMMENT ON COLUMN cases.quick_hash IS 'Loader bookkeeping: DuckDB hash() of the raw content fields, a shortcut that skips the SHA-256 when equal; not stable across DuckDB versions.';
 
 CREATE TABLE case_participant_types (
     case_id INTEGER NOT NULL,
-    participant_type VARCHAR NOT NULL,
-    PRIMARY KEY (case_id, participant_type)
+    participant_type VARCHAR NOT NULL
 );
-COMMENT ON TABLE case_participant_types IS 'Institutional design, type of participants: one row per code that applies to a case.';
+COMMENT ON TABLE case_participant_types IS 'Institutional design, type of participants: one row per code that applies to a case. Unique key: (case_id, participant_type).';
 COMMENT ON COLUMN case_participant_types.case_id IS 'Case id (cases.case_id).';
 COMMENT ON COLUMN case_participant_types.participant_type IS 'Participant type code (vocabulary field participant_types).';
 
 CREATE TABLE case_means (
     case_id INTEGER NOT NULL,
-    means VARCHAR NOT NULL,
-    PRIMARY KEY (case_id, means)
+    means VARCHAR NOT NULL
 );
-COMMENT ON TABLE case_means IS 'Means of the case: one row per means that applies.';
+COMMENT ON TABLE case_means IS 'Means of the case: one row per means that applies. Unique key: (case_id, means).';
 COMMENT ON COLUMN case_means.case_id IS 'Case id (cases.case_id).';
 COMMENT ON COLUMN case_means.means IS 'Means code (vocabulary field means).';
 
 CREATE TABLE case_ends (
     case_id INTEGER NOT NULL,
-    ends VARCHAR NOT NULL,
-    PRIMARY KEY (case_id, ends)
+    ends VARCHAR NOT NULL
 );
-COMMENT ON TABLE case_ends IS 'Ends of the case: one row per end that applies.';
+COMMENT ON TABLE case_ends IS 'Ends of the case: one row per end that applies. Unique key: (case_id, ends).';
 COMMENT ON COLUMN case_ends.case_id IS 'Case id (cases.case_id).';
 COMMENT ON COLUMN case_ends.ends IS 'Ends code (vocabulary field ends).';
 
 CREATE TABLE case_policy_cycle (
     case_id INTEGER NOT NULL,
-    stage VARCHAR NOT NULL,
-    PRIMARY KEY (case_id, stage)
+    stage VARCHAR NOT NULL
 );
-COMMENT ON TABLE case_policy_cycle IS 'Policy cycle stages of the case: one row per stage that applies.';
+COMMENT ON TABLE case_policy_cycle IS 'Policy cycle stages of the case: one row per stage that applies. Unique key: (case_id, stage).';
 COMMENT ON COLUMN case_policy_cycle.case_id IS 'Case id (cases.case_id).';
 COMMENT ON COLUMN case_policy_cycle.stage IS 'Policy cycle stage code (vocabulary field policy_cycle).';
 
@@ -101,10 +102,9 @@ CREATE TABLE case_sources (
     case_id INTEGER NOT NULL,
     position INTEGER NOT NULL,
     text VARCHAR,
-    url VARCHAR,
-    PRIMARY KEY (case_id, position)
+    url VARCHAR
 );
-COMMENT ON TABLE case_sources IS 'Sources listed on the case page (same language as cases), in page order.';
+COMMENT ON TABLE case_sources IS 'Sources listed on the case page (same language as cases), in page order. Unique key: (case_id, position).';
 COMMENT ON COLUMN case_sources.case_id IS 'Case id (cases.case_id).';
 COMMENT ON COLUMN case_sources.position IS 'Position of the source on the page, from 1.';
 COMMENT ON COLUMN case_sources.text IS 'Link text of the source.';
@@ -119,10 +119,9 @@ CREATE TABLE case_history (
     change VARCHAR NOT NULL CHECK (change IN ('new', 'changed', 'withdrawn', 'reactivated')),
     content_hash VARCHAR NOT NULL,
     record JSON NOT NULL,
-    run_id VARCHAR,
-    PRIMARY KEY (case_id, version)
+    run_id VARCHAR
 );
-COMMENT ON TABLE case_history IS 'Versions of each case: a new version whenever its normalized content (content_hash) or its status changes. The current version has valid_to NULL.';
+COMMENT ON TABLE case_history IS 'Versions of each case: a new version whenever its normalized content (content_hash) or its status changes. The current version has valid_to NULL. Unique key: (case_id, version).';
 COMMENT ON COLUMN case_history.case_id IS 'Case id (cases.case_id).';
 COMMENT ON COLUMN case_history.version IS 'Version number of the case, from 1, consecutive.';
 COMMENT ON COLUMN case_history.valid_from IS 'UTC time this version was first seen.';

@@ -1,0 +1,260 @@
+"""The refresh flow end to end: real Prefect, real loopback HTTP to our site server, a DuckDB file.
+
+Slow (Prefect's temporary API server starts once per session, ~10 s); CI runs it all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from latinno.vocabulary import codes_for
+from sitemodel.server import run_server_in_thread
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures" / "html"
+CONFIG = str(REPO / "config.yaml")
+
+
+def expected_records(root: Path, lang: str) -> dict[int, dict[str, Any]]:
+    out = {}
+    for path in sorted((root / lang / "case").glob("*/expected.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        out[record["case_id"]] = record
+    return out
+
+
+def run_refresh(**params: Any) -> dict[str, Any]:
+    from flows.refresh import refresh
+
+    params.setdefault("config_path", CONFIG)
+    params.setdefault("rate", 0)
+    params.setdefault("concurrency", 4)
+    return asyncio.run(refresh(**params))
+
+
+def stored_case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, Any]:
+    """A case as the warehouse holds it, shaped like the record contract's case fields."""
+    row = con.execute(
+        "SELECT country_code, title, description, formalization, frequency, "
+        "participant_selection, decisiveness, co_governance FROM cases WHERE case_id = ?",
+        [case_id],
+    ).fetchone()
+    assert row is not None, f"case {case_id} not loaded"
+    keys = [
+        "country_code",
+        "title",
+        "description",
+        "formalization",
+        "frequency",
+        "participant_selection",
+        "decisiveness",
+        "co_governance",
+    ]
+    case = dict(zip(keys, row, strict=True))
+    for name, table, column in (
+        ("participant_types", "case_participant_types", "participant_type"),
+        ("means", "case_means", "means"),
+        ("ends", "case_ends", "ends"),
+        ("policy_cycle", "case_policy_cycle", "stage"),
+    ):
+        found = {
+            r[0]
+            for r in con.execute(
+                f"SELECT {column} FROM {table} WHERE case_id = ?", [case_id]
+            ).fetchall()
+        }
+        case[name] = [code for code in codes_for(name) if code in found]
+    case["sources"] = [
+        {"text": t, "url": u}
+        for t, u in con.execute(
+            "SELECT text, url FROM case_sources WHERE case_id = ? ORDER BY position", [case_id]
+        ).fetchall()
+    ]
+    return case
+
+
+CASE_FIELDS = [
+    "country_code",
+    "title",
+    "description",
+    "formalization",
+    "frequency",
+    "participant_selection",
+    "participant_types",
+    "decisiveness",
+    "co_governance",
+    "means",
+    "ends",
+    "policy_cycle",
+    "sources",
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the fixture site, so tests may change and delete pages."""
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(FIXTURES, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("_edge"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def loaded(site: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """First refresh of the fixture site, all three languages, discovered by its sitemap.
+
+    (The fixture ids are real-looking and sparse, gaps wider than max_consecutive_misses; id
+    probing is tested on the generated site, whose gaps are realistic.)
+    """
+    db = tmp_path_factory.mktemp("db") / "w.duckdb"
+    with run_server_in_thread(site, sitemap=True) as server:
+        summary = run_refresh(base_url=server.base_url, db=str(db), languages=["en", "es", "pt"])
+        stats = server.stats()
+    return {"db": db, "summary": summary, "stats": stats, "site": site}
+
+
+def test_first_refresh_loads_every_fixture_case_as_expected(loaded: dict[str, Any]) -> None:
+    expected = expected_records(loaded["site"], "en")
+    summary = loaded["summary"]
+    assert summary["counts"].get("failed", 0) == 0, summary["failed_urls"]
+    assert summary["counts"]["new"] == len(expected)
+    with duckdb.connect(str(loaded["db"]), read_only=True) as con:
+        ids = {r[0] for r in con.execute("SELECT case_id FROM cases").fetchall()}
+        assert ids == set(expected)
+        for case_id, record in expected.items():
+            want = {name: record[name] for name in CASE_FIELDS}
+            assert stored_case(con, case_id) == want, f"case {case_id}"
+            issues = sorted(
+                con.execute(
+                    "SELECT field, raw FROM parse_issues WHERE case_id = ? AND lang = 'en'",
+                    [case_id],
+                ).fetchall(),
+                key=str,
+            )
+            assert issues == sorted(((i["field"], i["raw"]) for i in record["issues"]), key=str)
+
+
+def test_first_refresh_loads_translations(loaded: dict[str, Any]) -> None:
+    with duckdb.connect(str(loaded["db"]), read_only=True) as con:
+        for lang in ("es", "pt"):
+            expected = expected_records(loaded["site"], lang)
+            assert expected, f"no {lang} fixtures"
+            for case_id, record in expected.items():
+                row = con.execute(
+                    "SELECT title, description FROM case_texts WHERE case_id = ? AND lang = ?",
+                    [case_id, lang],
+                ).fetchone()
+                assert row == (record["title"], record["description"]), (case_id, lang)
+
+
+def test_second_refresh_is_all_not_modified(loaded: dict[str, Any]) -> None:
+    db = loaded["db"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        history_before = con.execute("SELECT count(*) FROM case_history").fetchone()
+        pages = con.execute("SELECT count(*) FROM case_texts").fetchone()[0]
+    with run_server_in_thread(loaded["site"], sitemap=True) as server:
+        summary = run_refresh(base_url=server.base_url, db=str(db), languages=["en", "es", "pt"])
+    counts = summary["counts"]
+    assert counts["not_modified"] == pages
+    assert counts.get("fetched", 0) == 0
+    assert counts.get("parsed", 0) == 0
+    assert counts.get("new", 0) == counts.get("changed", 0) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM case_history").fetchone() == history_before
+
+
+def test_changed_and_removed_pages(loaded: dict[str, Any]) -> None:
+    db, site = loaded["db"], loaded["site"]
+    expected = expected_records(site, "en")
+    changed_id, removed_id = sorted(expected)[0], sorted(expected)[1]
+    page = site / "en" / "case" / str(changed_id) / "index.html"
+    old_title = expected[changed_id]["title"]
+    page.write_bytes(page.read_bytes().replace(old_title.encode(), b"A Renamed Council", 2))
+    shutil.rmtree(site / "en" / "case" / str(removed_id))
+
+    with run_server_in_thread(site, sitemap=True) as server:
+        summary = run_refresh(base_url=server.base_url, db=str(db))
+    counts = summary["counts"]
+    assert counts["changed"] == 1
+    assert counts["withdrawn"] == 1
+    assert counts.get("new", 0) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "SELECT title FROM cases WHERE case_id = ?", [changed_id]
+        ).fetchone() == ("A Renamed Council",)
+        versions = con.execute(
+            "SELECT change FROM case_history WHERE case_id = ? ORDER BY version", [changed_id]
+        ).fetchall()
+        assert versions == [("new",), ("changed",)]
+        changes = con.execute(
+            "SELECT field FROM case_changes WHERE case_id = ?", [changed_id]
+        ).fetchall()
+        assert ("title",) in changes
+        assert con.execute(
+            "SELECT status FROM cases WHERE case_id = ?", [removed_id]
+        ).fetchone() == ("withdrawn",)
+
+
+def test_faults_still_load_every_case_once(tmp_path: Path) -> None:
+    expected = expected_records(FIXTURES, "en")
+    db = tmp_path / "faults.duckdb"
+    with run_server_in_thread(FIXTURES, faults=0.2, seed=7, sitemap=True) as server:
+        summary = run_refresh(base_url=server.base_url, db=str(db), concurrency=4)
+        stats = server.stats()
+    assert sum(stats["faults"].values()) > 0, stats
+    counts = summary["counts"]
+    assert counts.get("failed", 0) == 0, summary["failed_urls"]
+    assert counts["new"] == len(expected)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT case_id) FROM cases").fetchone() == (
+            len(expected),
+            len(expected),
+        )
+        run = con.execute("SELECT fetched, new, failed FROM runs").fetchone()
+    assert run == (counts["fetched"], counts["new"], 0)
+
+
+def test_politeness_and_robots_measured_at_the_server(tmp_path: Path) -> None:
+    expected = expected_records(FIXTURES, "en")
+    blocked = sorted(expected)[3]
+    robots = f"User-agent: *\nDisallow: /en/case/{blocked}/\n"
+    db = tmp_path / "polite.duckdb"
+    with run_server_in_thread(FIXTURES, sitemap=True, robots=robots) as server:
+        summary = run_refresh(
+            base_url=server.base_url, db=str(db), rate=20.0, concurrency=2, limit=25
+        )
+        stats = server.stats()
+    assert stats["max_in_flight"] <= 2
+    assert stats["max_per_second"] <= 20 + 1
+    assert not any(str(blocked) in path for path in stats["paths"]), stats["paths"]
+    assert summary["counts"]["new"] == 24
+    assert summary["counts"]["robots_disallowed"] == 1
+    assert summary["counts"].get("failed", 0) == 0
+
+
+def test_probing_discovers_a_generated_site(tmp_path: Path) -> None:
+    """No sitemap: ids are probed per prefix until max_consecutive_misses 404s in a row."""
+    from sitemodel.generate import generate_site
+
+    root = tmp_path / "site"
+    generate_site(root, total=300, seed=3)
+    expected = expected_records(root, "en")
+    db = tmp_path / "probe.duckdb"
+    with run_server_in_thread(root) as server:
+        summary = run_refresh(base_url=server.base_url, db=str(db))
+        stats = server.stats()
+    assert summary["counts"]["new"] == len(expected)
+    assert summary["counts"].get("failed", 0) == 0
+    assert "/sitemap.xml" in stats["paths"]  # asked for, answered 404, then probed
+    with duckdb.connect(str(db), read_only=True) as con:
+        for case_id in sorted(expected)[::7]:
+            want = {name: expected[case_id][name] for name in CASE_FIELDS}
+            assert stored_case(con, case_id) == want, f"case {case_id}"

@@ -1,0 +1,169 @@
+"""Exports read back with pyarrow and the csv module equal the warehouse tables."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from _warehouse_support import day, make_record
+
+from latinno.record import Source
+from warehouse.db import connect
+from warehouse.export import CODEBOOK, EXPORT_TABLES, export
+from warehouse.load import load_records, mark_withdrawn
+
+FORMULA_TITLE = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("export") / "wh.duckdb"
+    con = connect(path)
+    records = [
+        make_record(17001, title=FORMULA_TITLE, description='-5 members, "quoted"\nsecond line'),
+        make_record(17001, "es", title="@Foro", description="+ más"),
+        make_record(
+            5099, country_code="CO", co_governance=None, means=(), sources=(Source("=1+1", "u"),)
+        ),
+        make_record(1003, country_code="AR", title="Ação cidadã — ñandú"),
+    ]
+    load_records(con, records, run_id="r1", seen_at=day(0), primary_lang="en")
+    mark_withdrawn(con, [1003], day(1))
+    con.close()
+    return path
+
+
+def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    return connect(path, read_only=True)
+
+
+def _export(warehouse: Path, out: Path, fmt: str = "all") -> list[Path]:
+    con = _read_only(warehouse)
+    try:
+        return export(con, out, fmt)  # type: ignore[arg-type]
+    finally:
+        con.close()
+
+
+def _expected_cell(value: object) -> str:
+    """What a CSV cell must read as, written independently of the exporter."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return str(value).lower()
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def test_same_data_gives_byte_identical_files(warehouse: Path, tmp_path: Path) -> None:
+    first = _export(warehouse, tmp_path / "a")
+    second = _export(warehouse, tmp_path / "b")
+    names = sorted(p.name for p in first)
+    assert names == sorted(p.name for p in second)
+    expected = {f"{t.name}.{k}" for t in (*EXPORT_TABLES, CODEBOOK) for k in ("csv", "parquet")}
+    assert set(names) == expected | {"datapackage.json"}
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert not list((tmp_path / "a").glob(".*"))  # no temporary files left behind
+
+
+def test_parquet_and_csv_read_back_equal_the_tables(warehouse: Path, tmp_path: Path) -> None:
+    _export(warehouse, tmp_path)
+    con = _read_only(warehouse)
+    try:
+        for spec in EXPORT_TABLES:
+            order = ", ".join(spec.order_by)
+            columns = "*" + (f" EXCLUDE ({', '.join(spec.exclude)})" if spec.exclude else "")
+            query = f"SELECT {columns} FROM {spec.name} ORDER BY {order}"
+            expected = con.sql(query).to_arrow_table()
+            parquet = pq.read_table(tmp_path / f"{spec.name}.parquet")
+            assert parquet.equals(expected), spec.name
+            assert (
+                pq.ParquetFile(tmp_path / f"{spec.name}.parquet")
+                .metadata.row_group(0)
+                .column(0)
+                .compression.lower()
+                == "zstd"
+            )
+            with open(tmp_path / f"{spec.name}.csv", encoding="utf-8", newline="") as handle:
+                read = list(csv.reader(handle))
+            assert read[0] == expected.column_names, spec.name
+            want = [[_expected_cell(v) for v in row.values()] for row in expected.to_pylist()]
+            assert read[1:] == want, spec.name
+            assert len(read) - 1 == expected.num_rows > 0
+    finally:
+        con.close()
+
+
+def test_csv_cells_are_spreadsheet_safe_and_iso(warehouse: Path, tmp_path: Path) -> None:
+    _export(warehouse, tmp_path, "csv")
+    assert not list(tmp_path.glob("*.parquet"))
+    with open(tmp_path / "cases_wide.csv", encoding="utf-8", newline="") as handle:
+        by_id = {row["case_id"]: row for row in csv.DictReader(handle)}
+    assert by_id["17001"]["title"] == "'" + FORMULA_TITLE
+    assert by_id["17001"]["description"] == '\'-5 members, "quoted"\nsecond line'
+    assert by_id["17001"]["first_seen_at"] == "2026-03-02T03:00:00Z"
+    assert by_id["17001"]["means_deliberation"] == "true"
+    assert by_id["5099"]["co_governance"] == ""
+    assert by_id["5099"]["means_deliberation"] == "false"
+    assert by_id["1003"]["status"] == "withdrawn"
+    assert by_id["1003"]["title"] == "Ação cidadã — ñandú"
+    raw = (tmp_path / "case_texts.csv").read_bytes()
+    assert raw.startswith(b"case_id,lang,title,description,url,")
+    assert b"'@Foro" in raw and "'+ más".encode() in raw
+
+
+def test_datapackage_describes_every_file(warehouse: Path, tmp_path: Path) -> None:
+    written = _export(warehouse, tmp_path)
+    package = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    resources = {r["path"]: r for r in package["resources"]}
+    assert set(resources) == {p.name for p in written} - {"datapackage.json"}
+    for name, resource in resources.items():
+        data = (tmp_path / name).read_bytes()
+        assert resource["bytes"] == len(data)
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        if name.endswith(".csv"):
+            header = data.decode("utf-8").split("\r\n", 1)[0].split(",")
+            assert [f["name"] for f in resource["schema"]["fields"]] == header
+    fields = {f["name"]: f for f in resources["cases.csv"]["schema"]["fields"]}
+    assert fields["frequency"]["constraints"]["enum"] == ["single", "sporadic", "regular"]
+    assert fields["first_seen_at"]["type"] == "datetime"
+    assert fields["case_id"]["description"].startswith("LATINNO case id")
+
+
+def test_codebook_has_labels_codes_and_missing_share(warehouse: Path, tmp_path: Path) -> None:
+    _export(warehouse, tmp_path, "parquet")
+    book = pq.read_table(tmp_path / "codebook.parquet").to_pylist()
+    by_key = {(r["table_name"], r["column_name"]): r for r in book}
+    co = by_key[("cases", "co_governance")]
+    assert (co["type"], co["allowed_codes"], co["missing_pct"]) == (
+        "BOOLEAN",
+        "true | false",
+        33.33,
+    )
+    means = by_key[("case_means", "means")]
+    assert means["allowed_codes"] == (
+        "deliberation | direct_voting | e_participation | citizen_representation"
+    )
+    assert by_key[("cases_wide", "means_deliberation")]["label"].startswith("Means: Deliberation")
+    assert by_key[("cases", "title")]["allowed_codes"] is None
+    assert ("cases", "quick_hash") not in by_key
+    assert all(r["label"] for r in book)
+    con = _read_only(warehouse)
+    try:
+        for spec in EXPORT_TABLES:
+            count = con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE table_name = ?", [spec.name]
+            ).fetchone()[0]
+            exported = sum(1 for r in book if r["table_name"] == spec.name)
+            assert exported == count - len(spec.exclude)
+    finally:
+        con.close()
