@@ -2,7 +2,8 @@
 
 Case ids are ``prefix * 1000 + serial`` (SITE.md). Probing asks for serials 1, 2, … of a prefix
 and stops after ``max_misses`` answers past the last hit that were not pages; ids we already know
-are always rechecked, with their validators, wherever they lie.
+are always rechecked, with their validators, wherever they lie. A sitemap's ``<lastmod>`` values
+come back with its URLs (:func:`read_sitemap_entries`), so a refresh may skip unchanged pages.
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from flows.batch import BatchResult, Known, LoadTarget, PageParser, process_batch
-from flows.discover import case_url, fetch_cases, probe_prefix, read_sitemap
+from flows.discover import case_url, fetch_cases, probe_prefix, read_sitemap_entries
 from flows.fetch import Fetcher, FetchResult, Validators, fetcher_kwargs, parse_case_url
 from flows.progress import report
 from flows.summary import RunSummary, summary_markdown
@@ -232,20 +234,34 @@ async def refresh(
         async with Fetcher(**fetcher_kwargs(settings)) as fetcher:
             sitemap = None
             if source.discovery in ("auto", "sitemap"):
-                sitemap = await read_sitemap(fetcher, source.base_url)
-            found_ids: set[int] = set()
+                sitemap = await read_sitemap_entries(fetcher, source.base_url)
+            lastmods: dict[tuple[int, str], datetime] = {}
+            if sitemap is not None and source.trust_sitemap_lastmod and not full:
+                lastmods = _lastmods(sitemap)
+
+            async def fetch_unless_unchanged(urls: list[str]) -> set[int]:
+                """Pages the sitemap dates no later than our copy are not requested at all."""
+                skipped = {k for k in map(_key, urls) if _unchanged(k, lastmods, known)}
+                counts["sitemap_unchanged"] += len(skipped)
+                counts["discovered"] += len(skipped)
+                deferred_seen.extend(skipped)
+                rest = [u for u in urls if _key(u) not in skipped]
+                return {cid for cid, _ in skipped} | await _fetch_in_batches(
+                    fetcher, rest, known, batch, dispatch
+                )
+
             if sitemap is not None:
                 counts["sitemap_urls"] = len(sitemap)
                 ids = _sitemap_ids(sitemap, primary, source.country_prefixes)
                 ids |= {cid for cid in known.statuses if cid // 1000 in source.country_prefixes}
                 ordered = sorted(ids)[:limit] if limit else sorted(ids)
                 urls = [case_url(source.base_url, primary, cid) for cid in ordered]
-                found_ids = await _fetch_in_batches(fetcher, urls, known, batch, dispatch)
+                found_ids = await fetch_unless_unchanged(urls)
             else:
                 found_ids = await _probe_all(fetcher, settings, primary, known, limit, dispatch)
             for lang in source.languages[1:]:
                 urls = [case_url(source.base_url, lang, cid) for cid in sorted(found_ids)]
-                await _fetch_in_batches(fetcher, urls, known, batch, dispatch)
+                await fetch_unless_unchanged(urls)
         for outcome in await asyncio.gather(*processing):
             counts.update(outcome.counts)
             failed_urls.extend(outcome.failed_urls)
@@ -351,6 +367,38 @@ async def _probe_all(
     ):
         await take(await next_done)
     return found
+
+
+def _key(url: str) -> tuple[int, str]:
+    lang, case_id = parse_case_url(url) or ("", 0)
+    return case_id, lang
+
+
+def _lastmods(entries: Mapping[str, datetime | None]) -> dict[tuple[int, str], datetime]:
+    return {_key(url): when for url, when in entries.items() if when is not None and _key(url)[0]}
+
+
+def _unchanged(
+    key: tuple[int, str], lastmods: Mapping[tuple[int, str], datetime], known: Known
+) -> bool:
+    """True when the sitemap's lastmod is no later than the Last-Modified of our stored copy.
+
+    Both come from the site's clock. A midnight lastmod may be a bare date (a page changed later
+    that day still carries it), so it must be a whole day older than our copy to count.
+    """
+    lastmod = lastmods.get(key)
+    validators = known.validators.get(key)  # absent for --full and for stale cases
+    if lastmod is None or validators is None or not validators.last_modified:
+        return False
+    try:
+        ours = parsedate_to_datetime(validators.last_modified)
+    except (TypeError, ValueError):
+        return False
+    if ours.tzinfo is None:
+        ours = ours.replace(tzinfo=UTC)
+    if lastmod.time() == dt_time(0, 0):
+        lastmod += timedelta(days=1)
+    return lastmod <= ours
 
 
 def _sitemap_ids(urls: Sequence[str], lang: str, prefixes: Sequence[int]) -> set[int]:

@@ -10,6 +10,7 @@ COUNT_LABELS: tuple[tuple[str, str], ...] = (
     ("discovered", "case pages discovered"),
     ("fetched", "fetched (200)"),
     ("not_modified", "not modified (304)"),
+    ("sitemap_unchanged", "unchanged per sitemap lastmod (not requested)"),
     ("unchanged_body", "fetched, body unchanged"),
     ("parsed", "parsed"),
     ("new", "new cases"),

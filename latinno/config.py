@@ -37,6 +37,7 @@ class SourceSettings(_Section):
     discovery: Literal["auto", "sitemap", "probe"] = "auto"
     max_consecutive_misses: PositiveInt = 50
     max_serial: PositiveInt = 999
+    trust_sitemap_lastmod: bool = True
 
     @field_validator("base_url")
     @classmethod

@@ -20,7 +20,7 @@ site_app = typer.Typer(
 app.add_typer(site_app, name="site")
 
 
-@site_app.command("serve")
+@site_app.command("serve", epilog="Example: latinno site serve --port 8765 --sitemap --faults 0.2")
 def serve(
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 8765,
     host: Annotated[str, typer.Option(help="Address to listen on (keep it loopback).")] = (
@@ -90,7 +90,9 @@ def serve(
         raise LatinnoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-@site_app.command("generate")
+@site_app.command(
+    "generate", epilog="Example: latinno site generate --out bench/.work/site --pages 3744"
+)
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the site into.")],
     pages: Annotated[int, typer.Option(help="Number of case pages per language.")] = 3744,

@@ -102,7 +102,7 @@ def _rich_table(title: str | None, columns: list[str], rows: list[tuple]):
     return table
 
 
-@app.command()
+@app.command(epilog="Example: latinno status --db data/latinno.duckdb")
 def status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Show cases by status and country, the last runs, open fetch failures and parse issues."""
     settings = settings_for(config, db)

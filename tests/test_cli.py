@@ -1,0 +1,142 @@
+"""The CLI as a product: help everywhere, quiet runs, one-line errors, the scheduled deployment."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+import yaml
+
+from latinno.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures" / "html"
+
+
+def _commands() -> list[list[str]]:
+    """Every leaf command path, found from the app itself (a new command is covered too)."""
+    found: list[list[str]] = []
+
+    def walk(group: object, prefix: list[str]) -> None:
+        for name, command in group.commands.items():  # type: ignore[attr-defined]
+            if hasattr(command, "commands"):
+                walk(command, [*prefix, name])
+            else:
+                found.append([*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def latinno(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "latinno", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def test_the_app_has_the_documented_commands() -> None:
+    names = {" ".join(c) for c in _commands()}
+    assert {
+        "parse",
+        "refresh",
+        "reparse",
+        "query",
+        "export",
+        "status",
+        "serve",
+        "demo",
+        "site serve",
+        "site generate",
+    } <= names
+
+
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c))
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    proc = latinno(*command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "Example" in proc.stdout, proc.stdout
+    assert "latinno " + command[0] in proc.stdout
+
+
+def test_usage_error_is_short_and_nonzero() -> None:
+    proc = latinno("refresh", "--rate", "fast")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "--rate" in proc.stderr
+
+
+def test_bad_override_names_the_setting(tmp_path: Path) -> None:
+    proc = latinno("refresh", "--base-url", "latinno.net", "--db", str(tmp_path / "x.duckdb"))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "source.base_url" in lines[0]
+    assert not (tmp_path / "x.duckdb").exists()  # rejected before anything ran
+
+
+def test_deployment_carries_the_configured_schedule_and_parameters(tmp_path: Path) -> None:
+    from flows.deployment import build_deployment
+    from latinno.config import load_settings
+
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "schedule": {"cron": "15 4 * * 2", "timezone": "America/Lima"},
+                "warehouse": {"path": str(tmp_path / "w.duckdb")},
+            }
+        )
+    )
+    settings = load_settings(config, env={})
+    deployment = build_deployment(settings, config, name="nightly")
+    assert deployment.name == "nightly"
+    assert deployment.flow_name == "latinno-refresh"
+    (schedule,) = deployment.schedules
+    assert schedule.schedule.cron == "15 4 * * 2"
+    assert schedule.schedule.timezone == "America/Lima"
+    assert deployment.parameters == {
+        "config_path": str(config.resolve()),
+        "db": str((tmp_path / "w.duckdb").resolve()),
+    }
+
+
+@pytest.mark.slow
+def test_refresh_cli_run_is_quiet_and_exits_zero(tmp_path: Path) -> None:
+    from sitemodel.server import run_server_in_thread
+
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # the CLI must quieten Prefect by itself
+    db = tmp_path / "cli.duckdb"
+    with run_server_in_thread(FIXTURES, sitemap=True) as server:
+        proc = latinno(
+            "refresh",
+            "--base-url",
+            server.base_url,
+            "--db",
+            str(db),
+            "--rate",
+            "0",
+            "--limit",
+            "10",
+            env=env,
+            timeout=240,
+        )
+    assert proc.returncode == 0, proc.stderr
+    noise = re.compile(
+        r"Traceback|ERROR|WARNING|telemetry|Exception|Warning|Shutting down", re.IGNORECASE
+    )
+    assert not noise.search(proc.stderr), proc.stderr
+    assert not noise.search(proc.stdout), proc.stdout
+    assert re.search(r"new cases\s*│\s*10\b", proc.stdout), proc.stdout
