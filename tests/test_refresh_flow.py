@@ -262,3 +262,73 @@ def test_probing_discovers_a_generated_site(tmp_path: Path) -> None:
         for case_id in sorted(expected)[::7]:
             want = {name: expected[case_id][name] for name in CASE_FIELDS}
             assert stored_case(con, case_id) == want, f"case {case_id}"
+
+
+def test_reparse_rebuilds_from_the_archive_without_network(loaded: dict[str, Any]) -> None:
+    """No server is running: every row comes back from the archived bodies, unchanged."""
+    from flows.reparse import reparse_archive
+    from latinno.config import load_settings, override
+
+    db = loaded["db"]
+    settings = override(
+        load_settings(Path(CONFIG), env={}), {"warehouse": {"path": str(db)}}, "test"
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        pages = con.execute("SELECT count(*) FROM case_texts").fetchone()[0]
+        history = con.execute("SELECT count(*) FROM case_history").fetchone()
+    counts = reparse_archive(settings)
+    assert counts["pages"] == pages
+    assert counts["parsed"] == pages
+    assert counts.get("parse_failed", 0) == 0
+    assert counts.get("new", 0) == counts.get("changed", 0) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM case_history").fetchone() == history
+
+
+def test_pages_failing_after_retries_exit_two_and_are_stored(tmp_path: Path) -> None:
+    """The CLI's contract: exit 2, the failed page listed and kept in fetch_failures."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    expected = expected_records(FIXTURES, "en")
+    broken = sorted(expected)[2]
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump({"http": {"max_retries": 2, "backoff_base_s": 0.01, "backoff_max_s": 0.05}})
+    )
+    db = tmp_path / "fail.duckdb"
+    plan = {f"/en/case/{broken}/": ["500"] * 10}
+    with run_server_in_thread(FIXTURES, sitemap=True, plan=plan) as server:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "latinno",
+                "refresh",
+                "--config",
+                str(config),
+                "--base-url",
+                server.base_url,
+                "--db",
+                str(db),
+                "--rate",
+                "0",
+                "--limit",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=240,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert f"/en/case/{broken}/" in proc.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT case_id, status, attempts, resolved_run_id FROM fetch_failures"
+        ).fetchall()
+        loaded_ids = {r[0] for r in con.execute("SELECT case_id FROM cases").fetchall()}
+    assert rows == [(broken, 500, 3, None)]
+    assert loaded_ids == set(sorted(expected)[:5]) - {broken}

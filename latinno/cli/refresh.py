@@ -221,9 +221,9 @@ def _print_example_query(db: Path, lock_timeout_s: float) -> None:
         cursor = con.execute(EXAMPLE_QUERY)
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
-    table = Table(
-        title='latinno query "' + " ".join(EXAMPLE_QUERY.split())[:60] + ' …"', title_justify="left"
-    )
+    out.print('\nAn example query (run your own with: latinno query "SELECT ..."):')
+    out.print(EXAMPLE_QUERY, highlight=False, style="dim")
+    table = Table()
     for column in columns:
         table.add_column(column)
     for row in rows:
