@@ -18,15 +18,18 @@ def reparse_archive(settings: Settings) -> Counter[str]:
     """Parse the latest archived body of every page with today's parser and load the records.
 
     The archive is read in full first (bodies are compressed; 3,744 pages fit in memory), so
-    the read-only and the write connection are never open together.
+    the read-only and the write connection are never open together. Withdrawn cases are left
+    as they are: loading their last page again would make them active.
     """
     from warehouse.archive import iter_archived_pages
     from warehouse.db import reading, writing
-    from warehouse.runs import finish_run, start_run
+    from warehouse.runs import finish_run, known_cases, start_run
 
     db = settings.warehouse.path
     with reading(db, settings.warehouse.read_lock_timeout_s) as con:
-        pages = [(p.body, p.url, None) for p in iter_archived_pages(con)]
+        statuses = known_cases(con)
+        archived = list(iter_archived_pages(con))
+    pages = [(p.body, p.url, None) for p in archived if statuses.get(p.case_id) != "withdrawn"]
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-reparse-") + uuid.uuid4().hex[:6]
     with writing(db, settings.warehouse.lock_timeout_s) as con:
         start_run(con, run_id, datetime.now(UTC), {"reparse": True})
@@ -34,7 +37,7 @@ def reparse_archive(settings: Settings) -> Counter[str]:
     parser = PageParser(
         settings.parser.extra_labels, settings.parser.active_classes, settings.runner.parse_workers
     )
-    counts: Counter[str] = Counter(pages=len(pages))
+    counts: Counter[str] = Counter(pages=len(pages), withdrawn_skipped=len(archived) - len(pages))
     try:
         records: list[CaseRecord] = []
         for outcome in parser.parse_many(pages):

@@ -274,8 +274,11 @@ def test_reparse_rebuilds_from_the_archive_without_network(loaded: dict[str, Any
         load_settings(Path(CONFIG), env={}), {"warehouse": {"path": str(db)}}, "test"
     )
     with duckdb.connect(str(db), read_only=True) as con:
-        pages = con.execute("SELECT count(*) FROM case_texts").fetchone()[0]
+        pages = con.execute(
+            "SELECT count(*) FROM case_texts JOIN cases USING (case_id) WHERE status = 'active'"
+        ).fetchone()[0]
         history = con.execute("SELECT count(*) FROM case_history").fetchone()
+        statuses = con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall()
     counts = reparse_archive(settings)
     assert counts["pages"] == pages
     assert counts["parsed"] == pages
@@ -283,6 +286,7 @@ def test_reparse_rebuilds_from_the_archive_without_network(loaded: dict[str, Any
     assert counts.get("new", 0) == counts.get("changed", 0) == 0
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM case_history").fetchone() == history
+        assert con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall() == statuses
 
 
 def test_pages_failing_after_retries_exit_two_and_are_stored(tmp_path: Path) -> None:

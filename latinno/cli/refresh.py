@@ -153,7 +153,16 @@ def reparse(config: ConfigOption = None, db: DbOption = None) -> None:
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
-    for key in ("pages", "parsed", "parse_failed", "new", "changed", "unchanged", "parse_issues"):
+    for key in (
+        "pages",
+        "withdrawn_skipped",
+        "parsed",
+        "parse_failed",
+        "new",
+        "changed",
+        "unchanged",
+        "parse_issues",
+    ):
         table.add_row(key, str(counts.get(key, 0)))
     out.print(table)
     raise typer.Exit(1 if counts.get("parse_failed") else 0)
