@@ -288,7 +288,7 @@ async def refresh(
 # few enough that fetched bodies don't pile up ahead of parsing.
 FETCH_BATCHES_IN_FLIGHT = 2
 # Batches fetched but not yet parsed and loaded, at most.
-BATCHES_PENDING = 3
+BATCHES_PENDING = 2
 
 
 async def _fetch_in_batches(

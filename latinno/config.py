@@ -140,7 +140,7 @@ class ScheduleSettings(_Section):
 
 
 class RunnerSettings(_Section):
-    batch_size: PositiveInt = 200
+    batch_size: PositiveInt = 400
     parse_workers: PositiveInt = 2
 
 
