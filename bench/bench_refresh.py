@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -31,6 +30,8 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".work"
@@ -55,20 +56,6 @@ t = time.perf_counter()
 records = asyncio.run(main())
 print(len(records), time.perf_counter() - t)
 """
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.platform()}; {cpu}; {os.cpu_count()} cores; Python {platform.python_version()}"
-    )
 
 
 def _tree_rss_mb(pid: int) -> tuple[float, float]:
@@ -285,7 +272,7 @@ def main() -> None:
     floor_s, full_s, noch_s = med("floor", "wall"), med("full", "wall"), med("nochange", "wall")
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
+        "machine": describe_machine(),
         "pages": len(ids),
         "rounds": args.rounds,
         "concurrency": args.concurrency,

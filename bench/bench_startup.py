@@ -10,8 +10,6 @@ imported Prefect. Appends to bench/results/startup.md with the machine and date.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -19,6 +17,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "startup.md"
@@ -31,20 +31,6 @@ PROBE = (
     "except SystemExit:\n    pass\n"
     "sys.stderr.write('PREFECT_IMPORTED' if 'prefect' in sys.modules else '')\n"
 )
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    return (
-        f"{platform.platform()}; {cpu}; {os.cpu_count()} cores; Python {platform.python_version()}"
-    )
 
 
 def timed(cmd: list[str], repeats: int) -> tuple[float, bool]:
@@ -103,7 +89,7 @@ def main() -> None:
                     "run. Target (issue 5): under 1 s, without importing Prefect.\n"
                 )
             fh.write(
-                f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M UTC}\n\nMachine: {machine()}\n\n"
+                f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M UTC}\n\nMachine: {describe_machine()}\n\n"
                 f"Median of {args.repeats} runs, whole process.\n\n"
                 "| command | wall s | minus bare Python | imports Prefect |\n"
                 "|---|---:|---:|---|\n"

@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.fetch import FetchResult, Validators
 from latinno.errors import PageParseError
 from latinno.record import CaseRecord
 from latinno.vocabulary import Labels, build_labels
 from parsers import parse_case
+
+if TYPE_CHECKING:
+    from warehouse.runs import FetchFailure
 
 # Below this many pages a batch parses in-process: handing work to a pool costs more.
 POOL_MIN_PAGES = 32
@@ -164,6 +168,19 @@ def _archived(result: FetchResult, digest: str) -> object:
     )
 
 
+def _failure(result: FetchResult, reason: str) -> FetchFailure:
+    from warehouse.runs import FetchFailure
+
+    return FetchFailure(
+        url=result.url,
+        case_id=result.case_id,
+        lang=result.lang,
+        status=result.status,
+        reason=reason,
+        attempts=result.attempts,
+    )
+
+
 def process_batch(
     results: Sequence[FetchResult],
     *,
@@ -173,8 +190,6 @@ def process_batch(
     full: bool = False,
 ) -> BatchResult:
     """Classify, parse and load one batch of fetch results; returns what happened, counted."""
-    from warehouse.runs import FetchFailure
-
     out = BatchResult()
     counts = out.counts
     to_parse: list[tuple[FetchResult, str]] = []
@@ -213,16 +228,8 @@ def process_batch(
         else:
             counts["failed"] += 1
             out.failed_urls.append(result.url)
-            reason = result.error or f"unexpected HTTP status {result.status}"
             failures.append(
-                FetchFailure(
-                    url=result.url,
-                    case_id=result.case_id,
-                    lang=result.lang,
-                    status=result.status,
-                    reason=reason,
-                    attempts=result.attempts,
-                )
+                _failure(result, result.error or f"unexpected HTTP status {result.status}")
             )
 
     started = time.perf_counter()
@@ -235,16 +242,7 @@ def process_batch(
         if isinstance(outcome, PageParseError):
             counts["parse_failed"] += 1
             out.failed_urls.append(result.url)
-            failures.append(
-                FetchFailure(
-                    url=result.url,
-                    case_id=result.case_id,
-                    lang=result.lang,
-                    status=result.status,
-                    reason=f"parse error: {outcome.reason}",
-                    attempts=result.attempts,
-                )
-            )
+            failures.append(_failure(result, f"parse error: {outcome.reason}"))
         else:
             records.append(outcome)
     counts["parsed"] += len(records)

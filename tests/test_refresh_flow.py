@@ -16,6 +16,7 @@ import pytest
 
 from latinno.vocabulary import codes_for
 from sitemodel.server import run_server_in_thread
+from warehouse.content import HASHED_FIELDS
 
 pytestmark = pytest.mark.slow
 
@@ -82,21 +83,7 @@ def stored_case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, Any]:
     return case
 
 
-CASE_FIELDS = [
-    "country_code",
-    "title",
-    "description",
-    "formalization",
-    "frequency",
-    "participant_selection",
-    "participant_types",
-    "decisiveness",
-    "co_governance",
-    "means",
-    "ends",
-    "policy_cycle",
-    "sources",
-]
+CASE_FIELDS = HASHED_FIELDS  # the case-level content of a record
 
 
 @pytest.fixture(scope="module")
