@@ -60,7 +60,12 @@ def main() -> None:
         commands = {
             "latinno --help": ["--help"],
             "latinno parse PAGE": ["parse", str(PAGE)],
-            'latinno query "SELECT 1"': ["query", "SELECT count(*) FROM cases", "--db", str(db)],
+            'latinno query "SELECT count(*) ..."': [
+                "query",
+                "SELECT count(*) FROM cases",
+                "--db",
+                str(db),
+            ],
             "latinno status": ["status", "--db", str(db)],
             "latinno export --format csv": [
                 "export",

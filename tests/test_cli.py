@@ -140,3 +140,51 @@ def test_refresh_cli_run_is_quiet_and_exits_zero(tmp_path: Path) -> None:
     assert not noise.search(proc.stderr), proc.stderr
     assert not noise.search(proc.stdout), proc.stdout
     assert re.search(r"new cases\s*│\s*10\b", proc.stdout), proc.stdout
+
+
+HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE IF NOT EXISTS held (x INTEGER)")
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.slow
+def test_refresh_on_a_locked_database_fails_in_one_line_naming_the_holder(tmp_path: Path) -> None:
+    """Someone has the database open: the scheduled refresh must say so, not fail silently."""
+    db = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"warehouse": {"lock_timeout_s": 1}}))
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    env.pop("PREFECT_LOGGING_LEVEL", None)
+    try:
+        proc = latinno(
+            "refresh",
+            "--config",
+            str(config),
+            "--db",
+            str(db),
+            "--base-url",
+            "http://127.0.0.1:9",
+            env=env,
+            timeout=240,
+        )
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(db) in lines[0] and f"PID {holder.pid}" in lines[0]
+    assert "lock_timeout_s" in lines[0]

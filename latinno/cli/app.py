@@ -70,9 +70,16 @@ def settings_for(config: Path | None, db: Path | None = None, **source: Any) -> 
     return override(settings, changes, "command line") if changes else settings
 
 
-def quiet_prefect() -> None:
-    """Environment for a Prefect run that prints no telemetry or shutdown noise offline."""
+def quiet_prefect(level: str = "WARNING") -> None:
+    """Environment for a Prefect run that prints no telemetry or shutdown noise offline.
+
+    ``level`` is Prefect's console log level. Interactive commands pass CRITICAL: a failure
+    reaches the user once, as our one-line error, not also as Prefect's logged traceback (the
+    Prefect API still records the failed run). An explicit PREFECT_LOGGING_LEVEL wins.
+    """
+    if is_verbose():
+        level = "INFO"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", level)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")

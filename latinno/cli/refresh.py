@@ -39,7 +39,7 @@ def _languages(value: str | None) -> list[str] | None:
 
 
 def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
-    quiet_prefect()
+    quiet_prefect("CRITICAL")
     from flows.progress import set_reporter
     from flows.refresh import refresh as refresh_flow
 
