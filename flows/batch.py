@@ -25,7 +25,8 @@ from latinno.record import CaseRecord
 from latinno.vocabulary import Labels, build_labels
 from parsers import parse_case
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) stays out of the parse worker processes
+    from warehouse.archive import ArchivedPage
     from warehouse.runs import FetchFailure
 
 # Below this many pages a batch parses in-process: handing work to a pool costs more.
@@ -150,7 +151,7 @@ class PageParser:
 _LOAD_LOCK = threading.Lock()
 
 
-def _archived(result: FetchResult, digest: str) -> object:
+def _archived(result: FetchResult, digest: str) -> ArchivedPage:
     from warehouse.archive import ArchivedPage
 
     assert result.case_id is not None and result.lang is not None and result.body is not None
@@ -181,6 +182,18 @@ def _failure(result: FetchResult, reason: str) -> FetchFailure:
     )
 
 
+@dataclass
+class _Writes:
+    """Everything one batch writes, gathered before the writer connection is opened."""
+
+    records: list[CaseRecord] = field(default_factory=list)
+    pages: list[ArchivedPage] = field(default_factory=list)
+    seen: list[tuple[int, str]] = field(default_factory=list)
+    fetched: list[tuple[int, str]] = field(default_factory=list)
+    gone_ids: list[int] = field(default_factory=list)
+    failures: list[FetchFailure] = field(default_factory=list)
+
+
 def process_batch(
     results: Sequence[FetchResult],
     *,
@@ -192,79 +205,64 @@ def process_batch(
     """Classify, parse and load one batch of fetch results; returns what happened, counted."""
     out = BatchResult()
     counts = out.counts
+    writes = _Writes()
     to_parse: list[tuple[FetchResult, str]] = []
-    seen_keys: list[tuple[int, str]] = []
-    gone_ids: list[int] = []
-    failures: list[FetchFailure] = []
-    fetched_keys: list[tuple[int, str]] = []
 
     for result in results:
-        key = (result.case_id, result.lang) if result.case_id is not None else None
-        if result.ok and key is not None and result.body is not None:
+        key = (result.case_id, result.lang) if result.case_id and result.lang else None
+        if key is not None and result.ok and result.body is not None:
             counts["fetched"] += 1
-            fetched_keys.append(key)  # type: ignore[arg-type]
+            writes.fetched.append(key)
             digest = sha256(result.body).hexdigest()
-            stale = result.case_id in known.stale
-            if not full and not stale and known.sha256.get(key) == digest:  # type: ignore[arg-type]
+            fresh = not full and key[0] not in known.stale
+            if fresh and known.sha256.get(key) == digest:
                 counts["unchanged_body"] += 1
-                seen_keys.append(key)  # type: ignore[arg-type]
+                writes.seen.append(key)
             else:
                 to_parse.append((result, digest))
-        elif result.not_modified and key is not None:
+        elif key is not None and result.not_modified:
             counts["not_modified"] += 1
-            fetched_keys.append(key)  # type: ignore[arg-type]
-            seen_keys.append(key)  # type: ignore[arg-type]
+            writes.fetched.append(key)
+            writes.seen.append(key)
         elif result.gone:
             counts["gone"] += 1
-            primary = result.lang == target.primary_lang
+            # Only the primary language decides that a case is gone from the site.
             if (
-                result.case_id is not None
-                and primary
-                and known.statuses.get(result.case_id) == "active"
+                key is not None
+                and key[1] == target.primary_lang
+                and known.statuses.get(key[0]) == "active"
             ):
-                gone_ids.append(result.case_id)
+                writes.gone_ids.append(key[0])
         elif result.error and result.error.startswith(ROBOTS_REFUSAL):
             counts["robots_disallowed"] += 1
         else:
             counts["failed"] += 1
             out.failed_urls.append(result.url)
-            failures.append(
-                _failure(result, result.error or f"unexpected HTTP status {result.status}")
-            )
+            reason = result.error or f"unexpected HTTP status {result.status}"
+            writes.failures.append(_failure(result, reason))
 
     started = time.perf_counter()
     parsed = parser.parse_many([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
     counts["parse_s"] += time.perf_counter() - started
-    records: list[CaseRecord] = []
-    pages = []
     for (result, digest), outcome in zip(to_parse, parsed, strict=True):
-        pages.append(_archived(result, digest))
+        writes.pages.append(_archived(result, digest))
         if isinstance(outcome, PageParseError):
             counts["parse_failed"] += 1
             out.failed_urls.append(result.url)
-            failures.append(_failure(result, f"parse error: {outcome.reason}"))
+            writes.failures.append(_failure(result, f"parse error: {outcome.reason}"))
         else:
-            records.append(outcome)
-    counts["parsed"] += len(records)
-    if not (to_parse or gone_ids or failures):
-        out.deferred_seen = seen_keys
+            writes.records.append(outcome)
+    counts["parsed"] += len(writes.records)
+    if not (to_parse or writes.gone_ids or writes.failures):
+        out.deferred_seen = writes.seen
         return out
     started = time.perf_counter()
-    _write(target, records, pages, seen_keys, gone_ids, failures, fetched_keys, counts)
+    _write(target, writes, counts)
     counts["load_s"] += time.perf_counter() - started
     return out
 
 
-def _write(
-    target: LoadTarget,
-    records: Sequence[CaseRecord],
-    pages: Sequence[object],
-    seen_keys: Sequence[tuple[int, str]],
-    gone_ids: Sequence[int],
-    failures: Sequence[object],
-    fetched_keys: Sequence[tuple[int, str]],
-    counts: Counter[str],
-) -> None:
+def _write(target: LoadTarget, writes: _Writes, counts: Counter[str]) -> None:
     from warehouse.archive import store_pages
     from warehouse.db import writing
     from warehouse.load import load_records, mark_withdrawn, touch_seen
@@ -273,17 +271,21 @@ def _write(
     now = datetime.now(UTC)
     with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
         stats = load_records(
-            con, records, run_id=target.run_id, seen_at=now, primary_lang=target.primary_lang
+            con,
+            writes.records,
+            run_id=target.run_id,
+            seen_at=now,
+            primary_lang=target.primary_lang,
         )
         counts["new"] += stats.new
         counts["changed"] += stats.changed
         counts["unchanged"] += stats.unchanged
         counts["parse_issues"] += stats.issues
-        touch_seen(con, seen_keys, now)
-        counts["withdrawn"] += mark_withdrawn(con, gone_ids, now, run_id=target.run_id)
-        record_fetch_failures(con, target.run_id, failures)  # type: ignore[arg-type]
-        resolve_failures(con, fetched_keys, target.run_id)
-        store_pages(con, pages)  # type: ignore[arg-type]
+        touch_seen(con, writes.seen, now)
+        counts["withdrawn"] += mark_withdrawn(con, writes.gone_ids, now, run_id=target.run_id)
+        record_fetch_failures(con, target.run_id, writes.failures)
+        resolve_failures(con, writes.fetched, target.run_id)
+        store_pages(con, writes.pages)  # last: see the module docstring
 
 
 def load_parsed(

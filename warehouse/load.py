@@ -234,42 +234,46 @@ CREATE OR REPLACE TEMP TABLE _keys AS
 SELECT
     q.case_id,
     q.quick_hash,
-    e.case_id IS NOT NULL AS known,
-    e.status,
-    e.content_hash AS old_hash,
-    coalesce(e.status = 'active' AND e.quick_hash = q.quick_hash, false) AS fast
-FROM (SELECT i.case_id, i.is_primary, {_quick_hash()} AS quick_hash FROM _in_cases AS i) AS q
-LEFT JOIN cases AS e ON e.case_id = q.case_id
-WHERE q.is_primary OR e.case_id IS NULL OR e.lang <> $primary
+    q.known,
+    q.status,
+    q.old_hash,
+    q.fast,
+    q.record,
+    sha256(q.record::VARCHAR) AS new_hash
+FROM (
+    SELECT
+        i.case_id,
+        {_quick_hash()} AS quick_hash,
+        e.case_id IS NOT NULL AS known,
+        e.status,
+        e.content_hash AS old_hash,
+        coalesce(e.status = 'active' AND e.quick_hash = {_quick_hash()}, false) AS fast,
+        CASE WHEN coalesce(e.status = 'active' AND e.quick_hash = {_quick_hash()}, false)
+             THEN NULL ELSE {_record_json()} END AS record
+    FROM _in_cases AS i
+    LEFT JOIN cases AS e ON e.case_id = i.case_id
+    WHERE i.is_primary OR e.case_id IS NULL OR e.lang <> $primary
+) AS q
 """
 
-_STAGING = f"""
+_STAGING = """
 CREATE OR REPLACE TEMP TABLE _staged AS
-WITH full_hash AS (
-    SELECT j.case_id, j.record, sha256(j.record::VARCHAR) AS content_hash
-    FROM (
-        SELECT i.case_id, {_record_json()} AS record
-        FROM _in_cases AS i
-        WHERE i.case_id IN (SELECT case_id FROM _keys WHERE NOT fast)
-    ) AS j
-)
 SELECT
     k.case_id,
     k.quick_hash,
-    coalesce(f.content_hash, k.old_hash) AS content_hash,
+    coalesce(k.new_hash, k.old_hash) AS content_hash,
     CASE
         WHEN k.fast THEN 'unchanged'
         WHEN NOT k.known THEN 'new'
         WHEN k.status = 'withdrawn' THEN 'reactivated'
-        WHEN k.old_hash <> f.content_hash AND v.run_id = $run_id THEN 'amended'
-        WHEN k.old_hash <> f.content_hash THEN 'changed'
+        WHEN k.old_hash <> k.new_hash AND v.run_id = $run_id THEN 'amended'
+        WHEN k.old_hash <> k.new_hash THEN 'changed'
         ELSE 'unchanged'
     END AS kind,
-    CASE WHEN k.fast OR k.old_hash = f.content_hash AND k.status = 'active'
-         THEN NULL ELSE f.record END AS record,
+    CASE WHEN k.fast OR k.old_hash = k.new_hash AND k.status = 'active'
+         THEN NULL ELSE k.record END AS record,
     v.version AS current_version
 FROM _keys AS k
-LEFT JOIN full_hash AS f ON f.case_id = k.case_id
 LEFT JOIN (
     SELECT case_id, version, run_id FROM case_history
     WHERE valid_to IS NULL AND case_id IN (SELECT case_id FROM _keys WHERE NOT fast)
