@@ -11,7 +11,7 @@ or its row came from a non-primary language; otherwise that record only updates 
 Change detection: ``warehouse.content`` defines the hashed content. Same hash and active
 status = unchanged: only ``last_seen_at`` moves (and url/parser_version follow the latest
 record). A 64-bit ``quick_hash`` of the raw fields lets an unchanged reload skip building the
-JSON; it is a shortcut only (see ``_KEYS``). A case whose content changes again within the
+JSON; it is a shortcut only (see ``_STAGING``). A case whose content changes again within the
 same run (its languages loaded in separate batches, the row first built from a fallback
 language) is ``amended``: the run's version is rewritten in place instead of adding one.
 
@@ -156,6 +156,17 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+# DuckDB scans a registered Arrow table one record batch per thread: a table built as one
+# chunk is read (and its JSON and SHA-256 built) by a single thread. Zero-copy slices of this
+# many rows let every thread take part (~1.8x faster on 2 cores for 100k records).
+_BATCH_ROWS = 10_240
+
+
+def _chunked(table: pa.Table) -> pa.Table:
+    """The same table as zero-copy record batches of ``_BATCH_ROWS`` rows."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), table.schema)
+
+
 def _tables(records: Sequence[CaseRecord], primary_lang: str) -> dict[str, pa.Table]:
     """Arrow tables of one batch: chosen case rows (lists as lists), texts, issues.
 
@@ -188,17 +199,6 @@ def _tables(records: Sequence[CaseRecord], primary_lang: str) -> dict[str, pa.Ta
     }
 
 
-# DuckDB scans a registered Arrow table one record batch per thread: a table built as one
-# chunk is read (and its JSON and SHA-256 built) by a single thread. Zero-copy slices of this
-# many rows let every thread take part (~1.8x faster on 2 cores for 100k records).
-_BATCH_ROWS = 10_240
-
-
-def _chunked(table: pa.Table) -> pa.Table:
-    """The same table as zero-copy record batches of ``_BATCH_ROWS`` rows."""
-    return pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), table.schema)
-
-
 def _ordered(name: str) -> str:
     """SQL: distinct codes of list column ``name`` in vocabulary order, unknown ones after,
     sorted (content.ordered_codes, vectorized)."""
@@ -228,36 +228,11 @@ def _quick_hash() -> str:
 #    versions, so a mismatch alone proves nothing (list order, an upgrade): it only sends
 #    the case to step 2.
 # 2. full: build the canonical JSON and its SHA-256 (content_hash), which alone decides
-#    new / changed / unchanged. Only keys, hashes and the JSON of these cases are materialized.
-_KEYS = f"""
-CREATE OR REPLACE TEMP TABLE _keys AS
-SELECT
-    q.case_id,
-    q.quick_hash,
-    q.known,
-    q.status,
-    q.old_hash,
-    q.fast,
-    q.record,
-    sha256(q.record::VARCHAR) AS new_hash
-FROM (
-    SELECT
-        i.case_id,
-        {_quick_hash()} AS quick_hash,
-        e.case_id IS NOT NULL AS known,
-        e.status,
-        e.content_hash AS old_hash,
-        coalesce(e.status = 'active' AND e.quick_hash = {_quick_hash()}, false) AS fast,
-        CASE WHEN coalesce(e.status = 'active' AND e.quick_hash = {_quick_hash()}, false)
-             THEN NULL ELSE {_record_json()} END AS record
-    FROM _in_cases AS i
-    LEFT JOIN cases AS e ON e.case_id = i.case_id
-    WHERE i.is_primary OR e.case_id IS NULL OR e.lang <> $primary
-) AS q
-"""
-
-_STAGING = """
-CREATE OR REPLACE TEMP TABLE _staged AS
+#    new / changed / unchanged. CASE evaluates the JSON only for rows that are not ``fast``.
+# One query whose pipeline is driven by the scan of the (chunked) Arrow input, so the JSON
+# and SHA-256 (most of a first load's SQL time) run on every thread, and are materialized
+# once (no second table re-reading and copying them through a join); see _stage.
+_STAGING = f"""
 SELECT
     k.case_id,
     k.quick_hash,
@@ -266,18 +241,39 @@ SELECT
         WHEN k.fast THEN 'unchanged'
         WHEN NOT k.known THEN 'new'
         WHEN k.status = 'withdrawn' THEN 'reactivated'
-        WHEN k.old_hash <> k.new_hash AND v.run_id = $run_id THEN 'amended'
+        WHEN k.old_hash <> k.new_hash AND k.version_run_id = $run_id THEN 'amended'
         WHEN k.old_hash <> k.new_hash THEN 'changed'
         ELSE 'unchanged'
     END AS kind,
-    CASE WHEN k.fast OR k.old_hash = k.new_hash AND k.status = 'active'
-         THEN NULL ELSE k.record END AS record,
-    v.version AS current_version
-FROM _keys AS k
-LEFT JOIN (
-    SELECT case_id, version, run_id FROM case_history
-    WHERE valid_to IS NULL AND case_id IN (SELECT case_id FROM _keys WHERE NOT fast)
-) AS v ON v.case_id = k.case_id
+    (CASE WHEN k.fast OR k.old_hash = k.new_hash AND k.status = 'active'
+          THEN NULL ELSE k.record END)::VARCHAR AS record,
+    k.current_version
+FROM (
+    SELECT j.*, sha256(j.record::VARCHAR) AS new_hash
+    FROM (
+        SELECT
+            i.case_id, i.quick_hash, i.known, i.status, i.old_hash, i.fast,
+            i.current_version, i.version_run_id,
+            CASE WHEN i.fast THEN NULL ELSE {_record_json()} END AS record
+        FROM (
+            SELECT
+                i.*,
+                {_quick_hash()} AS quick_hash,
+                e.case_id IS NOT NULL AS known,
+                e.status,
+                e.content_hash AS old_hash,
+                coalesce(e.status = 'active' AND e.quick_hash = {_quick_hash()}, false) AS fast,
+                v.version AS current_version,
+                v.run_id AS version_run_id
+            FROM _in_cases AS i
+            LEFT JOIN cases AS e ON e.case_id = i.case_id
+            LEFT JOIN (
+                SELECT case_id, version, run_id FROM case_history WHERE valid_to IS NULL
+            ) AS v ON v.case_id = i.case_id
+            WHERE i.is_primary OR e.case_id IS NULL OR e.lang <> $primary
+        ) AS i
+    ) AS j
+) AS k
 """
 
 # The incoming rows of cases whose row is rewritten (new, changed, amended, reactivated).
@@ -290,9 +286,30 @@ WHERE s.kind <> 'unchanged'
 """
 
 
+def _stage(con: duckdb.DuckDBPyConnection, run_id: str, primary: str) -> pa.Table:
+    """The staged cases (``_STAGING``) as an Arrow table, registered as ``_staged`` by the caller.
+
+    Arrow, not a temp table: DuckDB collects the result on every thread, one record batch
+    each, and the statements that read it (the JSON into case_history above all) scan the
+    batches in parallel; a 100k-row temp table is one row group, copied and re-read by one
+    thread (~0.1 s slower per 100k records). ``record`` leaves as text and is tagged with
+    Arrow's JSON extension type, so DuckDB reads it back as JSON without re-parsing it
+    (pyarrow < 19 has no such type: the text is then cast to JSON on insert, same value).
+    """
+    staged = con.sql(_STAGING, params={"primary": primary, "run_id": run_id}).to_arrow_table()
+    if not hasattr(pa, "json_"):
+        return staged
+    index = staged.schema.get_field_index("record")
+    text = staged.column(index)
+    json_type = pa.json_(text.type)
+    record = pa.chunked_array(
+        [pa.ExtensionArray.from_storage(json_type, chunk) for chunk in text.chunks], json_type
+    )
+    return staged.set_column(index, pa.field("record", json_type), record)
+
+
 def _apply(con: duckdb.DuckDBPyConnection, run_id: str, seen: datetime, primary: str) -> None:
-    con.execute(_KEYS, {"primary": primary})
-    con.execute(_STAGING, {"run_id": run_id})
+    con.register("_staged", _stage(con, run_id, primary))
     con.execute(_CHANGED)
     params = {"seen": seen}
     # cases: new rows are inserted; changed ones rewritten, keeping first_seen_at.
@@ -458,8 +475,6 @@ def load_records(
         _apply(con, run_id, seen, primary_lang)
         kinds = dict(con.execute("SELECT kind, count(*) FROM _staged GROUP BY kind").fetchall())
         con.execute("DROP VIEW _changed")
-        con.execute("DROP TABLE _staged")
-        con.execute("DROP TABLE _keys")
         con.commit()
     except duckdb.Error as exc:
         con.rollback()
@@ -467,7 +482,7 @@ def load_records(
             f"loading {len(records)} records (run {run_id}) failed: {exc}"
         ) from exc
     finally:
-        for name in tables:
+        for name in (*tables, "_staged"):
             con.unregister(name)
     return LoadStats(
         new=kinds.get("new", 0),
