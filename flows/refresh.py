@@ -231,6 +231,7 @@ async def refresh(
             )
 
     try:
+        fetch_started = time.monotonic()
         async with Fetcher(**fetcher_kwargs(settings)) as fetcher:
             sitemap = None
             if source.discovery in ("auto", "sitemap"):
@@ -262,6 +263,7 @@ async def refresh(
             for lang in source.languages[1:]:
                 urls = [case_url(source.base_url, lang, cid) for cid in sorted(found_ids)]
                 await fetch_unless_unchanged(urls)
+        counts["fetch_s"] = time.monotonic() - fetch_started  # discovery included
         for outcome in await asyncio.gather(*processing):
             counts.update(outcome.counts)
             failed_urls.extend(outcome.failed_urls)

@@ -210,7 +210,10 @@ def test_faults_still_load_every_case_once(tmp_path: Path) -> None:
             len(expected),
         )
         run = con.execute("SELECT fetched, new, failed FROM runs").fetchone()
+        durations = con.execute("SELECT duration_s, fetch_s, parse_s, load_s FROM runs").fetchone()
     assert run == (counts["fetched"], counts["new"], 0)
+    assert all(d > 0 for d in durations), durations
+    assert durations[1] < durations[0]
 
 
 def test_politeness_and_robots_measured_at_the_server(tmp_path: Path) -> None:
