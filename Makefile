@@ -30,7 +30,8 @@ test-fast: $(STAMP)
 	@$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
-	@$(PY) bench/run_all.py
+	@for b in bench_parse bench_load bench_startup fetch_overhead bench_refresh; do \
+		$(PY) bench/$$b.py || exit 1; done
 
 lock:
 	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock

@@ -36,7 +36,7 @@ from _machine import describe_machine
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".work"
 RESULTS = REPO / "bench" / "results" / "refresh.md"
-LATINNO = [sys.executable, "-m", "latinno"]
+LATINNO = [sys.executable, "-m", "cli"]
 
 FLOOR_SCRIPT = """
 import asyncio, sys, time, httpx

@@ -32,12 +32,13 @@ from _machine import describe_machine
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from flows.discover import case_url, fetch_cases, probe_prefix  # noqa: E402
+from flows.discover import fetch_cases, probe_prefix  # noqa: E402
 from flows.fetch import Fetcher, FetchResult, Validators  # noqa: E402
+from latinno.pages import PageKey, case_url  # noqa: E402
 from latinno.vocabulary import COUNTRY_BY_PREFIX  # noqa: E402
 from sitemodel.server import iter_case_pages  # noqa: E402
 
-CLI = "from latinno.cli import main; main()"
+CLI = "from cli import main; main()"
 UA = "latinno-pipeline-bench/0.1 (+https://example.org/contact)"
 
 
@@ -117,7 +118,7 @@ def main() -> None:
         try:
             assert server.stdout is not None
             base = server.stdout.readline().strip()
-            urls = [case_url(base, lang, cid) for lang, cid in pages]
+            urls = [case_url(base, PageKey(cid, lang)) for lang, cid in pages]
             c = args.concurrency
             times: dict[str, list[float]] = {"floor": [], "fetcher": [], "revalidate": []}
             validators: dict[str, Validators | None] = {}

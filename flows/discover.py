@@ -16,16 +16,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
-from flows.fetch import Fetcher, FetchResult, Validators, parse_case_url
+from flows.fetch import Fetcher, FetchResult, Validators
+from latinno.pages import PageKey, case_url, page_key
 
 log = logging.getLogger(__name__)
 
 MAX_SITEMAP_FILES = 50
-
-
-def case_url(base_url: str, lang: str, case_id: int) -> str:
-    """The canonical URL of a case page (with its trailing slash)."""
-    return f"{base_url.rstrip('/')}/{lang}/case/{case_id}/"
 
 
 # W3C datetime (https://www.w3.org/TR/NOTE-datetime), the sitemap protocol's lastmod format:
@@ -166,7 +162,7 @@ async def read_sitemap_entries(
         for loc, lastmod in entries.items():
             if not fetcher.is_allowed(loc):
                 continue
-            if cases_only and parse_case_url(loc) is None:
+            if cases_only and page_key(loc) is None:
                 continue
             urls[loc] = _later(urls[loc], lastmod) if loc in urls else lastmod
     return urls if found else None
@@ -209,7 +205,9 @@ async def probe_prefix(
 
     def launch(serial: int) -> None:
         cid = first_id + serial
-        task = asyncio.ensure_future(_get(fetcher, case_url(base_url, lang, cid), mine.get(cid)))
+        task = asyncio.ensure_future(
+            _get(fetcher, case_url(base_url, PageKey(cid, lang)), mine.get(cid))
+        )
         running[task] = serial
 
     try:
@@ -232,7 +230,7 @@ async def probe_prefix(
             task.cancel()
     # Known ids past the stop (or past max_serial): rechecked all the same.
     rest = sorted(cid for cid in mine if cid not in results)
-    pending = [(case_url(base_url, lang, cid), mine[cid]) for cid in rest]
+    pending = [(case_url(base_url, PageKey(cid, lang)), mine[cid]) for cid in rest]
     for cid, result in zip(rest, await fetch_cases(fetcher, pending), strict=True):
         results[cid] = result
     return [results[cid] for cid in sorted(results)]

@@ -21,9 +21,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from flows.http import build_client
+from flows.client import build_client
 from flows.politeness import HostPolicy, RobotsRules
 from latinno.errors import FetchError
+from latinno.pages import page_key
 
 if TYPE_CHECKING:
     from latinno.config import Settings
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429})
-CASE_URL_PATH = re.compile(r"/([a-z]{2})/case/(\d+)/?$")
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 
 
@@ -76,14 +76,6 @@ class FetchResult:
     @property
     def failed(self) -> bool:
         return self.error is not None
-
-
-def parse_case_url(url: str) -> tuple[str, int] | None:
-    """``(lang, case_id)`` of a case page URL, else None."""
-    match = CASE_URL_PATH.search(urlsplit(url).path)
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2))
 
 
 @dataclass
@@ -365,7 +357,7 @@ class Fetcher:
         sent_etag: str | None = None,
         sent_last_modified: str | None = None,
     ) -> FetchResult:
-        where = parse_case_url(final_url) or parse_case_url(url)
+        where = page_key(final_url) or page_key(url)
         got = outcome.headers
         etag = got.get("etag")
         last_modified = got.get("last-modified")
@@ -380,8 +372,8 @@ class Fetcher:
         return FetchResult(
             url=url,
             final_url=final_url,
-            case_id=where[1] if where else None,
-            lang=where[0] if where else None,
+            case_id=where.case_id if where else None,
+            lang=where.lang if where else None,
             status=outcome.status,
             body=outcome.body if outcome.error is None else None,
             headers=got,

@@ -26,11 +26,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from flows.batch import BatchResult, Known, LoadTarget, PageParser, process_batch
-from flows.discover import case_url, fetch_cases, probe_prefix, read_sitemap_entries
-from flows.fetch import Fetcher, FetchResult, Validators, fetcher_kwargs, parse_case_url
+from flows.discover import fetch_cases, probe_prefix, read_sitemap_entries
+from flows.fetch import Fetcher, FetchResult, Validators, fetcher_kwargs
 from flows.progress import report
 from flows.summary import RunSummary, summary_markdown
 from latinno.config import Settings, load_settings, override
+from latinno.pages import PageKey, case_url, page_key
 from parsers import PARSER_VERSION
 
 
@@ -139,8 +140,8 @@ async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> Carton
     """Fetch a batch of known case URLs (sitemap discovery, other languages)."""
     pending = []
     for url in urls:
-        key = parse_case_url(url)
-        pending.append((url, known.validators.get((key[1], key[0])) if key else None))
+        key = page_key(url)
+        pending.append((url, known.validators.get(key) if key else None))
     results = await fetch_cases(fetcher, pending)
     report("fetched", len(results))
     return Carton(results)
@@ -256,12 +257,12 @@ async def refresh(
                 ids = _sitemap_ids(sitemap, primary, source.country_prefixes)
                 ids |= {cid for cid in known.statuses if cid // 1000 in source.country_prefixes}
                 ordered = sorted(ids)[:limit] if limit else sorted(ids)
-                urls = [case_url(source.base_url, primary, cid) for cid in ordered]
+                urls = [case_url(source.base_url, PageKey(cid, primary)) for cid in ordered]
                 found_ids = await fetch_unless_unchanged(urls)
             else:
                 found_ids = await _probe_all(fetcher, settings, primary, known, limit, dispatch)
             for lang in source.languages[1:]:
-                urls = [case_url(source.base_url, lang, cid) for cid in sorted(found_ids)]
+                urls = [case_url(source.base_url, PageKey(cid, lang)) for cid in sorted(found_ids)]
                 await fetch_unless_unchanged(urls)
         counts["fetch_s"] = time.monotonic() - fetch_started  # discovery included
         for outcome in await asyncio.gather(*processing):
@@ -372,8 +373,7 @@ async def _probe_all(
 
 
 def _key(url: str) -> tuple[int, str]:
-    lang, case_id = parse_case_url(url) or ("", 0)
-    return case_id, lang
+    return page_key(url) or PageKey(0, "")
 
 
 def _lastmods(entries: Mapping[str, datetime | None]) -> dict[tuple[int, str], datetime]:
@@ -406,9 +406,9 @@ def _unchanged(
 def _sitemap_ids(urls: Sequence[str], lang: str, prefixes: Sequence[int]) -> set[int]:
     ids = set()
     for url in urls:
-        key = parse_case_url(url)
-        if key is not None and key[1] // 1000 in prefixes:
-            ids.add(key[1])
+        key = page_key(url)
+        if key is not None and key.case_id // 1000 in prefixes:
+            ids.add(key.case_id)
     return ids
 
 

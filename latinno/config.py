@@ -84,6 +84,10 @@ class HttpSettings(_Section):
     backoff_max_s: NonNegativeFloat = 30.0
     retry_after_cap_s: NonNegativeFloat = 60.0
     max_body_bytes: PositiveInt = 5_000_000
+    # One request's whole time, retries aside: a server dripping bytes must not set a run's length.
+    max_request_s: PositiveFloat = 60.0
+    # A run where more than this share of requested pages failed exits 2 and says so first.
+    max_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
 class ParserSettings(_Section):
@@ -142,6 +146,43 @@ class ScheduleSettings(_Section):
 class RunnerSettings(_Section):
     batch_size: PositiveInt = 400
     parse_workers: PositiveInt = 2
+    # Where parse batches run: Prefect's process pool here, or a Dask cluster (prefect-dask).
+    engine: Literal["local", "dask"] = "local"
+    # An existing cluster's scheduler (tcp://host:8786); empty with engine dask: a LocalCluster.
+    dask_address: str | None = None
+
+    @field_validator("dask_address")
+    @classmethod
+    def _scheduler_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("tcp", "tls", "ws", "wss", "inproc") or not parts.netloc:
+            raise ValueError("expected a Dask scheduler address such as tcp://10.0.0.5:8786")
+        return value
+
+
+class QuerySettings(_Section):
+    # ``latinno query``: a statement running longer is interrupted.
+    timeout_s: PositiveFloat = 60.0
+
+
+class GuardSettings(_Section):
+    """The site-drift guard: a run that loses too much is held, not applied."""
+
+    max_parse_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    max_field_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+    min_pages: PositiveInt = 50
+
+
+class ReleaseSettings(_Section):
+    # No licence is claimed unless set: the site states how to cite, not a licence.
+    license: str | None = None
+    dir: Path = Path("releases")
+
+
+class ReportSettings(_Section):
+    path: Path = Path("reports/latinno-report.html")
 
 
 class Settings(_Section):
@@ -153,6 +194,10 @@ class Settings(_Section):
     export: ExportSettings = ExportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     runner: RunnerSettings = RunnerSettings()
+    query: QuerySettings = QuerySettings()
+    guard: GuardSettings = GuardSettings()
+    release: ReleaseSettings = ReleaseSettings()
+    report: ReportSettings = ReportSettings()
 
 
 def _key(loc: tuple[Any, ...]) -> str:

@@ -9,7 +9,6 @@ active classes) must bump it; see ``parsers.version``.
 """
 
 from parsers.case_page import canonical_url, parse_case
-from parsers.urls import case_key_from_url
 from parsers.version import PARSER_VERSION
 
-__all__ = ["PARSER_VERSION", "canonical_url", "case_key_from_url", "parse_case"]
+__all__ = ["PARSER_VERSION", "canonical_url", "parse_case"]

@@ -29,6 +29,7 @@ from lxml import etree
 from lxml.etree import _Element as HtmlElement
 
 from latinno.errors import PageParseError
+from latinno.pages import page_key
 from latinno.record import RECORD_FIELDS, CaseRecord, ParseIssue, Source
 from latinno.vocabulary import (
     COUNTRY_BY_CODE,
@@ -49,7 +50,6 @@ from parsers.stream import (
     read_stream,
     text_key,
 )
-from parsers.urls import case_key_from_url
 from parsers.version import PARSER_VERSION
 
 CASE_SECTIONS: tuple[str, ...] = ("institutional_design", *OPTION_LISTS)
@@ -366,10 +366,10 @@ def parse_case(
     text, _codec = decode_body(body, charset)
     root = _parse_html(text, url)
     canonical = _canonical(root, url)
-    key = case_key_from_url(url) or (case_key_from_url(canonical) if canonical else None)
+    key = page_key(url) or (page_key(canonical) if canonical else None)
     if key is None:
         raise PageParseError(url, "the URL names no case page (expected …/{lang}/case/{id}/)")
-    lang, case_id = key
+    case_id, lang = key
     body_element = root.find("body")
     stream = read_stream(body_element if body_element is not None else root)
 

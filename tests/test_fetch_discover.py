@@ -21,7 +21,6 @@ import pytest
 from _fetch_support import fast_fetcher, make_site
 
 from flows.discover import (
-    case_url,
     fetch_cases,
     parse_w3c_datetime,
     probe_prefix,
@@ -29,6 +28,7 @@ from flows.discover import (
     read_sitemap_entries,
 )
 from flows.fetch import Fetcher, Validators
+from latinno.pages import PageKey, case_url
 from sitemodel.server import run_server_in_thread
 
 T = TypeVar("T")
@@ -46,8 +46,10 @@ def _with_fetcher(job: Callable[[Fetcher], Awaitable[T]], **args: object) -> T:
 
 
 def test_case_url_has_trailing_slash() -> None:
-    assert case_url("http://h:1/", "es", 17002) == "http://h:1/es/case/17002/"
-    assert case_url("https://latinno.net", "en", 1001) == "https://latinno.net/en/case/1001/"
+    assert case_url("http://h:1/", PageKey(17002, "es")) == "http://h:1/es/case/17002/"
+    assert (
+        case_url("https://latinno.net", PageKey(1001, "en")) == "https://latinno.net/en/case/1001/"
+    )
 
 
 def test_read_sitemap_from_robots_or_none(tmp_path: Path) -> None:
@@ -55,7 +57,9 @@ def test_read_sitemap_from_robots_or_none(tmp_path: Path) -> None:
     with run_server_in_thread(site, sitemap=True) as server:
         urls = _with_fetcher(lambda f: read_sitemap(f, server.base_url))
         paths = server.stats()["paths"]
-    assert urls == [case_url(server.base_url, lang, cid) for lang in ("en", "es") for cid in IDS]
+    assert urls == [
+        case_url(server.base_url, PageKey(cid, lang)) for lang in ("en", "es") for cid in IDS
+    ]
     assert paths == {"/robots.txt": 1, "/sitemap.xml": 1}
 
     with run_server_in_thread(site) as server:
@@ -77,7 +81,7 @@ def test_sitemap_entries_carry_each_pages_last_modified(tmp_path: Path) -> None:
     with run_server_in_thread(site, sitemap=True) as server:
         entries = _with_fetcher(lambda f: read_sitemap_entries(f, server.base_url))
         assert entries is not None
-        assert list(entries) == [case_url(server.base_url, "en", cid) for cid in IDS]
+        assert list(entries) == [case_url(server.base_url, PageKey(cid, "en")) for cid in IDS]
         for url, lastmod in entries.items():
             assert lastmod == parsedate_to_datetime(httpx.get(url).headers["last-modified"])
         assert len(set(entries.values())) == len(IDS)
@@ -299,7 +303,7 @@ def test_probe_respects_max_serial_and_keeps_failures(tmp_path: Path) -> None:
 def test_fetch_cases_keeps_order_and_sends_validators(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", IDS, langs=("es",))
     with run_server_in_thread(site) as server:
-        urls = [case_url(server.base_url, "es", cid) for cid in reversed(IDS)]
+        urls = [case_url(server.base_url, PageKey(cid, "es")) for cid in reversed(IDS)]
         first = _with_fetcher(lambda f: fetch_cases(f, [(u, None) for u in urls]))
         validators = {r.url: Validators(etag=r.etag) for r in first}
         second = _with_fetcher(lambda f: fetch_cases(f, validators))

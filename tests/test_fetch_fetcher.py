@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from _fetch_support import UA, fast_fetcher, make_site, page_html
 
-from flows.discover import case_url, fetch_cases
+from flows.discover import fetch_cases
 from flows.fetch import FetchResult
 from latinno.errors import FetchError
+from latinno.pages import PageKey, case_url
 from sitemodel.server import run_server_in_thread
 
 IDS = [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]
@@ -34,7 +35,7 @@ def _get(url: str, **fetcher_args: Any) -> FetchResult:
 
 def test_ok_result_carries_page_validators_and_identity(site: Path) -> None:
     with run_server_in_thread(site) as server:
-        url = case_url(server.base_url, "en", 1002)
+        url = case_url(server.base_url, PageKey(1002, "en"))
         result = _get(url)
         assert result.ok and not result.failed
         assert result.body == page_html("en", 1002).encode()
@@ -151,7 +152,7 @@ def test_robots_disallow_is_respected_and_fetched_once(site: Path) -> None:
 
         async def run() -> list[FetchResult]:
             async with fast_fetcher() as fetcher:
-                urls = [(case_url(server.base_url, "en", cid), None) for cid in IDS]
+                urls = [(case_url(server.base_url, PageKey(cid, "en")), None) for cid in IDS]
                 return await fetch_cases(fetcher, urls)
 
         results = asyncio.run(run())
@@ -180,7 +181,8 @@ def test_crawl_delay_spaces_requests(site: Path) -> None:
         async def run() -> list[FetchResult]:
             async with fast_fetcher(concurrency=4) as fetcher:
                 return await fetch_cases(
-                    fetcher, [(case_url(server.base_url, "en", cid), None) for cid in IDS[:5]]
+                    fetcher,
+                    [(case_url(server.base_url, PageKey(cid, "en")), None) for cid in IDS[:5]],
                 )
 
         results = asyncio.run(run())
@@ -202,7 +204,7 @@ def test_rate_and_concurrency_measured_at_server(tmp_path: Path) -> None:
 
         async def run(rate: float, concurrency: int, some: list[int]) -> list[FetchResult]:
             async with fast_fetcher(rate=rate, concurrency=concurrency) as fetcher:
-                urls = [(case_url(server.base_url, "en", cid), None) for cid in some]
+                urls = [(case_url(server.base_url, PageKey(cid, "en")), None) for cid in some]
                 return await fetch_cases(fetcher, urls)
 
         started = time.monotonic()
@@ -229,7 +231,7 @@ def test_faulty_site_is_fetched_completely(tmp_path: Path) -> None:
 
         async def run() -> list[FetchResult]:
             async with fast_fetcher(max_retries=8, retry_after_cap_s=0.2) as fetcher:
-                urls = {case_url(server.base_url, "en", cid): None for cid in ids}
+                urls = {case_url(server.base_url, PageKey(cid, "en")): None for cid in ids}
                 return await fetch_cases(fetcher, urls)
 
         results = asyncio.run(run())

@@ -250,7 +250,7 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from latinno.cli import main; main()",
+            "from cli import main; main()",
             *SERVE,
             str(site),
             "--sitemap",
@@ -285,7 +285,7 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
 def test_site_commands_name_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
     from typer.testing import CliRunner
 
-    from latinno.cli import app
+    from cli import app
     from latinno.errors import LatinnoError
 
     result = CliRunner().invoke(app, [a.replace("OUT", str(tmp_path)) for a in args])

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from latinno.cli.app import app
+from cli.app import app
 from latinno.errors import LatinnoError
 from latinno.vocabulary import LANGS
 

@@ -12,28 +12,28 @@ from typing import Annotated
 
 import typer
 
-from latinno.cli.app import ConfigOption, app, settings_for
+from cli.app import ConfigOption, app, settings_for
 from latinno.errors import LatinnoError, PageParseError
 
 
 def page_url(path: Path, body: bytes, base_url: str, given: str | None) -> str:
     """The URL a page is parsed under: ``--url``, else its canonical link, else its path."""
-    from parsers import canonical_url, case_key_from_url
+    from latinno.pages import case_url, page_key
+    from parsers import canonical_url
 
     if given:
         return given
     canonical = canonical_url(body)
-    if canonical and case_key_from_url(canonical):
+    if canonical and page_key(canonical):
         return canonical
-    key = case_key_from_url(path.resolve().as_posix())
+    key = page_key(path.resolve().as_posix())
     if key is None:
         raise PageParseError(
             str(path),
             "cannot tell the page's URL: no canonical link and the path does not end in "
             "{lang}/case/{id}/index.html or {lang}/case/{id}.html; pass --url",
         )
-    lang, case_id = key
-    return f"{base_url}/{lang}/case/{case_id}/"
+    return case_url(base_url, key)
 
 
 def _emit(line: str) -> None:

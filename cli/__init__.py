@@ -8,23 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from latinno.cli.app import app, is_verbose
+# Each command module adds its commands to ``app`` when imported (plain imports: a missing
+# module is an error, never skipped); they import heavy dependencies inside the commands.
+from cli import parse, refresh, site_model, warehouse  # noqa: F401
+from cli.app import app, is_verbose
 from latinno.errors import LatinnoError
-
-
-def _register() -> None:
-    # Each module adds its commands to ``app`` on import.
-    import importlib
-
-    for name in ("parse", "warehouse", "site", "refresh"):
-        try:
-            importlib.import_module(f"latinno.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"latinno.cli.{name}":
-                raise
-
-
-_register()
 
 
 def main() -> None:

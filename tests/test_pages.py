@@ -1,10 +1,10 @@
-"""Case keys from URLs and file paths."""
+"""Page keys from case URLs and file paths, and back."""
 
 from __future__ import annotations
 
 import pytest
 
-from parsers import case_key_from_url
+from latinno.pages import PageKey, case_url, page_key
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,8 @@ from parsers import case_key_from_url
     ],
 )
 def test_case_urls(url: str, key: tuple[str, int]) -> None:
-    assert case_key_from_url(url) == key
+    assert page_key(url) == PageKey(key[1], key[0])
+    assert case_url("http://h:1/", page_key(url)) == f"http://h:1/{key[0]}/case/{key[1]}/"
 
 
 @pytest.mark.parametrize(
@@ -38,4 +39,4 @@ def test_case_urls(url: str, key: tuple[str, int]) -> None:
     ],
 )
 def test_not_case_urls(url: str) -> None:
-    assert case_key_from_url(url) is None
+    assert page_key(url) is None

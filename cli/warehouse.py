@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from latinno.cli.app import ConfigOption, DbOption, app, settings_for
+from cli.app import ConfigOption, DbOption, app, settings_for
 
 QueryFormat = Literal["table", "csv", "json"]
 

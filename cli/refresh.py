@@ -15,9 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from latinno.cli.app import ConfigOption, DbOption, app, is_verbose, quiet_prefect, settings_for
+from cli.app import ConfigOption, DbOption, app, is_verbose, quiet_prefect, settings_for
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
 
 EXAMPLE_QUERY = """

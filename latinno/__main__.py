@@ -1,3 +1,0 @@
-from latinno.cli import main
-
-main()
