@@ -1,9 +1,9 @@
 """Load benchmark: 100,000 synthetic case records through warehouse.load (Arrow, set-based),
 then again unchanged, beside a row-by-row ``executemany`` baseline on a sample, same run.
 
-Run: ``python bench/bench_load.py [--records 100000] [--sample 2000]``. Writes
-bench/results/load.md (date, machine, figures). Targets: >= 100x the baseline's rows/s and
-100k records in under 2 s.
+Run: ``python bench/bench_load.py [--records 100000] [--sample 2000] [--note TEXT]``. Appends a
+dated section (date, machine, figures) to bench/results/load.md. Targets: >= 100x the
+baseline's rows/s and 100k records in under 2 s.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from _machine import describe_machine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from latinno.record import CaseRecord, ParseIssue, Source  # noqa: E402
-from latinno.vocabulary import COUNTRIES, codes_for  # noqa: E402
+from latinno.columns import of_kind, scalar_columns  # noqa: E402
+from latinno.record import CASE_COLUMNS, CaseRecord  # noqa: E402
 from warehouse.content import canonical_json, case_content, content_hash  # noqa: E402
 from warehouse.db import connect  # noqa: E402
 from warehouse.load import load_records  # noqa: E402
@@ -33,7 +33,8 @@ RESULTS = ROOT / "bench" / "results" / "load.md"
 
 
 def fixture_records() -> list[CaseRecord]:
-    """Base records: fixtures/html/**/expected.json when present, else built-in samples."""
+    """Base records: the English expected records of fixtures/html (one language per case, as
+    a refresh with languages [en] loads them); those whose issues lack a message are skipped."""
     found = []
     for path in sorted((ROOT / "fixtures" / "html").glob("**/expected.json")):
         try:
@@ -41,37 +42,9 @@ def fixture_records() -> list[CaseRecord]:
         except (ValueError, TypeError, KeyError):
             continue
     english = [r for r in found if r.lang == "en"]
-    if english:  # one language per case, as a refresh with languages [en] loads them
-        return english
-    base = []
-    means, ends, cycle = codes_for("means"), codes_for("ends"), codes_for("policy_cycle")
-    for i, country in enumerate(COUNTRIES):
-        case_id = country.id_prefix * 1000 + 1
-        base.append(
-            CaseRecord(
-                url=f"https://latinno.net/en/case/{case_id}/",
-                case_id=case_id,
-                lang="en",
-                country_code=country.code,
-                country=country.name_en,
-                title=f"Participatory budgeting of {country.name_en} — {i}",
-                description="A paragraph describing the innovation, its history and its "
-                "outcomes, long enough to look like a real description. " * 3,
-                formalization=codes_for("formalization")[i % 3],
-                frequency=codes_for("frequency")[i % 3],
-                participant_selection=codes_for("participant_selection")[i % 4],
-                participant_types=codes_for("participant_types")[: 1 + i % 3],
-                decisiveness=codes_for("decisiveness")[i % 3],
-                co_governance=bool(i % 2),
-                means=means[: 1 + i % 4],
-                ends=ends[i % 5 :],
-                policy_cycle=cycle[i % 2 :: 2],
-                sources=(Source("Official site", f"https://example.org/{i}"),),
-                issues=(ParseIssue("ends", "Other", "unknown option"),) if i % 7 == 0 else (),
-                parser_version="bench",
-            )
-        )
-    return base
+    if not english:
+        raise SystemExit("bench_load: no usable fixtures/html/**/expected.json (run from a clone)")
+    return english
 
 
 def synthetic(n: int, base: list[CaseRecord]) -> list[CaseRecord]:
@@ -85,25 +58,25 @@ def synthetic(n: int, base: list[CaseRecord]) -> list[CaseRecord]:
 
 
 def baseline(path: Path, records: list[CaseRecord], seen: datetime) -> float:
-    """Row-by-row: executemany INSERTs into the same schema, one transaction. Returns seconds."""
+    """Row-by-row: executemany INSERTs into the same schema, one transaction. Returns seconds.
+
+    Columns follow the column spec (CASE_COLUMNS), as the loader's do.
+    """
+    scalars = [c.name for c in scalar_columns(CASE_COLUMNS)]
+    texts_of = [c.name for c in of_kind(CASE_COLUMNS, "text")]
+    lists = of_kind(CASE_COLUMNS, "codes")
     con = connect(path)
     started = time.perf_counter()
     con.begin()
-    case_rows, texts, history, bridges = [], [], [], {"means": [], "ends": [], "pt": [], "pc": []}
+    case_rows, texts, history = [], [], []
+    bridges: dict[str, list[tuple[int, str]]] = {c.name: [] for c in lists}
     for r in records:
         text = canonical_json(case_content(r))
         digest = content_hash(text)
         case_rows.append(
             (
                 r.case_id,
-                r.country_code,
-                r.title,
-                r.description,
-                r.formalization,
-                r.frequency,
-                r.participant_selection,
-                r.decisiveness,
-                r.co_governance,
+                *(getattr(r, name) for name in scalars),
                 r.url,
                 r.lang,
                 "active",
@@ -115,44 +88,39 @@ def baseline(path: Path, records: list[CaseRecord], seen: datetime) -> float:
                 0,  # quick_hash: its value does not matter to the cost of a row-by-row insert
             )
         )
-        texts.append((r.case_id, r.lang, r.title, r.description, r.url, seen, seen, seen))
+        text_values = (getattr(r, name) for name in texts_of)
+        texts.append((r.case_id, r.lang, *text_values, r.url, seen, seen, seen))
         history.append((r.case_id, 1, seen, None, "active", "new", digest, text, "bench"))
-        bridges["means"] += [(r.case_id, c) for c in r.means]
-        bridges["ends"] += [(r.case_id, c) for c in r.ends]
-        bridges["pt"] += [(r.case_id, c) for c in r.participant_types]
-        bridges["pc"] += [(r.case_id, c) for c in r.policy_cycle]
-    con.executemany("INSERT INTO cases VALUES (" + ", ".join("?" * 18) + ")", case_rows)
-    con.executemany("INSERT INTO case_texts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", texts)
+        for column in lists:
+            bridges[column.name] += [(r.case_id, c) for c in getattr(r, column.name)]
+    names = ", ".join(scalars)
+    con.executemany(
+        f"INSERT INTO cases (case_id, {names}, url, lang, status, first_seen_at, last_seen_at, "
+        "last_changed_at, parser_version, content_hash, quick_hash) "
+        f"VALUES ({', '.join('?' * (len(scalars) + 10))})",
+        case_rows,
+    )
+    con.executemany(
+        f"INSERT INTO case_texts VALUES ({', '.join('?' * (len(texts_of) + 6))})", texts
+    )
     con.executemany("INSERT INTO case_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", history)
-    con.executemany("INSERT INTO case_means VALUES (?, ?)", bridges["means"])
-    con.executemany("INSERT INTO case_ends VALUES (?, ?)", bridges["ends"])
-    con.executemany("INSERT INTO case_participant_types VALUES (?, ?)", bridges["pt"])
-    con.executemany("INSERT INTO case_policy_cycle VALUES (?, ?)", bridges["pc"])
+    for column in lists:
+        con.executemany(f"INSERT INTO {column.table} VALUES (?, ?)", bridges[column.name])
     con.commit()
     elapsed = time.perf_counter() - started
     con.close()
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--sample", type=int, default=2_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-
-    import duckdb
-
-    base = fixture_records()
-    records = synthetic(args.records, base)
-    sample = records[: args.sample]
+def measure(
+    records: list[CaseRecord], sample: list[CaseRecord], repeats: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Seconds of each repeat: first load, unchanged reload, executemany baseline (sample)."""
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     first, again, base_s = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for rep in range(args.repeats):
-            path = Path(tmp) / f"bench{rep}.duckdb"
-            con = connect(path)
+        for rep in range(repeats):
+            con = connect(Path(tmp) / f"bench{rep}.duckdb")
             started = time.perf_counter()
             stats = load_records(con, records, run_id="r1", seen_at=t0, primary_lang="en")
             first.append(time.perf_counter() - started)
@@ -167,16 +135,35 @@ def main() -> None:
             base_s.append(
                 baseline(Path(tmp) / f"base{rep}.duckdb", sample, t0.replace(tzinfo=None))
             )
+    return first, again, base_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--note", default="", help="what this run measures, for its heading")
+    args = parser.parse_args()
+
+    import duckdb
+
+    base = fixture_records()
+    records = synthetic(args.records, base)
+    sample = records[: args.sample]
+    first, again, base_s = measure(records, sample, args.repeats)
 
     first_med, again_med, base_med = (statistics.median(x) for x in (first, again, base_s))
     load_rate = len(records) / first_med
     reload_rate = len(records) / again_med
     base_rate = len(sample) / base_med
     per_100k = 100_000 / load_rate
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Load benchmark (bench/bench_load.py)",
+        f"## {date}" + (f": {args.note}" if args.note else ""),
         "",
-        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Date: {date}",
         f"- Machine: {describe_machine()}",
         f"- DuckDB {duckdb.__version__}; {len(base)} base records replicated to "
         f"{len(records):,} records (new ids); {args.repeats} repeats, medians quoted.",
@@ -199,9 +186,14 @@ def main() -> None:
         f"{[round(x, 3) for x in again]}, baseline {[round(x, 3) for x in base_s]}.",
         "",
     ]
+    # Each run is appended as a dated section, so earlier figures stay for comparison.
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    earlier = args.out.read_text(encoding="utf-8") if args.out.exists() else _TITLE
+    args.out.write_text(earlier.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+
+
+_TITLE = "# Load benchmark (bench/bench_load.py)\n"
 
 
 if __name__ == "__main__":

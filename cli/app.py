@@ -39,10 +39,35 @@ DbOption = Annotated[
 _state: dict[str, Any] = {"verbose": False}
 
 
+def package_version() -> str:
+    """The installed version of this project (its package metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("latinno-pipeline")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed; run `make` or `pip install -e .`)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"latinno {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Show detail and tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     _state["verbose"] = verbose

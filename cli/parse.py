@@ -6,6 +6,7 @@ Needs no orchestration: never imports Prefect (or DuckDB).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +35,30 @@ def page_url(path: Path, body: bytes, base_url: str, given: str | None) -> str:
             "{lang}/case/{id}/index.html or {lang}/case/{id}.html; pass --url",
         )
     return case_url(base_url, key)
+
+
+_TAG = re.compile(rb"<(?:!doctype|!--|[a-z][a-z0-9-]*)[\s>/]", re.IGNORECASE)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def not_a_page(body: bytes) -> str | None:
+    """Why ``body`` is no HTML page at all (empty, binary, no tags), or None if it may be one.
+
+    Said before anything else, so an empty or binary file is not reported as a page whose URL
+    cannot be told.
+    """
+    if not body:
+        return "empty file (0 bytes), not an HTML page"
+    if not body.strip():
+        return f"only whitespace ({len(body)} bytes), not an HTML page"
+    head = body[:65_536]
+    if not head.startswith(_UTF16_BOMS):
+        controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f")
+        if b"\x00" in head or controls > len(head) // 100:
+            return f"binary data ({len(body)} bytes), not an HTML page"
+        if not _TAG.search(head):
+            return f"no HTML tags in its {len(body)} bytes: not an HTML page"
+    return None
 
 
 def _emit(line: str) -> None:
@@ -86,9 +111,21 @@ def parse(
             print(f"latinno: error: {path}: cannot read: {exc.strerror}", file=sys.stderr)
             failed += 1
             continue
+        problem = not_a_page(body)
+        if problem is not None:
+            print(f"latinno: error: {path}: {problem}", file=sys.stderr)
+            failed += 1
+            continue
         try:
             page = page_url(path, body, settings.source.base_url, url)
             record = parse_case(body, page, labels=labels, active_classes=active)
+        except PageParseError as exc:
+            # The error names the URL it parsed under; name the file once, and that URL only
+            # when it is not the file's own path.
+            where = str(path) if exc.url == str(path) else f"{path} (as {exc.url})"
+            print(f"latinno: error: {where}: cannot parse: {exc.reason}", file=sys.stderr)
+            failed += 1
+            continue
         except LatinnoError as exc:
             print(f"latinno: error: {path}: {exc}", file=sys.stderr)
             failed += 1

@@ -149,7 +149,7 @@ def reparse(config: ConfigOption = None, db: DbOption = None) -> None:
     from flows.reparse import reparse_archive
 
     settings = settings_for(config, db)
-    counts = reparse_archive(settings)
+    counts, failures = reparse_archive(settings)
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -165,7 +165,14 @@ def reparse(config: ConfigOption = None, db: DbOption = None) -> None:
     ):
         table.add_row(key, str(counts.get(key, 0)))
     out.print(table)
-    raise typer.Exit(1 if counts.get("parse_failed") else 0)
+    if failures:
+        err.print(
+            f"[yellow]{len(failures)} archived pages no longer parse; their cases keep the rows "
+            "they had, and the pages are stored in fetch_failures:[/yellow]"
+        )
+        for failure in failures[:20]:
+            err.print(f"  {failure.url}: {failure.reason}", highlight=False)
+    raise typer.Exit(1 if failures else 0)
 
 
 @app.command(epilog="Example: PREFECT_API_URL=http://127.0.0.1:4200/api latinno serve")

@@ -20,7 +20,11 @@ site_app = typer.Typer(
 app.add_typer(site_app, name="site")
 
 
-@site_app.command("serve", epilog="Example: latinno site serve --port 8765 --sitemap --faults 0.2")
+@site_app.command(
+    "serve",
+    epilog="Example: latinno site serve --port 8765 --sitemap --faults 0.2 "
+    "(add --hostile for pages that attack the fetcher and parser)",
+)
 def serve(
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 8765,
     host: Annotated[str, typer.Option(help="Address to listen on (keep it loopback).")] = (
@@ -48,6 +52,14 @@ def serve(
         Path | None,
         typer.Option(help="robots.txt to serve (default: allow everything).", show_default=False),
     ] = None,
+    hostile: Annotated[
+        bool,
+        typer.Option(
+            "--hostile",
+            help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
+            "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
+        ),
+    ] = False,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
@@ -68,7 +80,8 @@ def serve(
 
     def announce(url: str) -> None:
         print(url, flush=True)
-        print(f"serving {root} (faults {faults:g}); stats at {url}/__stats", file=sys.stderr)
+        extra = ", hostile pages 19991-19997" if hostile else ""
+        print(f"serving {root} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
 
     try:
         asyncio.run(
@@ -81,6 +94,7 @@ def serve(
                 sitemap=sitemap,
                 sitemap_lastmod=sitemap_lastmod,
                 robots=robots_text,
+                hostile=hostile,
                 on_ready=announce,
             )
         )

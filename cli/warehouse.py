@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from cli.app import ConfigOption, DbOption, app, settings_for
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 QueryFormat = Literal["table", "csv", "json"]
+TABLE_ROWS = 1000  # rows `latinno query` prints as a table unless --limit says otherwise
 
 
 @app.command()
@@ -49,10 +53,23 @@ def export(
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run (SELECT, DESCRIBE, SHOW, ...).")],
     format: Annotated[str, typer.Option("--format", help="Output: table, csv or json.")] = "table",
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            help="Print at most N rows (default: 1000 for table, all for csv and json; "
+            "0: all). A note on stderr says when rows were cut.",
+            show_default=False,
+            min=0,
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Run a read-only SQL query on the warehouse; statements that write are refused.
+
+    The query reads only the warehouse: other files, URLs, extensions and settings are refused,
+    and it is interrupted after query.timeout_s seconds (config.yaml, default 60).
 
     Example: latinno query "SELECT country_code, count(*) FROM cases GROUP BY 1"
     """
@@ -60,13 +77,21 @@ def query(
         raise typer.BadParameter(
             f"expected table, csv or json, got {format!r}", param_hint="--format"
         )
+    if limit is None:
+        limit = TABLE_ROWS if format == "table" else 0
     settings = settings_for(config, db)
     from warehouse.db import reading
     from warehouse.query import run_query
 
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
-        result = run_query(con, sql)
+        result = run_query(con, sql, limit=limit or None, timeout_s=settings.query.timeout_s)
     _print_result(result.columns, result.rows, format)  # type: ignore[arg-type]
+    if result.truncated:
+        print(
+            f"latinno: note: printed the first {limit:,} rows; there are more "
+            "(--limit N for more, --limit 0 for all, or add LIMIT/WHERE to the query)",
+            file=sys.stderr,
+        )
 
 
 def _print_result(columns: list[str], rows: list[tuple], fmt: QueryFormat) -> None:
@@ -91,7 +116,7 @@ def _print_result(columns: list[str], rows: list[tuple], fmt: QueryFormat) -> No
         Console().print(_rich_table(None, columns, rows))
 
 
-def _rich_table(title: str | None, columns: list[str], rows: list[tuple]):
+def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")

@@ -1,9 +1,10 @@
 """Turn a batch of fetch results into warehouse rows: classify, parse, load. No Prefect here.
 
-The refresh flow calls ``process_batch`` from its tasks; ``latinno reparse`` calls
-``parse_pages`` and ``load_parsed`` on archived pages. Order inside a batch is deliberate:
-records are loaded before their pages are archived, so a crash between the two makes the next
-run fetch the page again (no stored validators) instead of trusting a page nobody loaded.
+The refresh flow calls ``process_batch`` from its tasks; ``latinno reparse`` parses archived
+pages with ``flows.parsing`` and loads them with ``load_parsed``. Order inside a batch is
+deliberate: records are loaded before their pages are archived, so a crash between the two makes
+the next run fetch the page again (no stored validators) instead of trusting a page nobody
+loaded.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -20,19 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.fetch import FetchResult, Validators
-from latinno.errors import PageParseError
+from flows.parsing import ParseEngine, ParseFailure
 from latinno.record import CaseRecord
-from latinno.vocabulary import Labels, build_labels
-from parsers import parse_case
 
 if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) stays out of the parse worker processes
     from warehouse.archive import ArchivedPage
     from warehouse.runs import FetchFailure
-
-# Below this many pages a batch parses in-process: handing work to a pool costs more.
-POOL_MIN_PAGES = 32
-
-ParseInput = tuple[bytes, str, str | None]
 
 # flows.fetch words a robots.txt refusal so; it is the site's wish, not a failure.
 ROBOTS_REFUSAL = "disallowed by robots.txt"
@@ -65,83 +58,6 @@ class BatchResult:
     # A batch with nothing but unchanged pages opens no connection: the flow marks these pages
     # seen (and their old failures resolved) once, when the run ends.
     deferred_seen: list[tuple[int, str]] = field(default_factory=list)
-
-
-# --- parsing --------------------------------------------------------------------------------
-
-_worker_labels: Labels | None = None
-_worker_classes: tuple[str, ...] = ("active",)
-
-
-def _init_worker(extra_labels: dict[str, dict[str, list[str]]], classes: tuple[str, ...]) -> None:
-    global _worker_labels, _worker_classes
-    _worker_labels = build_labels(extra_labels)
-    _worker_classes = classes
-
-
-def _parse_chunk(items: list[ParseInput]) -> list[CaseRecord | PageParseError]:
-    return _parse_all(items, _worker_labels or build_labels(), _worker_classes)
-
-
-def _parse_all(
-    items: Sequence[ParseInput], labels: Labels, classes: Sequence[str]
-) -> list[CaseRecord | PageParseError]:
-    out: list[CaseRecord | PageParseError] = []
-    for body, url, charset in items:
-        try:
-            out.append(
-                parse_case(body, url, charset=charset, labels=labels, active_classes=classes)
-            )
-        except PageParseError as exc:
-            out.append(exc)
-    return out
-
-
-class PageParser:
-    """Parses pages in-process or across ``workers`` processes (created lazily, reused)."""
-
-    def __init__(
-        self,
-        extra_labels: Mapping[str, Mapping[str, Sequence[str]]],
-        active_classes: Sequence[str],
-        workers: int = 1,
-    ) -> None:
-        self._extra = {g: {t: list(v) for t, v in m.items()} for g, m in extra_labels.items()}
-        self._classes = tuple(active_classes)
-        self._labels = build_labels(self._extra)
-        self._workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def parse_many(self, items: Sequence[ParseInput]) -> list[CaseRecord | PageParseError]:
-        if self._workers <= 1 or len(items) < POOL_MIN_PAGES:
-            return _parse_all(items, self._labels, self._classes)
-        pool = self._ensure_pool()
-        size = -(-len(items) // self._workers)
-        chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
-        out: list[CaseRecord | PageParseError] = []
-        for part in pool.map(_parse_chunk, chunks):
-            out.extend(part)
-        return out
-
-    def _ensure_pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                import multiprocessing
-
-                # spawn, not fork: the flow process runs threads and an event loop.
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self._workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_worker,
-                    initargs=(self._extra, self._classes),
-                )
-            return self._pool
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -198,7 +114,7 @@ def process_batch(
     results: Sequence[FetchResult],
     *,
     known: Known,
-    parser: PageParser,
+    parser: ParseEngine,
     target: LoadTarget,
     full: bool = False,
 ) -> BatchResult:
@@ -242,11 +158,11 @@ def process_batch(
             writes.failures.append(_failure(result, reason))
 
     started = time.perf_counter()
-    parsed = parser.parse_many([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
+    parsed = parser.parse([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
     counts["parse_s"] += time.perf_counter() - started
     for (result, digest), outcome in zip(to_parse, parsed, strict=True):
         writes.pages.append(_archived(result, digest))
-        if isinstance(outcome, PageParseError):
+        if isinstance(outcome, ParseFailure):
             counts["parse_failed"] += 1
             out.failed_urls.append(result.url)
             writes.failures.append(_failure(result, f"parse error: {outcome.reason}"))

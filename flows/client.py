@@ -1,19 +1,38 @@
-"""The one place an httpx client is built, so every request carries the same identity and limits."""
+"""The one place an httpx client is built, so every request carries the same identity and limits,
+and the one place response bodies are decoded (``BoundedDecoder``).
+
+httpx would decode ``Content-Encoding`` itself, but checks no size until a decoded chunk is
+handed over, and a chunk of a gzip-inside-gzip body can be gigabytes: 3.5 KB on the wire became
+4.4 GB of memory (issue 13). The fetcher therefore reads the raw bytes and decodes them here, in
+steps of at most ``STEP`` bytes per layer, counting every step against the cap: memory stays
+within a few steps of ``max_body_bytes`` whatever the body claims to expand to.
+"""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+
 import httpx
+
+# What we can decode in bounded steps; a server may still send something else (refused then).
+ACCEPT_ENCODING = "gzip, deflate"
+STEP = 64 * 1024  # bytes one decoding layer may produce at a time
+_GZIP = {"gzip", "x-gzip"}
+_DEFLATE = {"deflate"}
 
 
 def build_client(*, user_agent: str, timeout_s: float, max_connections: int) -> httpx.AsyncClient:
     """An HTTP/1.1 client with keep-alive that never follows redirects by itself.
 
-    Redirects are the fetcher's job: it follows them only to allowed hosts.
+    Redirects are the fetcher's job: it follows them only to allowed hosts. Bodies are read
+    raw (``aiter_raw``) and decoded with ``BoundedDecoder``, so only the codings it knows are
+    asked for.
     """
     if not user_agent.strip():
         raise ValueError("user_agent must name the project and a contact URL")
     return httpx.AsyncClient(
-        headers={"User-Agent": user_agent},
+        headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout_s),
         limits=httpx.Limits(
             max_connections=max_connections,
@@ -24,3 +43,106 @@ def build_client(*, user_agent: str, timeout_s: float, max_connections: int) -> 
         # No cookies: each request stands alone, as a polite crawler's should.
         cookies=None,
     )
+
+
+class BodyTooLarge(Exception):
+    """The decoded body passed the cap; ``size`` is how far decoding got (more than the cap)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class BodyUndecodable(Exception):
+    """The body is not what its Content-Encoding says, or uses a coding we do not decode."""
+
+
+def content_codings(header: str | None) -> list[str]:
+    """The codings of a Content-Encoding header in the order they were applied.
+
+    BodyUndecodable names a coding we cannot decode (we asked only for ``ACCEPT_ENCODING``).
+    """
+    codings = [part.strip().lower() for part in (header or "").split(",") if part.strip()]
+    codings = [coding for coding in codings if coding != "identity"]
+    for coding in codings:
+        if coding not in _GZIP | _DEFLATE:
+            raise BodyUndecodable(f"unsupported Content-Encoding {header!r}")
+    return codings
+
+
+class _Layer:
+    """One zlib stream (gzip, with concatenated members, or deflate), decoded in steps."""
+
+    def __init__(self, coding: str) -> None:
+        self.gzip = coding in _GZIP
+        # RFC 9110 "deflate" is the zlib format; some servers send raw deflate instead.
+        self._wbits = 16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS
+        self._started = False
+        self._stream = zlib.decompressobj(self._wbits)
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            if self._stream.eof:
+                if not self.gzip:
+                    return  # bytes after a deflate stream's end carry nothing
+                self._stream = zlib.decompressobj(self._wbits)  # the next gzip member
+            try:
+                out = self._stream.decompress(data, STEP)
+            except zlib.error as exc:
+                if not self.gzip and not self._started and self._wbits > 0:
+                    self._wbits = -zlib.MAX_WBITS
+                    self._stream = zlib.decompressobj(self._wbits)
+                    continue
+                kind = "gzip" if self.gzip else "deflate"
+                raise BodyUndecodable(f"body is not valid {kind}: {exc}") from None
+            self._started = True
+            if out:
+                yield out
+            data = self._stream.unused_data if self._stream.eof else self._stream.unconsumed_tail
+        # Output zlib still holds once the input is used up, again a step at a time.
+        while not self._stream.eof:
+            out = self._stream.decompress(b"", STEP)
+            if not out:
+                return
+            yield out
+
+    @property
+    def complete(self) -> bool:
+        return self._stream.eof or not self._started
+
+
+class BoundedDecoder:
+    """Decode a body coded with ``codings`` (as applied, outermost last), refusing past ``cap``.
+
+    ``feed`` raw chunks as they arrive, then ``finish``. Each layer yields at most ``STEP``
+    bytes before the next layer (or the cap check) sees them, so memory stays within about
+    ``cap`` plus one step per layer, however far the body would expand.
+    """
+
+    def __init__(self, codings: list[str], cap: int) -> None:
+        self._layers = [_Layer(coding) for coding in reversed(codings)]
+        self._cap = cap
+        self._size = 0
+        self._parts: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> None:
+        self._push(0, chunk)
+
+    def _push(self, index: int, data: bytes) -> None:
+        if index == len(self._layers):
+            self._size += len(data)
+            if self._size > self._cap:
+                raise BodyTooLarge(self._size)
+            self._parts.append(data)
+            return
+        for piece in self._layers[index].decode(data):
+            self._push(index + 1, piece)
+
+    def finish(self) -> bytes:
+        """The decoded body; BodyUndecodable when a coded stream stopped before its end."""
+        for layer in self._layers:
+            if not layer.complete and layer.gzip:
+                raise BodyUndecodable("gzip body ends before its end marker")
+        body = b"".join(self._parts)
+        self._parts = [body]
+        return body

@@ -3,8 +3,11 @@
 Rules (issue 3): robots.txt obeyed (fetched once per host, Crawl-delay as a minimum spacing), a
 per-host rate and concurrency cap, retries with exponential backoff and full jitter on timeouts,
 connection errors, truncated bodies, 408, 429 and 5xx, honouring Retry-After (capped); other 4xx
-are final. Bodies over ``max_body_bytes`` are refused while streaming. Redirects are followed
-(at most 5) only to allowed hosts. Validators turn a request into a conditional GET.
+are final. Bodies over ``max_body_bytes`` are refused while streaming, on the wire and while
+decoding (gzip/deflate are decoded here in bounded steps, never by httpx in one go), and one
+request (one attempt) lasts at most ``max_request_s`` however slowly its body drips; that
+timeout is retried as any other. Redirects are followed (at most 5) only to allowed hosts.
+Validators turn a request into a conditional GET.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from flows.client import build_client
+from flows.client import (
+    BodyTooLarge,
+    BodyUndecodable,
+    BoundedDecoder,
+    build_client,
+    content_codings,
+)
 from flows.politeness import HostPolicy, RobotsRules
 from latinno.errors import FetchError
 from latinno.pages import page_key
@@ -133,6 +142,7 @@ class Fetcher:
         backoff_max_s: float = 30.0,
         retry_after_cap_s: float = 60.0,
         max_body_bytes: int = 5_000_000,
+        max_request_s: float = 60.0,
         obey_robots: bool = True,
         seed: int | None = None,
     ) -> None:
@@ -152,6 +162,9 @@ class Fetcher:
         self.backoff_max_s = backoff_max_s
         self.retry_after_cap_s = retry_after_cap_s
         self.max_body_bytes = max_body_bytes
+        if max_request_s <= 0:
+            raise ValueError(f"max_request_s must be > 0 seconds, got {max_request_s}")
+        self.max_request_s = max_request_s
         self.obey_robots = obey_robots
         self._rng = random.Random(seed)
         self._hosts: dict[str, HostPolicy] = {}
@@ -299,7 +312,16 @@ class Fetcher:
         async with policy.slots:
             await policy.limiter.wait()
             try:
-                return await self._exchange(url, headers)
+                # One request's whole time, however slowly its body drips: httpx's timeout
+                # bounds each read, and a byte every few seconds never trips it.
+                async with asyncio.timeout(self.max_request_s):
+                    return await self._exchange(url, headers)
+            except TimeoutError:
+                return _Attempt(
+                    error=f"timeout: the request took longer than max_request_s "
+                    f"({self.max_request_s:g}s)",
+                    retryable=True,
+                )
             except httpx.TimeoutException as exc:
                 return _Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)
             except httpx.TransportError as exc:
@@ -321,23 +343,36 @@ class Fetcher:
             declared = got.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 return _Attempt(status, got, error=self._too_large(declared))
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    return _Attempt(status, got, error=self._too_large(f"more than {size}"))
-                chunks.append(chunk)
-            body = b"".join(chunks)
-            # Content-Length counts the bytes on the wire (before any decoding).
-            if (
-                declared is not None
-                and declared.isdigit()
-                and status != 304
-                and response.num_bytes_downloaded != int(declared)
-            ):
-                error = f"truncated body: {response.num_bytes_downloaded} of {declared} bytes"
-                return _Attempt(status, got, error=error, retryable=True)
+            try:
+                decoder = BoundedDecoder(
+                    content_codings(got.get("content-encoding")), self.max_body_bytes
+                )
+                received = 0
+                # Raw bytes, decoded by us in bounded steps (flows/client.py says why).
+                async for chunk in response.aiter_raw():
+                    received += len(chunk)
+                    if received > self.max_body_bytes:
+                        return _Attempt(status, got, error=self._too_large(f"more than {received}"))
+                    decoder.feed(chunk)
+                # Content-Length counts the bytes on the wire (before any decoding).
+                if (
+                    declared is not None
+                    and declared.isdigit()
+                    and status != 304
+                    and received != int(declared)
+                ):
+                    error = f"truncated body: {received} of {declared} bytes"
+                    return _Attempt(status, got, error=error, retryable=True)
+                body = decoder.finish()
+            except BodyTooLarge as exc:
+                coding = got.get("content-encoding", "")
+                return _Attempt(
+                    status,
+                    got,
+                    error=self._too_large(f"more than {exc.size}", f" decoded ({coding})"),
+                )
+            except BodyUndecodable as exc:
+                return _Attempt(status, got, error=str(exc))
         if status in RETRY_STATUSES or 500 <= status < 600:
             retry_after = _retry_after_s(got.get("retry-after"))
             return _Attempt(status, got, body, f"HTTP {status}", True, retry_after)
@@ -345,8 +380,8 @@ class Fetcher:
             return _Attempt(status, got, body, error=f"HTTP {status}")
         return _Attempt(status, got, body)
 
-    def _too_large(self, size: str) -> str:
-        return f"body of {size} bytes exceeds max_body_bytes ({self.max_body_bytes}); refused"
+    def _too_large(self, size: str, how: str = "") -> str:
+        return f"body of {size} bytes{how} exceeds max_body_bytes ({self.max_body_bytes}); refused"
 
     def _result(
         self,
@@ -404,5 +439,6 @@ def fetcher_kwargs(settings: Settings) -> dict[str, Any]:
         "backoff_max_s": settings.http.backoff_max_s,
         "retry_after_cap_s": settings.http.retry_after_cap_s,
         "max_body_bytes": settings.http.max_body_bytes,
+        "max_request_s": settings.http.max_request_s,
         "obey_robots": settings.politeness.obey_robots,
     }

@@ -9,6 +9,7 @@ page: a task run costs 10-15 ms of orchestration.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 import uuid
 from collections import Counter
@@ -25,28 +26,17 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows.batch import BatchResult, Known, LoadTarget, PageParser, process_batch
+from flows.batch import BatchResult, Known, LoadTarget, process_batch
+from flows.carton import Carton
 from flows.discover import fetch_cases, probe_prefix, read_sitemap_entries
 from flows.fetch import Fetcher, FetchResult, Validators, fetcher_kwargs
+from flows.parsing import ParseEngine, ParseSpec
 from flows.progress import report
+from flows.runners import parse_engine
 from flows.summary import RunSummary, summary_markdown
 from latinno.config import Settings, load_settings, override
 from latinno.pages import PageKey, case_url, page_key
 from parsers import PARSER_VERSION
-
-
-class Carton:
-    """A plain box for task results that Prefect must not walk.
-
-    Prefect visits every item of list, dict and dataclass values that tasks take and return
-    (to find futures); over thousands of fetched pages that cost more than the fetching.
-    Arguments go in ``quote(...)``; results come back in a Carton.
-    """
-
-    __slots__ = ("content",)
-
-    def __init__(self, content: Any) -> None:
-        self.content = content
 
 
 def resolve_settings(
@@ -151,14 +141,17 @@ async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> Carton
 async def process_results(
     results: list[FetchResult],
     known: Known,
-    parser: PageParser,
+    parser: ParseEngine,
     target: LoadTarget,
     full: bool,
     threads: ThreadPoolExecutor,
 ) -> BatchResult:
     """Parse and load one batch in a worker thread, so fetching goes on meanwhile."""
     work = partial(process_batch, results, known=known, parser=parser, target=target, full=full)
-    out = await asyncio.get_running_loop().run_in_executor(threads, work)
+    # The task's context goes with the work, so the parse-pages task runs it starts belong to
+    # this flow run (run_in_executor alone would drop it).
+    context = contextvars.copy_context()
+    out = await asyncio.get_running_loop().run_in_executor(threads, context.run, work)
     report("processed", len(results))
     results.clear()  # the task's parameters outlive it; the bodies need not
     return out
@@ -203,8 +196,12 @@ async def refresh(
     known = plan_run(settings, run_id, params, full)
     primary = source.languages[0]
     target = LoadTarget(settings.warehouse.path, settings.warehouse.lock_timeout_s, primary, run_id)
-    parser = PageParser(
-        settings.parser.extra_labels, settings.parser.active_classes, settings.runner.parse_workers
+    runner = settings.runner
+    parser = parse_engine(
+        ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes),
+        engine=runner.engine,
+        workers=runner.parse_workers,
+        dask_address=runner.dask_address,
     )
     counts: Counter[str] = Counter()
     failed_urls: list[str] = []
@@ -232,6 +229,8 @@ async def refresh(
             )
 
     try:
+        if runner.engine == "dask":
+            parser.start()  # a wrong scheduler address fails before any page is fetched
         fetch_started = time.monotonic()
         async with Fetcher(**fetcher_kwargs(settings)) as fetcher:
             sitemap = None
@@ -310,16 +309,9 @@ async def _fetch_in_batches(
             return found
         done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         for future in done:
-            results = _unpack(future.result())
+            results = future.result().take()
             found |= {r.case_id for r in results if r.case_id and (r.ok or r.not_modified)}
             await dispatch(results)
-
-
-def _unpack(carton: Carton) -> list[FetchResult]:
-    """Take the results out of a task's Carton, leaving it empty: Prefect keeps task states
-    (and so the Carton) until the run ends, and the bodies must not stay with it."""
-    results, carton.content = carton.content, None
-    return results
 
 
 async def _probe_all(
@@ -350,7 +342,7 @@ async def _probe_all(
         )
 
     async def take(carton: Carton) -> None:
-        results = _unpack(carton)
+        results = carton.take()
         hits = [r for r in results if r.ok or r.not_modified]
         if limit is not None:
             hits = hits[: max(0, limit - len(found))]

@@ -5,25 +5,32 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from flows.batch import LoadTarget, PageParser, load_parsed
+from flows.batch import LoadTarget, load_parsed
+from flows.parsing import ParseEngine, ParseFailure, ParseSpec, ProcessPool
 from latinno.config import Settings
-from latinno.errors import PageParseError
+from latinno.pages import page_key
 from latinno.record import CaseRecord
+
+if TYPE_CHECKING:
+    from warehouse.runs import FetchFailure
 
 CHUNK = 500
 
 
-def reparse_archive(settings: Settings) -> Counter[str]:
+def reparse_archive(settings: Settings) -> tuple[Counter[str], list[ParseFailure]]:
     """Parse the latest archived body of every page with today's parser and load the records.
 
     The archive is read in full first (bodies are compressed; 3,744 pages fit in memory), so
     the read-only and the write connection are never open together. Withdrawn cases are left
-    as they are: loading their last page again would make them active.
+    as they are: loading their last page again would make them active. Pages that no longer
+    parse are returned and stored as the run's failures (``fetch_failures``) with the reason;
+    their cases keep the rows they had.
     """
     from warehouse.archive import iter_archived_pages
     from warehouse.db import reading, writing
-    from warehouse.runs import finish_run, known_cases, start_run
+    from warehouse.runs import finish_run, known_cases, record_fetch_failures, start_run
 
     db = settings.warehouse.path
     with reading(db, settings.warehouse.read_lock_timeout_s) as con:
@@ -34,15 +41,19 @@ def reparse_archive(settings: Settings) -> Counter[str]:
     with writing(db, settings.warehouse.lock_timeout_s) as con:
         start_run(con, run_id, datetime.now(UTC), {"reparse": True})
     target = LoadTarget(db, settings.warehouse.lock_timeout_s, settings.source.languages[0], run_id)
-    parser = PageParser(
-        settings.parser.extra_labels, settings.parser.active_classes, settings.runner.parse_workers
-    )
+    workers = settings.runner.parse_workers
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
+    # No orchestration here, so no Prefect task runner: a standard process pool does the work.
+    pool = (lambda: ProcessPool(workers)) if workers > 1 else None
+    parser = ParseEngine(spec, pool, workers=workers)
     counts: Counter[str] = Counter(pages=len(pages), withdrawn_skipped=len(archived) - len(pages))
+    failures: list[ParseFailure] = []
     try:
         records: list[CaseRecord] = []
-        for outcome in parser.parse_many(pages):
-            if isinstance(outcome, PageParseError):
+        for outcome in parser.parse(pages):
+            if isinstance(outcome, ParseFailure):
                 counts["parse_failed"] += 1
+                failures.append(outcome)
             else:
                 records.append(outcome)
         counts["parsed"] = len(records)
@@ -51,5 +62,20 @@ def reparse_archive(settings: Settings) -> Counter[str]:
     finally:
         parser.close()
     with writing(db, settings.warehouse.lock_timeout_s) as con:
+        record_fetch_failures(con, run_id, [_as_failure(f) for f in failures])
         finish_run(con, run_id, datetime.now(UTC), dict(counts))
-    return counts
+    return counts, failures
+
+
+def _as_failure(failure: ParseFailure) -> FetchFailure:
+    from warehouse.runs import FetchFailure
+
+    key = page_key(failure.url)
+    return FetchFailure(
+        url=failure.url,
+        case_id=key.case_id if key else None,
+        lang=key.lang if key else None,
+        status=200,
+        reason=f"parse error: {failure.reason}",
+        attempts=1,
+    )

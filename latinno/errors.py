@@ -5,11 +5,30 @@ The CLI turns any ``LatinnoError`` into one line on stderr and the exit code of 
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def _restore(cls: type[LatinnoError], args: tuple[Any, ...], state: dict[str, Any]) -> LatinnoError:
+    """Rebuild an error without calling its ``__init__`` (see ``LatinnoError.__reduce__``)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class LatinnoError(Exception):
-    """Base of all expected failures; ``exit_code`` is what the CLI exits with."""
+    """Base of all expected failures; ``exit_code`` is what the CLI exits with.
+
+    Errors cross process boundaries (parse workers, Dask), so every subclass must survive
+    pickling. ``BaseException`` pickles as ``cls(*self.args)``, which fails for any subclass whose
+    ``__init__`` takes other arguments than its message (``PageParseError(url, reason)``); this
+    ``__reduce__`` restores ``args`` and the attributes instead, so new subclasses need nothing.
+    """
 
     exit_code: int = 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigError(LatinnoError):
@@ -46,17 +65,78 @@ class WarehouseError(LatinnoError):
 
 
 class DatabaseLockedError(WarehouseError):
-    """Another process holds the DuckDB write lock longer than we are willing to wait."""
+    """Another process holds the DuckDB lock longer than we are willing to wait.
 
-    def __init__(self, path: str, waited_s: float, holder: str) -> None:
+    ``holder`` names that process as well as we can tell (its command line and PID); ``setting``
+    is the timeout that applied to the waiting command: ``warehouse.read_lock_timeout_s`` for
+    readers (query, export, status), ``warehouse.lock_timeout_s`` for writers.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        waited_s: float,
+        holder: str,
+        setting: str = "warehouse.lock_timeout_s",
+    ) -> None:
         self.path = path
         self.waited_s = waited_s
         self.holder = holder
+        self.setting = setting
         super().__init__(
-            f"{path}: database is locked by {holder}; waited {waited_s:.0f}s. "
-            "Close that process or raise warehouse.lock_timeout_s, then run again."
+            f"{path}: database is locked by {holder}; waited {waited_s:.0f}s ({setting}). "
+            f"Wait for that process to finish (or stop it), or raise {setting}, then run again."
         )
 
 
+class CorruptWarehouseError(WarehouseError):
+    """The warehouse file is damaged (bad checksum, truncated) or is not a DuckDB file at all."""
+
+    def __init__(self, path: str, problem: str, *, not_duckdb: bool = False) -> None:
+        self.path = path
+        self.problem = problem
+        self.not_duckdb = not_duckdb
+        if not_duckdb:
+            advice = (
+                "point --db (or warehouse.path) at the warehouse file, or move this file away "
+                "and run `latinno refresh` to start a new warehouse"
+            )
+        else:
+            advice = (
+                "restore the file from a backup or a release, or move it away and run "
+                "`latinno refresh` to start over with a new file"
+            )
+        super().__init__(f"{path}: {problem}; {advice}")
+
+
 class ReadOnlyQueryError(WarehouseError):
-    """``latinno query`` was given a statement that would write."""
+    """``latinno query`` was given a statement that would write or reach outside the warehouse
+    (another file, a URL, an extension, a setting); the message names what was refused."""
+
+
+class QueryTimeoutError(WarehouseError):
+    """``latinno query`` ran longer than ``query.timeout_s`` and was interrupted."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"query interrupted after {timeout_s:g}s (query.timeout_s); narrow it (WHERE, LIMIT) "
+            "or raise query.timeout_s in config.yaml"
+        )
+
+
+class ExportError(WarehouseError):
+    """``latinno export`` cannot write its folder (permissions, a file in the way, stale files)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class ParseEngineError(LatinnoError):
+    """The configured parse engine cannot start (runner.engine, runner.dask_address)."""
+
+
+class RefreshRunningError(LatinnoError):
+    """Another refresh holds this warehouse's run lock; the message names its PID and command."""

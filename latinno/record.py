@@ -1,31 +1,15 @@
-"""The typed record a parser returns for one case page: the contract between parse and load."""
+"""The typed record a parser returns for one case page: the contract between parse and load.
+
+``CaseRecord`` is also the column spec of the warehouse (latinno/columns.py): the fields
+declared with ``content(kind)`` are the case's content, hashed, versioned and stored by kind.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-RECORD_FIELDS: tuple[str, ...] = (
-    "url",
-    "case_id",
-    "lang",
-    "country_code",
-    "country",
-    "title",
-    "description",
-    "formalization",
-    "frequency",
-    "participant_selection",
-    "participant_types",
-    "decisiveness",
-    "co_governance",
-    "means",
-    "ends",
-    "policy_cycle",
-    "sources",
-    "issues",
-    "parser_version",
-)
+from latinno.columns import Column, content, content_columns, of_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,25 +29,33 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class CaseRecord:
-    """One case page in one language, normalized to the codes of VOCABULARY.md."""
+    """One case page in one language, normalized to the codes of VOCABULARY.md.
+
+    Not content: the page's identity (url, case_id, lang), the country name as shown (its code
+    is content), the parse issues and the parser version.
+    """
 
     url: str
     case_id: int
     lang: str
-    country_code: str | None
+    country_code: str | None = field(metadata=content("code"))
     country: str | None
-    title: str | None
-    description: str | None
-    formalization: str | None
-    frequency: str | None
-    participant_selection: str | None
-    participant_types: tuple[str, ...]
-    decisiveness: str | None
-    co_governance: bool | None
-    means: tuple[str, ...]
-    ends: tuple[str, ...]
-    policy_cycle: tuple[str, ...]
-    sources: tuple[Source, ...] = field(default_factory=tuple)
+    title: str | None = field(metadata=content("text"))
+    description: str | None = field(metadata=content("text"))
+    formalization: str | None = field(metadata=content("code"))
+    frequency: str | None = field(metadata=content("code"))
+    participant_selection: str | None = field(metadata=content("code"))
+    participant_types: tuple[str, ...] = field(
+        metadata=content("codes", "case_participant_types", "participant_type")
+    )
+    decisiveness: str | None = field(metadata=content("code"))
+    co_governance: bool | None = field(metadata=content("flag"))
+    means: tuple[str, ...] = field(metadata=content("codes", "case_means", "means"))
+    ends: tuple[str, ...] = field(metadata=content("codes", "case_ends", "ends"))
+    policy_cycle: tuple[str, ...] = field(metadata=content("codes", "case_policy_cycle", "stage"))
+    sources: tuple[Source, ...] = field(
+        default_factory=tuple, metadata=content("sources", "case_sources")
+    )
     issues: tuple[ParseIssue, ...] = field(default_factory=tuple)
     parser_version: str = ""
 
@@ -82,8 +74,13 @@ class CaseRecord:
         if unknown:
             raise ValueError(f"unknown record keys: {sorted(unknown)}")
         values = dict(data)
-        for name in ("participant_types", "means", "ends", "policy_cycle"):
-            values[name] = tuple(values.get(name) or ())
-        values["sources"] = tuple(Source(**s) for s in values.get("sources") or ())
+        for column in of_kind(CASE_COLUMNS, "codes"):
+            values[column.name] = tuple(values.get(column.name) or ())
+        for column in of_kind(CASE_COLUMNS, "sources"):
+            values[column.name] = tuple(Source(**s) for s in values.get(column.name) or ())
         values["issues"] = tuple(ParseIssue(**i) for i in values.get("issues") or ())
         return cls(**values)
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseRecord))
+CASE_COLUMNS: tuple[Column, ...] = content_columns(CaseRecord)

@@ -284,8 +284,8 @@ def build_labels(extra: Mapping[str, Mapping[str, Iterable[str]]] | None = None)
     for group, targets in extra.items():
         if group not in groups:
             raise KeyError(group)
-        for target, labels in targets.items():
-            _add(groups[group], labels, target)
+        for target, extra_labels in targets.items():
+            _add(groups[group], extra_labels, target)
     return Labels(field_by_label, value_codes, option_codes, section_by_heading, country_by_name)
 
 
@@ -304,7 +304,8 @@ def vocabulary_rows() -> list[tuple[str, str, str | None, str | None, str | None
     rows = []
     for name, terms in (*FIELD_TERMS.items(), *OPTION_TERMS.items()):
         for term in terms:
-            rows.append((name, term.code, *(term.labels.get(lang) for lang in LANGS)))
+            en, es, pt = (term.labels.get(lang) for lang in LANGS)
+            rows.append((name, term.code, en, es, pt))
     return rows
 
 

@@ -1,23 +1,35 @@
 """Turn page bytes into text: the charset a page declares, in the order a browser trusts it.
 
-Order (first that names a codec Python knows and decodes the bytes strictly wins):
+Order (the first that names a codec Python knows and decodes the bytes strictly wins):
 
 1. the HTTP ``Content-Type`` charset the caller passes in;
 2. a byte-order mark (UTF-8, UTF-16 LE/BE);
 3. ``<meta charset=…>`` or ``<meta http-equiv="Content-Type" content="…; charset=…">`` in the
    first 4 KB;
-4. UTF-8, strict (an incomplete multi-byte sequence cut off at the very end is dropped);
-5. windows-1252, the encoding of old WordPress pages, with replacement for its five undefined
-   bytes, so that decoding itself never fails.
+4. UTF-8, strict (an incomplete multi-byte sequence cut off at the very end is dropped).
+
+When none of them decodes the bytes strictly, the page has bytes that are invalid in every
+charset it names and in UTF-8:
+
+5. if any declaration says UTF-8, or the bytes are mostly UTF-8 (more valid multi-byte UTF-8
+   characters than invalid sequences), it is UTF-8 with each invalid sequence replaced by
+   U+FFFD, and the offsets of the invalid bytes are reported (the parser turns them into a
+   parse issue, "invalid UTF-8 at byte N, replaced"): one bad byte must not garble a page;
+6. otherwise the bytes are clearly not UTF-8: windows-1252, the encoding of old WordPress
+   pages, with replacement for its five undefined bytes, so that decoding itself never fails.
+   That codec is a guess, so it is reported too (a parse issue naming the first byte that is
+   not UTF-8).
 
 As in browsers (WHATWG Encoding), the labels ``iso-8859-1``, ``latin1`` and ``us-ascii`` mean
-windows-1252. A declared charset that fails to decode the bytes is skipped, not trusted.
+windows-1252. A declared charset other than UTF-8 that fails to decode the bytes is skipped,
+not trusted.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 
 _SNIFF_BYTES = 4096
 _META_CHARSET = re.compile(
@@ -30,6 +42,50 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 # WHATWG: these labels are decoded as windows-1252 by every browser.
 _ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252"}
+_REPLACEMENT_BYTES = "\ufffd".encode()
+# Offsets named one by one; a page of binary junk has thousands, the rest are counted.
+_OFFSETS_NAMED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A page's text, the codec that decoded it, and what was not clean about it.
+
+    ``invalid`` holds the byte offsets of the first invalid UTF-8 sequences (at most a few) and
+    ``invalid_count`` how many there are in all; both are empty/zero when the bytes are valid
+    in the codec used. ``guessed`` lists the declared codecs when none of them (nor UTF-8) fit
+    and windows-1252 was guessed (an empty tuple: nothing was declared); None otherwise.
+    """
+
+    text: str
+    codec: str
+    invalid: tuple[int, ...] = ()
+    invalid_count: int = 0
+    guessed: tuple[str, ...] | None = None
+
+    def problem(self) -> str | None:
+        """One line for the page's parse issue when the decoding was lossy or a guess."""
+        if self.guessed is not None:
+            declared = (
+                f"the declared charset ({', '.join(self.guessed)}) does not fit"
+                if self.guessed
+                else "no charset declared"
+            )
+            return (
+                f"{declared} and the bytes are not UTF-8 (invalid at byte {self.invalid[0]}): "
+                "decoded as windows-1252"
+            )
+        if not self.invalid_count:
+            return None
+        first = self.invalid[0]
+        if self.invalid_count == 1:
+            return f"invalid UTF-8 at byte {first}, replaced"
+        more = self.invalid_count - 1
+        return (
+            f"invalid UTF-8 at byte {first} and {more} more place{'s' if more > 1 else ''} "
+            f"(bytes {', '.join(map(str, self.invalid))}{', …' if more >= _OFFSETS_NAMED else ''})"
+            ", replaced"
+        )
 
 
 def _codec(label: str | bytes | None) -> str | None:
@@ -47,10 +103,9 @@ def _codec(label: str | bytes | None) -> str | None:
 
 def _strict(body: bytes, codec: str) -> str | None:
     if codec == "utf-8":
-        # An incremental decoder keeps a truncated last character back instead of failing.
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        # Not final: a truncated last character is kept back instead of failing.
         try:
-            return decoder.decode(body, final=False)
+            return codecs.utf_8_decode(body, "strict", False)[0]
         except UnicodeDecodeError:
             return None
     try:
@@ -60,14 +115,12 @@ def _strict(body: bytes, codec: str) -> str | None:
 
 
 def declared_charsets(body: bytes, charset: str | None) -> list[str]:
-    """Codecs to try, in trust order: HTTP charset, BOM, ``<meta>``, then UTF-8."""
+    """Codecs the page declares, in trust order: HTTP charset, BOM, ``<meta>``."""
     order: list[str] = []
     for label in (charset, _bom_codec(body), _meta_codec(body)):
         codec = _codec(label)
         if codec and codec not in order:
             order.append(codec)
-    if "utf-8" not in order:
-        order.append("utf-8")
     return order
 
 
@@ -83,11 +136,56 @@ def _meta_codec(body: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-def decode_body(body: bytes, charset: str | None = None) -> tuple[str, str]:
-    """The page's text and the codec that decoded it (see the module docstring for the order)."""
-    for codec in declared_charsets(body, charset):
+def _invalid_offsets(body: bytes, limit: int) -> tuple[int, ...]:
+    """Byte offsets of the first ``limit`` invalid UTF-8 sequences (a cut-off end excluded)."""
+    offsets: list[int] = []
+    view = memoryview(body)
+    pos = 0
+    while len(offsets) < limit:
+        try:
+            codecs.utf_8_decode(view[pos:], "strict", False)
+            break
+        except UnicodeDecodeError as exc:
+            offsets.append(pos + exc.start)
+            pos += exc.end
+    return tuple(offsets)
+
+
+def _utf8_replacing(body: bytes) -> Decoded:
+    text = codecs.utf_8_decode(body, "replace", False)[0]
+    # U+FFFD spelled correctly in the page is text, not a replacement.
+    count = text.count("\ufffd") - body.count(_REPLACEMENT_BYTES)
+    return Decoded(text, "utf-8", _invalid_offsets(body, _OFFSETS_NAMED), count)
+
+
+def _mostly_utf8(decoded: Decoded) -> bool:
+    """More characters decoded from valid multi-byte UTF-8 than invalid sequences."""
+    text = decoded.text
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - decoded.invalid_count > decoded.invalid_count
+
+
+def decode_page(body: bytes, charset: str | None = None) -> Decoded:
+    """The page's text, its codec and any replaced UTF-8 bytes (order: module docstring)."""
+    declared = declared_charsets(body, charset)
+    for codec in (*declared, "utf-8") if "utf-8" not in declared else declared:
         text = _strict(body, codec)
         if text is not None:
             # A BOM decodes to U+FEFF under its own codec; it is not page text.
-            return text.removeprefix("\ufeff"), codec
-    return body.decode("cp1252", errors="replace"), "cp1252"
+            return Decoded(text.removeprefix("\ufeff"), codec)
+    replaced = _utf8_replacing(body)
+    if "utf-8" in declared or _mostly_utf8(replaced):
+        return Decoded(
+            replaced.text.removeprefix("\ufeff"),
+            "utf-8",
+            replaced.invalid,
+            replaced.invalid_count,
+        )
+    text = body.decode("cp1252", errors="replace")
+    return Decoded(text, "cp1252", replaced.invalid[:1], guessed=tuple(declared))
+
+
+def decode_body(body: bytes, charset: str | None = None) -> tuple[str, str]:
+    """The page's text and the codec that decoded it (see ``decode_page``)."""
+    decoded = decode_page(body, charset)
+    return decoded.text, decoded.codec

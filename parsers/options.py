@@ -9,36 +9,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from lxml.etree import _Element as HtmlElement
+from bs4.element import Tag
 
 from latinno.vocabulary import OPTION_LISTS, OPTION_TERMS, Labels
-from parsers.stream import Stream, common_ancestor
+from parsers.stream import Stream, attribute, common_ancestor
 
 _CODE_ORDER: dict[str, dict[str, int]] = {
     name: {term.code: i for i, term in enumerate(terms)} for name, terms in OPTION_TERMS.items()
 }
 
 
-def _has_class(element: HtmlElement, wanted: frozenset[str]) -> bool:
-    classes = element.get("class")
-    return bool(classes) and not wanted.isdisjoint(classes.split())
+def _has_class(element: Tag, wanted: frozenset[str]) -> bool:
+    classes = attribute(element, "class")
+    return classes is not None and not wanted.isdisjoint(classes.split())
 
 
-def is_marked(element: HtmlElement, stop: HtmlElement | None, wanted: frozenset[str]) -> bool:
+def is_marked(element: Tag, stop: Tag | None, wanted: frozenset[str]) -> bool:
     """True when ``element`` or an ancestor below ``stop`` (the list) carries a wanted class."""
-    node: HtmlElement | None = element
+    node: Tag | None = element
     while node is not None and node is not stop:
         if _has_class(node, wanted):
             return True
-        node = node.getparent()
+        node = node.parent
     return False
 
 
-def _list_of(stop_candidates: list[HtmlElement]) -> HtmlElement | None:
+def _list_of(stop_candidates: list[Tag]) -> Tag | None:
     """The element holding all of one list's options; for a lone option, its parent."""
     distinct = list({id(e): e for e in stop_candidates}.values())
     if len(distinct) == 1:
-        return distinct[0].getparent()
+        return distinct[0].parent
     return common_ancestor(distinct)
 
 
@@ -56,7 +56,7 @@ def read_options(
     side by side in one table (their items interleaved in reading order) still separate.
     """
     wanted = frozenset(active_classes)
-    found: dict[str, list[tuple[str, HtmlElement]]] = {name: [] for name in lists}
+    found: dict[str, list[tuple[str, Tag]]] = {name: [] for name in lists}
     for index in range(start, end):
         piece = stream.pieces[index]
         for name in lists:

@@ -3,15 +3,22 @@
 The parser reads the page the way the text copies in ../shared/seed read it: as lines of
 visible text. Tag names only decide where a line breaks (HTML's block elements) and which
 subtrees are never visible (scripts, styles); no site- or fixture-specific tag or class is used.
+
+The tree is bs4's (``parsers.soup``); one pass over ``<body>`` (``read_stream``) collects
+everything later steps need (pieces, links, ``<link>``/``<base>`` elements), so no step searches
+the tree again. Elements are compared by identity (``is``), never with ``==`` or in sets: a bs4
+``Tag`` compares and hashes by its whole markup.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
-from lxml import etree
-from lxml.etree import _Element as HtmlElement
+from bs4 import BeautifulSoup
+from bs4.element import NavigableString, PageElement, PreformattedString, Tag
 
 # HTML's block-level elements (plus cells and <br>): each starts and ends a visual line.
 BLOCK_TAGS: frozenset[str] = frozenset(
@@ -73,7 +80,16 @@ BLOCK_TAGS: frozenset[str] = frozenset(
 HIDDEN_TAGS: frozenset[str] = frozenset(
     ["head", "script", "style", "noscript", "template", "iframe", "object", "embed"]
 )
+# Hidden elements whose content is raw text: they cannot hold a <link> or <base>.
+_RAW_TEXT_TAGS: frozenset[str] = frozenset(["script", "style"])
 HEADING_TAGS: frozenset[str] = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+_HEAD_TAGS = ("link", "base")
+
+# libxml2's default nesting limit, where the parser's own tree stopped before it used bs4
+# (PARSER_VERSION 1.1). bs4's builder has none, so the parser keeps it: no real page nests this
+# deep, and the limit bounds every ancestor walk of the later steps (a 1 MB page of nested
+# <div>s would make them quadratic).
+MAX_DEPTH = 256
 
 
 def text_key(text: str) -> str:
@@ -93,16 +109,25 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-@dataclass(slots=True)
-class Piece:
-    """One text node (or the alt/title of a text-less element) and where it sits.
+def attribute(element: Tag, name: str) -> str | None:
+    """An attribute as one string (the soup is built without splitting multi-valued ones)."""
+    value = element.attrs.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    return " ".join(value)
 
-    ``element`` owns the text: the node's element for ``.text``, the parent for a ``.tail``,
-    the named element for ``alt``/``title``.
+
+@dataclass(slots=True, eq=False)
+class Piece:
+    """One run of text (or the alt/title of a text-less element) and where it sits.
+
+    ``element`` owns the text: the element the string sits in (text after a child element
+    belongs to the parent), the named element for ``alt``/``title``. Strings separated only by
+    a comment are one piece, as on the page.
     """
 
     raw: str
-    element: HtmlElement
+    element: Tag
     line: int
     is_attribute: bool = False
     _key: str | None = None
@@ -114,9 +139,9 @@ class Piece:
         return self._key
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Link:
-    element: HtmlElement
+    element: Tag
     href: str
     first: int  # index of the first piece inside the link
     end: int  # index one past its last piece
@@ -126,6 +151,10 @@ class Link:
 class Stream:
     pieces: list[Piece] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    # Every <link> and <base> of the page in document order (head and body, hidden ones too).
+    heads: list[Tag] = field(default_factory=list)
+    # Set when elements nest deeper than MAX_DEPTH: the deepest level found; nothing was read.
+    too_deep: int | None = None
 
     def lines(self, start: int = 0, end: int | None = None) -> list[list[int]]:
         """Piece indexes grouped by visual line, for pieces ``start:end``."""
@@ -146,80 +175,166 @@ class Stream:
         )
 
 
-_NAMED = etree.XPath("descendant-or-self::*[@alt or @title]")
+def _is_text(node: PageElement) -> TypeGuard[NavigableString]:
+    """A string a reader sees, or would see were it not hidden (not a comment, PI, doctype)."""
+    return isinstance(node, NavigableString) and not isinstance(node, PreformattedString)
 
 
-def _is_textless(element: HtmlElement) -> bool:
-    return not any(t.strip() for t in element.itertext())
+def _is_textless(element: Tag) -> bool:
+    # Script and style text counts (an element holding only a script is not text-less, as in
+    # PARSER_VERSION 1.1); comments do not.
+    return not any(_is_text(node) and node.strip() for node in element.descendants)
 
 
-def read_stream(root: HtmlElement) -> Stream:
-    """Every visible text piece under ``root`` in document order, with line numbers and links."""
-    stream = Stream()
+def _heads_in(element: Tag) -> list[Tag]:
+    """The <link>/<base> elements inside a hidden element the walk does not enter."""
+    if element.name in _RAW_TEXT_TAGS:
+        return []
+    return [node for node in element.find_all(_HEAD_TAGS) if isinstance(node, Tag)]
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def max_depth(root: Tag, start: int) -> int:
+    """The deepest element level under ``root`` (``root`` itself at level ``start``)."""
+    deepest = start
+    stack = [(root, start)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in element.contents if isinstance(child, Tag))
+    return deepest
+
+
+def _walk(roots: list[Tag], level: int, stream: Stream) -> None:
+    """Append every visible piece, link and head element under ``roots`` (at ``level``)."""
     pieces = stream.pieces
+    links = stream.links
+    heads = stream.heads
     open_links: list[Link] = []
     line = 0
-    # Elements named by alt/title, found in C: asking every element costs more than this.
-    named = set(_NAMED(root))
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, element in walker:
-        tag = element.tag
-        if event == "start":
-            if not isinstance(tag, str):  # comment or processing instruction: no text, only tail
-                walker.skip_subtree()
+    text: list[str] = []  # strings of the current element not yet flushed into a piece
+    room = MAX_DEPTH - level + 1  # frames allowed on the stack, the first one included
+    # Frames: (element, iterator over its children). The first frame only yields the roots, so
+    # that a root's start and end take the same path as every other element's.
+    stack: list[tuple[Tag, Iterator[PageElement]]] = [(roots[0], iter(roots))]
+    while stack:
+        parent, children = stack[-1]
+        entered = False
+        for child in children:
+            if isinstance(child, NavigableString):
+                # A comment or PI between two strings is skipped: they run on, as on the page.
+                if not isinstance(child, PreformattedString):
+                    text.append(child)
                 continue
-            if tag in BLOCK_TAGS:
+            if not isinstance(child, Tag):
+                continue
+            if text:
+                raw = text[0] if len(text) == 1 else "".join(text)
+                text.clear()
+                if raw and not raw.isspace():
+                    pieces.append(Piece(raw, parent, line))
+            name = child.name
+            if name in BLOCK_TAGS:
                 line += 1
-            if tag in HIDDEN_TAGS:
-                walker.skip_subtree()
-                continue
-            if tag == "a":
-                href = element.get("href")
+            if name in HIDDEN_TAGS:
+                heads.extend(_heads_in(child))
+                continue  # no hidden tag is a block or a link: nothing to do at its end
+            attrs = child.attrs
+            if name == "a":
+                href = attribute(child, "href")
                 if href is not None:
-                    link = Link(element, href, len(pieces), -1)
-                    stream.links.append(link)
+                    link = Link(child, href, len(pieces), -1)
+                    links.append(link)
                     open_links.append(link)
-            text = element.text
-            if text and not text.isspace():
-                pieces.append(Piece(text, element, line))
-            if element in named:
-                name = element.get("alt") or element.get("title")
-                if name and name.strip() and _is_textless(element):
-                    pieces.append(Piece(name, element, line, is_attribute=True))
-        else:
-            if isinstance(tag, str):
-                if tag in BLOCK_TAGS:
-                    line += 1
-                if tag == "a" and open_links and open_links[-1].element is element:
-                    open_links.pop().end = len(pieces)
-            tail = element.tail
-            if tail and not tail.isspace():
-                parent = element.getparent()
-                if parent is not None:
-                    pieces.append(Piece(tail, parent, line))
-    for link in open_links:  # a page cut off inside a link
+            elif name in _HEAD_TAGS:
+                heads.append(child)
+            if "alt" in attrs or "title" in attrs:
+                named = attribute(child, "alt") or attribute(child, "title")
+                if named and named.strip() and _is_textless(child):
+                    pieces.append(Piece(named, child, line, is_attribute=True))
+            if len(stack) > room:
+                raise _TooDeep
+            stack.append((child, iter(child.contents)))
+            entered = True
+            break
+        if entered:
+            continue
+        stack.pop()
+        if not stack:  # the first frame: every root has ended
+            break
+        if text:
+            raw = text[0] if len(text) == 1 else "".join(text)
+            text.clear()
+            if raw and not raw.isspace():
+                pieces.append(Piece(raw, parent, line))
+        name = parent.name
+        if name in BLOCK_TAGS:
+            line += 1
+        if name == "a" and open_links and open_links[-1].element is parent:
+            open_links.pop().end = len(pieces)
+    for link in open_links:  # bs4 closes every element; kept for a tree cut short
         link.end = len(pieces)
+
+
+def read_stream(soup: BeautifulSoup) -> Stream:
+    """Every visible text piece of ``<body>`` in document order, with lines, links and heads.
+
+    Without a ``<body>`` (a frameset page, a page cut off in its head), the framesets are read.
+    Elements nested deeper than ``MAX_DEPTH`` stop the reading: ``Stream.too_deep`` says how
+    deep they go.
+    """
+    stream = Stream()
+    # The soup is strained (parsers.soup): <html> is not built, so <body> sits at the top, and
+    # beside it the head's <link>/<base>, which are never text (<head> is hidden).
+    top = [child for child in soup.contents if isinstance(child, Tag)]
+    roots = [child for child in top if child.name == "body"][:1] or [
+        child for child in top if child.name == "frameset"
+    ]
+    if roots:
+        try:
+            _walk(roots, 2, stream)
+        except _TooDeep:
+            return Stream(too_deep=max(max_depth(root, 2) for root in roots))
+    first = next((i for i, child in enumerate(top) if child is roots[0]), len(top)) if roots else 0
+    before = [child for child in top[:first] if child.name in _HEAD_TAGS]
+    after = [child for child in top[first:] if child.name in _HEAD_TAGS]
+    stream.heads[:0] = before
+    stream.heads.extend(after)
     return stream
 
 
-def is_inside(element: HtmlElement, container: HtmlElement) -> bool:
+def is_inside(element: Tag, container: Tag) -> bool:
     """True when ``container`` is ``element`` or one of its ancestors."""
-    node: HtmlElement | None = element
+    node: Tag | None = element
     while node is not None:
         if node is container:
             return True
-        node = node.getparent()
+        node = node.parent
     return False
 
 
-def common_ancestor(elements: list[HtmlElement]) -> HtmlElement | None:
+def ancestors(element: Tag) -> list[Tag]:
+    """``element`` and its ancestors, the root first."""
+    chain: list[Tag] = []
+    node: Tag | None = element
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    chain.reverse()
+    return chain
+
+
+def common_ancestor(elements: list[Tag]) -> Tag | None:
     """The deepest element that contains all ``elements`` (itself included)."""
     if not elements:
         return None
-    path = [*list(elements[0].iterancestors())[::-1], elements[0]]
+    path = ancestors(elements[0])
     depth = len(path)
     for element in elements[1:]:
-        chain = [*list(element.iterancestors())[::-1], element]
+        chain = ancestors(element)
         depth = min(depth, len(chain))
         for i in range(depth):
             if chain[i] is not path[i]:
@@ -228,11 +343,11 @@ def common_ancestor(elements: list[HtmlElement]) -> HtmlElement | None:
     return path[depth - 1] if depth else None
 
 
-def in_heading(element: HtmlElement) -> bool:
+def in_heading(element: Tag) -> bool:
     """True when the element is or sits inside an ``h1``–``h6``."""
-    node: HtmlElement | None = element
+    node: Tag | None = element
     while node is not None:
-        if node.tag in HEADING_TAGS:
+        if node.name in HEADING_TAGS:
             return True
-        node = node.getparent()
+        node = node.parent
     return False

@@ -17,8 +17,30 @@ a 301 Location (a page moved, perhaps to another host).
 max_in_flight, max_per_second (most request starts in any one-second window), user_agents,
 conditional_requests, connections (TCP connections accepted). ``/__stats`` itself is not counted.
 
+With ``hostile`` on, the server also serves the pages an attacker or a broken site would, at
+fixed case URLs that its sitemap lists beside the real ones (``HOSTILE_PAGES``; all English,
+prefix 19 = Venezuela, serials 991-997, above every fixture and generated serial):
+
+======================  =====  ==============================================================
+name                    id     what the server sends for ``/en/case/{id}/``
+======================  =====  ==============================================================
+``maintenance``         19991  200 text/html, body ``<h1>Maintenance</h1>``: not a case page
+``double_gzip``         19992  ``Content-Encoding: gzip, gzip``: ~2 KB on the wire over 1 GiB of
+                               zeros (``bomb_bytes``)
+``deep_nesting``        19993  a real case page inside 1,000 nested ``<div>`` (libxml2's default
+                               limit is 256 levels)
+``empty``               19994  200 text/html with an empty body
+``binary``              19995  200 ``text/html; charset=utf-8`` with 4 KiB of binary bytes
+``invalid_utf8``        19996  a real case page declared UTF-8 (header and ``<meta>``) with one
+                               invalid byte: the ``é`` of its ``<h1>`` title as latin-1 ``0xE9``
+``slow_drip``           19997  a real case page, one byte every ``drip_s`` seconds (default 2)
+======================  =====  ==============================================================
+
+``hostile_spec(name)`` gives the spec the three real pages are rendered from (for expected
+records). Hostile pages never get random faults and carry no validators (always 200).
+
 The server is plain asyncio streams with HTTP/1.1 keep-alive; byte-level control is what lets
-it reset connections and cut bodies short.
+it reset connections, cut bodies short and drip them.
 """
 
 from __future__ import annotations
@@ -37,11 +59,15 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sitemodel.spec import CaseSpec
 
 CASE_PATH = re.compile(r"^/([a-z]{2})/case/(\d{1,9})(/?)$")
 FAULT_KINDS = ("500", "503", "429", "reset", "truncate", "slow")
@@ -59,6 +85,93 @@ _REASONS = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class HostilePage:
+    """A hostile page of ``--hostile`` mode: its name, case id and what it does to a client."""
+
+    name: str
+    case_id: int
+    what: str
+    lang: str = "en"
+
+    @property
+    def path(self) -> str:
+        return f"/{self.lang}/case/{self.case_id}/"
+
+
+HOSTILE_PAGES: dict[str, HostilePage] = {
+    page.name: page
+    for page in (
+        HostilePage("maintenance", 19991, "a page that is only <h1>Maintenance</h1>"),
+        HostilePage("double_gzip", 19992, "Content-Encoding gzip, gzip over 1 GiB of zeros"),
+        HostilePage("deep_nesting", 19993, "a case page inside 1,000 nested <div> elements"),
+        HostilePage("empty", 19994, "a 200 answer with an empty body"),
+        HostilePage("binary", 19995, "binary bytes served as UTF-8 HTML"),
+        HostilePage("invalid_utf8", 19996, "a UTF-8 case page with one invalid byte"),
+        HostilePage("slow_drip", 19997, "a case page dripped one byte every 2 s"),
+    )
+}
+NEST_DEPTH = 1000
+_HOSTILE_BY_PATH = {page.path: page for page in HOSTILE_PAGES.values()}
+_HOSTILE_TITLE = "Participatory budgeting in Mérida"
+
+
+@functools.cache
+def hostile_spec(name: str) -> CaseSpec:
+    """The spec a real hostile page (deep_nesting, invalid_utf8, slow_drip) is rendered from."""
+    from latinno.vocabulary import COUNTRIES
+    from sitemodel.cases import fixture_cases
+    from sitemodel.generate import case_spec
+
+    page = HOSTILE_PAGES[name]
+    country = next(c for c in COUNTRIES if c.id_prefix == page.case_id // 1000)
+    templates = [spec for spec in fixture_cases() if spec.lang == "en"]
+    spec = case_spec(page.case_id, country, random.Random(page.case_id), templates)
+    # Plain UTF-8 text, so the one invalid byte of invalid_utf8 is the only oddity.
+    return replace(spec, title=_HOSTILE_TITLE, charset="utf-8", entities=False, bom=False)
+
+
+@functools.cache
+def hostile_body(name: str, bomb_bytes: int = 1 << 30) -> bytes:
+    """The bytes a hostile page sends (double_gzip: the coded body, ``bomb_bytes`` of zeros)."""
+    from sitemodel.render import render_page
+
+    if name == "maintenance":
+        return b"<h1>Maintenance</h1>\n"
+    if name == "empty":
+        return b""
+    if name == "binary":
+        noise = random.Random(19995).randbytes(4096 - 8)
+        return b"\x89PNG\r\n\x1a\n" + noise
+    if name == "double_gzip":
+        return _double_gzip(bomb_bytes)
+    page = render_page(hostile_spec(name))
+    if name == "deep_nesting":
+        start = page.index(b">", page.index(b"<body")) + 1
+        end = page.rindex(b"</body>")
+        nested = b"<div>" * NEST_DEPTH + page[start:end] + b"</div>" * NEST_DEPTH
+        return page[:start] + nested + page[end:]
+    if name == "invalid_utf8":
+        at = page.index(_HOSTILE_TITLE.encode(), page.index(b"<body")) + len(
+            "Participatory budgeting in M"
+        )
+        return page[:at] + b"\xe9" + page[at + 2 :]  # é (C3 A9) as latin-1: one invalid byte
+    if name == "slow_drip":
+        return page
+    raise KeyError(name)
+
+
+def _double_gzip(size: int) -> bytes:
+    step = bytes(1 << 20)
+    inner = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [
+        inner.compress(step[: min(len(step), size - done)]) for done in range(0, size, len(step))
+    ]
+    parts.append(inner.flush())
+    outer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return outer.compress(b"".join(parts)) + outer.flush()
 
 
 @dataclass
@@ -139,9 +252,16 @@ class SiteServer:
         slow_s: float = 0.3,
         plan: Mapping[str, Sequence[str]] | None = None,
         redirects: Mapping[str, str] | None = None,
+        hostile: bool = False,
+        drip_s: float = 2.0,
+        bomb_bytes: int = 1 << 30,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be a share between 0 and 1, got {faults}")
+        self.hostile = hostile
+        self.drip_s = drip_s
+        self.bomb_bytes = bomb_bytes
+        self._started_s = int(time.time())
         self.root = Path(root)
         self.faults = faults
         self.sitemap = sitemap
@@ -290,6 +410,9 @@ class SiteServer:
             response = _Response(405, [("Allow", "GET, HEAD")], b"method not allowed\n")
             return await self._send(exchange, writer, response, method, keep_alive)
         case = CASE_PATH.match(path)
+        hostile = _HOSTILE_BY_PATH.get(path) if self.hostile else None
+        if hostile is not None:
+            return await self._hostile(exchange, writer, hostile, method, keep_alive)
         fault = self._pick_fault(path, is_case=case is not None)
         if fault is not None:
             kind, _, arg = fault.partition(":")
@@ -320,6 +443,40 @@ class SiteServer:
                 await writer.drain()
             return False
         return await self._send(exchange, writer, response, method, keep_alive)
+
+    async def _hostile(
+        self,
+        exchange: _Exchange,
+        writer: asyncio.StreamWriter,
+        page: HostilePage,
+        method: str,
+        keep_alive: bool,
+    ) -> bool:
+        # The gzip bomb takes ~2 s to build once: off the event loop, so other requests go on.
+        body = await asyncio.to_thread(hostile_body, page.name, self.bomb_bytes)
+        content_type = "text/html; charset=utf-8"
+        headers = [("Content-Type", content_type)]
+        if page.name == "double_gzip":
+            headers.append(("Content-Encoding", "gzip, gzip"))
+        response = _Response(200, headers, body)
+        if page.name != "slow_drip":
+            return await self._send(exchange, writer, response, method, keep_alive)
+        self._stats.statuses[200] += 1
+        data = _encode(response, method, keep_alive=False)
+        head = len(data) - (0 if method == "HEAD" else len(body))
+        writer.write(data[:head])
+        for index in range(head, len(data)):
+            try:
+                await writer.drain()
+            except ConnectionError:
+                return False
+            await asyncio.sleep(self.drip_s)
+            if writer.transport.is_closing():
+                return False  # the client gave up
+            writer.write(data[index : index + 1])
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        return False
 
     def _resource(
         self, path: str, case: re.Match[str] | None, headers: Mapping[str, str]
@@ -397,16 +554,26 @@ class SiteServer:
 
     def _sitemap(self, headers: Mapping[str, str]) -> _Response:
         base = f"http://{headers.get('host', '127.0.0.1')}"
+        pages = list(iter_case_page_mtimes(self.root))
+        if self.hostile:
+            known = {(lang, case_id) for lang, case_id, _ in pages}
+            pages = sorted(
+                pages
+                + [
+                    (page.lang, page.case_id, self._started_s)
+                    for page in HOSTILE_PAGES.values()
+                    if (page.lang, page.case_id) not in known
+                ]
+            )
         if self.sitemap_lastmod:
             entries = [
                 f"<url><loc>{base}/{lang}/case/{case_id}/</loc>"
                 f"<lastmod>{w3c_datetime(mtime_s)}</lastmod></url>"
-                for lang, case_id, mtime_s in iter_case_page_mtimes(self.root)
+                for lang, case_id, mtime_s in pages
             ]
         else:
             entries = [
-                f"<url><loc>{base}/{lang}/case/{case_id}/</loc></url>"
-                for lang, case_id in iter_case_pages(self.root)
+                f"<url><loc>{base}/{lang}/case/{case_id}/</loc></url>" for lang, case_id, _ in pages
             ]
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -581,6 +748,9 @@ def run_server_in_thread(
     slow_s: float = 0.3,
     plan: Mapping[str, Sequence[str]] | None = None,
     redirects: Mapping[str, str] | None = None,
+    hostile: bool = False,
+    drip_s: float = 2.0,
+    bomb_bytes: int = 1 << 30,
 ) -> ServerHandle:
     """Start a site server in a background thread; use as a context manager.
 
@@ -589,6 +759,8 @@ def run_server_in_thread(
     its first requests get, in order: ``"500"``, ``"503:1"`` (Retry-After 1), ``"429:0"``,
     ``"reset"``, ``"truncate"``, ``"slow:0.5"``; any path may have a plan, while random faults
     hit case pages only. ``redirects`` maps a path to a Location answered with 301.
+    ``hostile`` adds the pages of ``HOSTILE_PAGES`` (see the module docstring); ``drip_s`` is
+    the slow drip's pause per byte, ``bomb_bytes`` what the double gzip expands to.
     """
     server = SiteServer(
         root,
@@ -600,6 +772,9 @@ def run_server_in_thread(
         slow_s=slow_s,
         plan=plan,
         redirects=redirects,
+        hostile=hostile,
+        drip_s=drip_s,
+        bomb_bytes=bomb_bytes,
     )
     return ServerHandle(server, host, port)
 
@@ -614,6 +789,7 @@ async def serve_forever(
     sitemap: bool = False,
     sitemap_lastmod: bool = True,
     robots: str | None = None,
+    hostile: bool = False,
     on_ready: Any = None,
 ) -> None:
     """Run until cancelled or sent SIGTERM (the CLI's ``latinno site serve``)."""
@@ -624,6 +800,7 @@ async def serve_forever(
         sitemap=sitemap,
         sitemap_lastmod=sitemap_lastmod,
         robots=robots,
+        hostile=hostile,
     )
     url = await server.start(host, port)
     stop = asyncio.Event()

@@ -188,3 +188,12 @@ def test_refresh_on_a_locked_database_fails_in_one_line_naming_the_holder(tmp_pa
     assert len(lines) == 1, proc.stderr
     assert str(db) in lines[0] and f"PID {holder.pid}" in lines[0]
     assert "lock_timeout_s" in lines[0]
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    result = latinno("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"latinno {version('latinno-pipeline')}\n"
+    assert latinno("--help").stdout.count("--version") == 1

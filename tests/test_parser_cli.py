@@ -109,3 +109,43 @@ def test_help_shows_an_example() -> None:
     result = latinno("parse", "--help")
     assert result.returncode == 0
     assert "Example: latinno parse" in result.stdout
+
+
+# --- files that are no HTML page at all (issue 9, part 7) ---------------------------------------
+
+
+def test_empty_binary_and_tagless_files_are_named_as_such(tmp_path: Path) -> None:
+    empty = tmp_path / "en" / "case" / "17045" / "index.html"  # a case path: URL is not the issue
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.html"
+    blank.write_bytes(b"  \n\t\n")
+    binary = tmp_path / "photo.html"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    text = tmp_path / "notes.html"
+    text.write_text("Cases to check: 17045 < 17046, and more.\n", encoding="utf-8")
+    size = text.stat().st_size
+    result = latinno("parse", empty, blank, binary, text, SEED)
+    assert result.returncode == 1
+    assert [r["case_id"] for r in records(result)] == [17045]  # the good page still prints
+    errors = [line for line in result.stderr.splitlines() if line.startswith("latinno: error:")]
+    assert errors == [
+        f"latinno: error: {empty}: empty file (0 bytes), not an HTML page",
+        f"latinno: error: {blank}: only whitespace (5 bytes), not an HTML page",
+        f"latinno: error: {binary}: binary data (2056 bytes), not an HTML page",
+        f"latinno: error: {text}: no HTML tags in its {size} bytes: not an HTML page",
+    ]
+    assert "cannot tell the page's URL" not in result.stderr
+
+
+def test_a_failing_page_names_its_path_once(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<html><body><h1>Maintenance</h1></body></html>")
+    result = latinno("parse", page)
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("latinno:")]
+    assert line.count(str(page)) == 1
+    assert "--url" in line
+    given = latinno("parse", page, "--url", "https://latinno.net/en/case/17045/")
+    (line,) = [line for line in given.stderr.splitlines() if line.startswith("latinno:")]
+    assert line.startswith(f"latinno: error: {page} (as https://latinno.net/en/case/17045/): ")
+    assert line.count(str(page)) == 1

@@ -6,15 +6,14 @@ Slow (Prefect's temporary API server starts once per session, ~10 s); CI runs it
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from _flow_support import expected_records, stored_case
 
-from latinno.vocabulary import codes_for
 from sitemodel.server import run_server_in_thread
 from warehouse.content import HASHED_FIELDS
 
@@ -25,14 +24,6 @@ FIXTURES = REPO / "fixtures" / "html"
 CONFIG = str(REPO / "config.yaml")
 
 
-def expected_records(root: Path, lang: str) -> dict[int, dict[str, Any]]:
-    out = {}
-    for path in sorted((root / lang / "case").glob("*/expected.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        out[record["case_id"]] = record
-    return out
-
-
 def run_refresh(**params: Any) -> dict[str, Any]:
     from flows.refresh import refresh
 
@@ -40,47 +31,6 @@ def run_refresh(**params: Any) -> dict[str, Any]:
     params.setdefault("rate", 0)
     params.setdefault("concurrency", 4)
     return asyncio.run(refresh(**params))
-
-
-def stored_case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, Any]:
-    """A case as the warehouse holds it, shaped like the record contract's case fields."""
-    row = con.execute(
-        "SELECT country_code, title, description, formalization, frequency, "
-        "participant_selection, decisiveness, co_governance FROM cases WHERE case_id = ?",
-        [case_id],
-    ).fetchone()
-    assert row is not None, f"case {case_id} not loaded"
-    keys = [
-        "country_code",
-        "title",
-        "description",
-        "formalization",
-        "frequency",
-        "participant_selection",
-        "decisiveness",
-        "co_governance",
-    ]
-    case = dict(zip(keys, row, strict=True))
-    for name, table, column in (
-        ("participant_types", "case_participant_types", "participant_type"),
-        ("means", "case_means", "means"),
-        ("ends", "case_ends", "ends"),
-        ("policy_cycle", "case_policy_cycle", "stage"),
-    ):
-        found = {
-            r[0]
-            for r in con.execute(
-                f"SELECT {column} FROM {table} WHERE case_id = ?", [case_id]
-            ).fetchall()
-        }
-        case[name] = [code for code in codes_for(name) if code in found]
-    case["sources"] = [
-        {"text": t, "url": u}
-        for t, u in con.execute(
-            "SELECT text, url FROM case_sources WHERE case_id = ? ORDER BY position", [case_id]
-        ).fetchall()
-    ]
-    return case
 
 
 CASE_FIELDS = HASHED_FIELDS  # the case-level content of a record
@@ -269,7 +219,8 @@ def test_reparse_rebuilds_from_the_archive_without_network(loaded: dict[str, Any
         ).fetchone()[0]
         history = con.execute("SELECT count(*) FROM case_history").fetchone()
         statuses = con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall()
-    counts = reparse_archive(settings)
+    counts, failures = reparse_archive(settings)
+    assert failures == []
     assert counts["pages"] == pages
     assert counts["parsed"] == pages
     assert counts.get("parse_failed", 0) == 0
@@ -299,7 +250,7 @@ def test_pages_failing_after_retries_exit_two_and_are_stored(tmp_path: Path) -> 
             [
                 sys.executable,
                 "-m",
-                "latinno",
+                "cli",
                 "refresh",
                 "--config",
                 str(config),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -292,3 +294,130 @@ def test_site_commands_name_bad_options(tmp_path: Path, args: list[str], message
     assert isinstance(result.exception, LatinnoError)
     assert message in str(result.exception)
     assert not (tmp_path / "en").exists()
+
+
+# --- hostile mode ---------------------------------------------------------------------------
+
+
+def _nesting_depth(body: bytes) -> int:
+    depth = deepest = 0
+    for match in re.finditer(rb"<(/?)div\b", body):
+        depth += -1 if match.group(1) else 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_hostile_pages_are_served_at_their_case_urls_and_listed(site: Path) -> None:
+    from sitemodel.render import render_page
+    from sitemodel.server import HOSTILE_PAGES, NEST_DEPTH, hostile_spec
+
+    pages = HOSTILE_PAGES
+    with (
+        run_server_in_thread(site, sitemap=True, hostile=True, bomb_bytes=8 << 20) as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        entries = [loc for loc, _ in _sitemap_entries(client.get("/sitemap.xml").text)]
+        for page in pages.values():
+            assert f"{server.base_url}{page.path}" in entries, page.name
+        assert f"{server.base_url}/en/case/1001/" in entries  # the real site is still there
+
+        def raw(name: str) -> tuple[httpx.Response, bytes]:
+            # The bytes as sent (httpx would otherwise decode the double gzip itself).
+            with client.stream("GET", pages[name].path) as response:
+                return response, b"".join(response.iter_raw())
+
+        maintenance, body = raw("maintenance")
+        assert maintenance.status_code == 200 and body.strip() == b"<h1>Maintenance</h1>"
+        # Hostile pages never 304.
+        assert "etag" not in maintenance.headers and "last-modified" not in maintenance.headers
+
+        bomb, wire = raw("double_gzip")
+        assert bomb.headers["content-encoding"] == "gzip, gzip"
+        assert len(wire) < 20_000
+        inner = zlib.decompress(wire, 16 + zlib.MAX_WBITS)
+        assert zlib.decompress(inner, 16 + zlib.MAX_WBITS) == bytes(8 << 20)
+
+        _, deep = raw("deep_nesting")
+        assert _nesting_depth(deep) > NEST_DEPTH > 256
+        assert "Participatory budgeting in Mérida".encode() in deep
+
+        empty, body = raw("empty")
+        assert empty.status_code == 200 and body == b""
+        assert empty.headers["content-length"] == "0"
+
+        binary, body = raw("binary")
+        assert binary.headers["content-type"] == "text/html; charset=utf-8"
+        assert body.startswith(b"\x89PNG") and b"\x00" in body
+
+        bad, body = raw("invalid_utf8")
+        assert bad.headers["content-type"] == "text/html; charset=utf-8"
+        assert re.search(rb"<meta[^>]*charset=.?utf-8", body, re.IGNORECASE)
+        with pytest.raises(UnicodeDecodeError) as caught:
+            body.decode("utf-8")
+        assert body[caught.value.start : caught.value.end] == b"\xe9"
+        assert body.decode("utf-8", "replace").count("\ufffd") == 1
+        # Apart from that byte, the page is the one rendered from its spec.
+        at = caught.value.start
+        assert body[:at] + "é".encode() + body[at + 1 :] == render_page(
+            hostile_spec("invalid_utf8")
+        )
+
+        stats = server.stats()
+        assert stats["faults"] == {} and stats["statuses"] == {"200": 7}
+
+
+def test_hostile_pages_are_not_served_without_hostile_mode(site: Path) -> None:
+    from sitemodel.server import HOSTILE_PAGES
+
+    with (
+        run_server_in_thread(site, sitemap=True) as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        for page in HOSTILE_PAGES.values():
+            assert client.get(page.path).status_code == 404
+        assert "1999" not in client.get("/sitemap.xml").text
+
+
+def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site: Path) -> None:
+    from sitemodel.server import HOSTILE_PAGES, hostile_body
+
+    page = HOSTILE_PAGES["slow_drip"]
+    with run_server_in_thread(site, hostile=True, drip_s=0.2) as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(f"GET {page.path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            received = b""
+            started = time.monotonic()
+            while time.monotonic() - started < 1.5:
+                received += sock.recv(65536)
+            head, _, body = received.partition(b"\r\n\r\n")
+        full = hostile_body("slow_drip")
+        assert f"Content-Length: {len(full)}".encode() in head
+        # About one byte per 0.2 s: far from the whole page, yet something keeps arriving.
+        assert 3 <= len(body) <= 9 and full.startswith(body)
+        deadline = time.monotonic() + 3
+        while server.stats()["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.stats()["in_flight"] == 0  # the drip noticed the client left
+
+
+def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
+    from sitemodel.server import HOSTILE_PAGES
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "site", "serve", "--port", "0", "--root", str(site),
+         "--sitemap", "--hostile"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        sitemap = httpx.get(f"{url}/sitemap.xml").text
+        for page in HOSTILE_PAGES.values():
+            assert f"<loc>{url}{page.path}</loc>" in sitemap
+        maintenance = httpx.get(f"{url}{HOSTILE_PAGES['maintenance'].path}")
+        assert maintenance.text.strip() == "<h1>Maintenance</h1>"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0

@@ -41,6 +41,9 @@ HOLDER = (
     "from warehouse.load import load_records\n"
     "con = connect(Path(sys.argv[1]))\n"
     "load_records(con, [make_record(1001)], run_id='holder', seen_at=day(0), primary_lang='en')\n"
+    "# Our own header checks must not drop the lock (closing a descriptor would).\n"
+    "from warehouse.db import check_warehouse\n"
+    "check_warehouse(Path(sys.argv[1]))\n"
     "print('ready', flush=True)\n"
     "sys.stdin.readline()\n"
     "con.close()\n"
@@ -100,24 +103,29 @@ def test_query_formats(db: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sql", "kind"),
+    ("sql", "kind", "statement"),
     [
-        ("DELETE FROM cases", "DELETE"),
-        ("SELECT 1; DROP TABLE cases", "DROP"),
-        ("COPY cases TO '/tmp/latinno-stolen.csv'", "COPY"),
-        ("ATTACH ':memory:' AS scratch", "ATTACH"),
+        ("DELETE FROM cases", "DELETE", "DELETE FROM cases"),
+        ("SELECT 1; DROP TABLE cases", "DROP", "DROP TABLE cases"),
+        (
+            "COPY cases TO '/tmp/latinno-stolen.csv'",
+            "COPY",
+            "COPY cases TO '/tmp/latinno-stolen.csv'",
+        ),
+        ("ATTACH ':memory:' AS scratch", "ATTACH", "ATTACH ':memory:' AS scratch"),
     ],
 )
-def test_query_refuses_writes_with_one_line(db: Path, sql: str, kind: str) -> None:
+def test_query_refuses_writes_with_one_line(db: Path, sql: str, kind: str, statement: str) -> None:
     before = rows(connect(db, read_only=True), "cases")
     result = latinno("query", sql, "--db", str(db))
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line != "NO_PREFECT"]
     assert lines == [
-        f"latinno: error: refused: {kind} statements are not allowed; `latinno query` only "
+        f"latinno: error: refused: {kind} statement `{statement}`: `latinno query` only "
         "reads (SELECT, WITH ... SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)"
     ]
     assert rows(connect(db, read_only=True), "cases") == before
+    assert not Path("/tmp/latinno-stolen.csv").exists()
 
 
 def test_export_and_status_commands(db: Path, tmp_path: Path) -> None:
@@ -217,3 +225,159 @@ def test_query_gives_up_after_the_read_timeout(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "busy.duckdb: database is locked by" in result.stderr
     assert f"PID {holder.pid}" in result.stderr
+
+
+def test_lock_message_names_the_holders_command_and_the_readers_setting(tmp_path: Path) -> None:
+    # The holder runs as our console script does (python …/bin/latinno refresh …), so the
+    # message can name the command a person typed.
+    path = tmp_path / "held.duckdb"
+    script = tmp_path / "bin" / "latinno"
+    script.parent.mkdir()
+    script.write_text(HOLDER.replace("sys.argv[1]", "sys.argv[3]"), encoding="utf-8")
+    holder = subprocess.Popen(
+        [sys.executable, str(script), "refresh", "--db", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    config = tmp_path / "config.yaml"
+    config.write_text("warehouse:\n  read_lock_timeout_s: 0.5\n", encoding="utf-8")
+    try:
+        result = latinno("status", "--db", str(path), "--config", str(config))
+        with pytest.raises(DatabaseLockedError) as caught, writing(path, lock_timeout_s=0.3):
+            pass
+    finally:
+        _release(holder)
+    holder_text = f"`latinno refresh --db {path}` (PID {holder.pid})"
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line != "NO_PREFECT"]
+    assert line.startswith(f"latinno: error: {path}: database is locked by {holder_text}")
+    assert "raise warehouse.read_lock_timeout_s" in line and "warehouse.lock_timeout_s" not in line
+    assert caught.value.holder == holder_text
+    assert caught.value.setting == "warehouse.lock_timeout_s"
+    assert "raise warehouse.lock_timeout_s" in str(caught.value)
+
+
+# --- a damaged warehouse: one line from every command, nothing changed --------------------------
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse of several blocks (text that does not compress away)."""
+    import random
+
+    rng = random.Random(7)
+    path = tmp_path_factory.mktemp("damaged") / "whole.duckdb"
+    records = [
+        make_record(1000 + i, description=" ".join(f"{rng.random():.12f}" for _ in range(300)))
+        for i in range(400)
+    ]
+    with writing(path) as con:
+        load_records(con, records, run_id="r1", seen_at=day(0), primary_lang="en")
+    return path
+
+
+def _damage(whole: Path, folder: Path, kind: str) -> Path:
+    import shutil
+
+    path = folder / f"{kind}.duckdb"
+    shutil.copy(whole, path)
+    if kind == "truncated":
+        with path.open("r+b") as file:
+            file.truncate(path.stat().st_size // 2)
+    elif kind == "checksum":  # a byte of the first metadata block, read on every open
+        with path.open("r+b") as file:
+            file.seek(12288 + 100)
+            byte = file.read(1)
+            file.seek(12288 + 100)
+            file.write(bytes([byte[0] ^ 0xFF]))
+    elif kind == "not_duckdb":
+        path.write_text("case_id,title\n1,not a warehouse\n", encoding="utf-8")
+    return path
+
+
+ADVICE = (
+    "restore the file from a backup or a release, or move it away and run `latinno refresh` "
+    "to start over with a new file"
+)
+
+
+@pytest.mark.parametrize("command", ["query", "export", "status", "reparse"])
+@pytest.mark.parametrize(
+    ("kind", "problem", "advice"),
+    [
+        ("truncated", "the warehouse file is truncated", ADVICE),
+        ("checksum", "the warehouse file is damaged: a checksum does not match", ADVICE),
+        ("not_duckdb", "is not a DuckDB database file", "point --db (or warehouse.path)"),
+    ],
+)
+def test_a_damaged_warehouse_gives_one_line_from_every_command(
+    whole: Path, tmp_path: Path, command: str, kind: str, problem: str, advice: str
+) -> None:
+    import hashlib
+
+    path = _damage(whole, tmp_path, kind)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    args = {
+        "query": ["query", "SELECT count(*) FROM cases"],
+        "export": ["export", "--out", str(tmp_path / "out")],
+        "status": ["status"],
+        "reparse": ["reparse"],
+    }[command]
+    result = latinno(*args, "--db", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line not in ("NO_PREFECT", "")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"latinno: error: {path}: {problem}")
+    assert advice in lines[0]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # nothing written
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_damaged_data_block_is_found_by_the_check_and_by_the_query_that_reads_it(
+    whole: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from latinno.errors import CorruptWarehouseError
+    from warehouse.db import check_warehouse
+
+    check_warehouse(whole)  # the whole file passes
+    check_warehouse(tmp_path / "none.duckdb")  # a missing file passes: a refresh creates it
+    path = tmp_path / "block.duckdb"
+    shutil.copy(whole, path)
+    with connect(path, read_only=True) as con:
+        (block,) = con.execute(
+            "SELECT max(block_id) FROM pragma_storage_info('case_texts') "
+            "WHERE column_name = 'description' AND block_id >= 0"
+        ).fetchone()
+    offset = 12288 + block * 262144 + 5000
+    with path.open("r+b") as file:
+        file.seek(offset)
+        byte = file.read(1)
+        file.seek(offset)
+        file.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(CorruptWarehouseError) as caught:
+        check_warehouse(path)
+    assert f"block at byte {12288 + block * 262144}" in str(caught.value)
+    result = latinno("query", "SELECT sum(length(description)) FROM case_texts", "--db", str(path))
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line != "NO_PREFECT"]
+    assert line.startswith(f"latinno: error: {path}: the warehouse file is damaged")
+    assert ADVICE in line
+
+
+def test_a_truncated_file_answers_no_query(whole: Path, tmp_path: Path) -> None:
+    # Without the check DuckDB answers this from the catalog of a file missing half its blocks.
+    import shutil
+
+    from latinno.errors import CorruptWarehouseError
+
+    path = tmp_path / "cut.duckdb"
+    shutil.copy(whole, path)
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size - 1000)
+    with pytest.raises(CorruptWarehouseError, match="truncated"):
+        connect(path, read_only=True)
+    with pytest.raises(CorruptWarehouseError, match="truncated"), writing(path):
+        pass

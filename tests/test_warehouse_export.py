@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -167,3 +169,65 @@ def test_codebook_has_labels_codes_and_missing_share(warehouse: Path, tmp_path: 
             assert exported == count - len(spec.exclude)
     finally:
         con.close()
+
+
+def test_files_of_an_earlier_export_that_this_one_does_not_write_are_removed(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "exports"
+    _export(warehouse, out, "all")
+    (out / "notes.txt").write_text("my own notes", encoding="utf-8")  # not the exporter's
+    (out / ".cases.csv.tmp").write_bytes(b"left by an interrupted export")
+    written = _export(warehouse, out, "csv")
+    package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    described = {r["path"] for r in package["resources"]}
+    present = {p.name for p in out.iterdir()}
+    # Exactly what datapackage.json describes, plus the file the exporter never writes.
+    assert present == described | {"datapackage.json", "notes.txt"}
+    assert {p.name for p in written} == described | {"datapackage.json"}
+    assert not list(out.glob("*.parquet"))
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "my own notes"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+    )
+
+
+def _writable(folder: Path) -> bool:
+    probe = folder / ".latinno-probe"
+    try:
+        probe.write_bytes(b"")
+    except PermissionError:
+        return False
+    probe.unlink()
+    return True
+
+
+def test_export_into_a_file_or_an_unwritable_folder_is_one_line(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way", encoding="utf-8")
+    in_the_way = "cannot export here: it is a file, or lies under one, not a folder"
+    targets = [(blocker / "exports", in_the_way), (blocker, in_the_way)]
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if _writable(locked):  # root writes anyway: a folder even root may not write
+        locked = Path("/sys")
+    if locked.is_dir() and not _writable(locked):
+        targets.append((locked, "cannot write the export folder: permission denied"))
+    for out, problem in targets:
+        result = _cli("export", "--out", str(out), "--db", str(warehouse))
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"latinno: error: {out}: {problem}; choose another folder with --out (or export.dir)"
+        ]
+    assert len(targets) == 3, "no unwritable folder to try on this machine"
+    assert blocker.read_text(encoding="utf-8") == "in the way"

@@ -1,11 +1,11 @@
 """The normalized content of a case: what is versioned in case_history and hashed.
 
 Hashed (and so versioned) is the case-level content of the record the ``cases`` row is built
-from: ``HASHED_FIELDS`` below. Not hashed: url, lang, parse issues, parser_version, run and
-timestamps, so a new parser version or another fetch that yields the same content is no change.
-Lists are deduplicated and put in vocabulary (page) order, so the order a parser returns them
-in does not matter; values outside the vocabulary (raw text kept with a parse issue) follow,
-alphabetically.
+from: the content fields of the column spec (``latinno.record.CASE_COLUMNS``), in spec order.
+Not hashed: url, lang, parse issues, parser_version, run and timestamps, so a new parser
+version or another fetch that yields the same content is no change. Lists of codes are
+deduplicated and put in vocabulary (page) order, so the order a parser returns them in does not
+matter; values outside the vocabulary (raw text kept with a parse issue) follow, alphabetically.
 """
 
 from __future__ import annotations
@@ -13,37 +13,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import cache
 from typing import Any
 
-from latinno.record import CaseRecord
+from latinno.columns import Column, of_kind
+from latinno.record import CASE_COLUMNS, CaseRecord
 from latinno.vocabulary import codes_for
 
-HASHED_FIELDS: tuple[str, ...] = (
-    "country_code",
-    "title",
-    "description",
-    "formalization",
-    "frequency",
-    "participant_selection",
-    "participant_types",
-    "decisiveness",
-    "co_governance",
-    "means",
-    "ends",
-    "policy_cycle",
-    "sources",
-)
+HASHED_FIELDS: tuple[str, ...] = tuple(c.name for c in CASE_COLUMNS)
+LIST_FIELDS: tuple[str, ...] = tuple(c.name for c in of_kind(CASE_COLUMNS, "codes"))
 
-LIST_FIELDS: tuple[str, ...] = ("participant_types", "means", "ends", "policy_cycle")
 
-_RANK: dict[str, dict[str, int]] = {
-    name: {code: i for i, code in enumerate(codes_for(name))} for name in LIST_FIELDS
-}
+@cache
+def _rank(name: str) -> dict[str, int]:
+    return {code: i for i, code in enumerate(codes_for(name))}
 
 
 def ordered_codes(name: str, codes: tuple[str, ...]) -> list[str]:
     """Distinct codes of a list field in vocabulary order; unknown values last, sorted."""
-    rank = _RANK[name]
+    rank = _rank(name)
     distinct = set(codes)
     if len(distinct) == len(codes) and all(c in rank for c in codes):
         return sorted(codes, key=rank.__getitem__)
@@ -51,23 +39,18 @@ def ordered_codes(name: str, codes: tuple[str, ...]) -> list[str]:
     return known + sorted(c for c in distinct if c not in rank)
 
 
-def case_content(record: CaseRecord) -> dict[str, Any]:
-    """The hashed content of a record, as a JSON-ready dict in HASHED_FIELDS order."""
-    return {
-        "country_code": record.country_code,
-        "title": record.title,
-        "description": record.description,
-        "formalization": record.formalization,
-        "frequency": record.frequency,
-        "participant_selection": record.participant_selection,
-        "participant_types": ordered_codes("participant_types", record.participant_types),
-        "decisiveness": record.decisiveness,
-        "co_governance": record.co_governance,
-        "means": ordered_codes("means", record.means),
-        "ends": ordered_codes("ends", record.ends),
-        "policy_cycle": ordered_codes("policy_cycle", record.policy_cycle),
-        "sources": [{"text": s.text, "url": s.url} for s in record.sources],
-    }
+def _value(record: CaseRecord, column: Column) -> Any:
+    value = getattr(record, column.name)
+    if column.kind == "codes":
+        return ordered_codes(column.name, value)
+    if column.kind == "sources":
+        return [{"text": s.text, "url": s.url} for s in value]
+    return value
+
+
+def case_content(record: CaseRecord, columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, Any]:
+    """The hashed content of a record, as a JSON-ready dict in spec order."""
+    return {column.name: _value(record, column) for column in columns}
 
 
 # A \u00XX escape (not an escaped backslash followed by "u00XX")

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from latinno.errors import ExportError
 from latinno.vocabulary import COUNTRIES, LANGS, codes_for
 from warehouse.views import BRIDGES, wide_columns
 
@@ -222,8 +223,51 @@ def _field(column: str, dtype: str, label: str, allowed: tuple[str, ...]) -> dic
     return field
 
 
+def export_file_names() -> set[str]:
+    """Every file name an export may write, in any format (what a later export may remove)."""
+    names = {"datapackage.json"}
+    for spec in (*EXPORT_TABLES, CODEBOOK):
+        names.update(f"{spec.name}.{kind}" for kind in ("parquet", "csv"))
+    return names
+
+
+def _stale_files(out_dir: Path, keep: set[str]) -> list[Path]:
+    """Files of an earlier export (or its leftover temporaries) that this one does not write.
+
+    Only names this exporter writes are touched: a researcher's own files stay.
+    """
+    ours = export_file_names()
+    temporaries = {f".{name}.tmp" for name in ours}
+    return sorted(
+        entry
+        for entry in out_dir.iterdir()
+        if entry.is_file() and entry.name not in keep and entry.name in ours | temporaries
+    )
+
+
 def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -> list[Path]:
-    """Write every export table in ``fmt`` plus datapackage.json; returns the files written."""
+    """Write every export table in ``fmt`` plus datapackage.json; returns the files written.
+
+    Files of an earlier export that this one does not write (another format, a table no longer
+    exported) are removed before datapackage.json is written, so the folder holds exactly what
+    datapackage.json describes, plus any file the exporter never writes. A folder that cannot
+    be written is ExportError naming it.
+    """
+    try:
+        return _export(con, out_dir, fmt)
+    except OSError as exc:
+        if isinstance(exc, NotADirectoryError | FileExistsError):
+            problem = "cannot export here: it is a file, or lies under one, not a folder"
+        elif isinstance(exc, PermissionError):
+            problem = "cannot write the export folder: permission denied"
+        else:
+            problem = f"cannot write the export folder: {exc.strerror or exc}"
+        raise ExportError(
+            str(out_dir), f"{problem}; choose another folder with --out (or export.dir)"
+        ) from None
+
+
+def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     formats = ("parquet", "csv") if fmt == "all" else (fmt,)
     allowed = _allowed_codes()
@@ -279,6 +323,8 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -
         "resources": resources,
     }
     path = out_dir / "datapackage.json"
+    for stale in _stale_files(out_dir, {p.name for p in written} | {path.name}):
+        stale.unlink()
     _write(path, (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     written.append(path)
     return written

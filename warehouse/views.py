@@ -1,84 +1,122 @@
-"""The views ``cases_wide`` and ``case_changes``, generated from the vocabulary in code.
+"""The views ``cases_wide`` and ``case_changes``, generated from the column spec in code.
 
-Generated rather than written in a .sql file so a code added to latinno/vocabulary.py gets its
-boolean column without a hand-edited migration (db.sync_reference rewrites them when the
-generated SQL changes).
+Generated rather than written in a .sql file so a content field added to the record
+(latinno/record.py) or a code added to latinno/vocabulary.py gets its view columns without a
+hand-edited view (db.sync_reference rewrites them when the generated SQL changes).
 """
 
 from __future__ import annotations
 
-from latinno.vocabulary import FIELD_LABELS, OPTION_TERMS, codes_for
-from warehouse.content import HASHED_FIELDS
+from collections.abc import Iterable
 
-# list field -> (bridge table, code column)
-BRIDGES: dict[str, tuple[str, str]] = {
-    "participant_types": ("case_participant_types", "participant_type"),
-    "means": ("case_means", "means"),
-    "ends": ("case_ends", "ends"),
-    "policy_cycle": ("case_policy_cycle", "stage"),
-}
+from latinno.columns import Column, of_kind, scalar_columns
+from latinno.record import CASE_COLUMNS
+from latinno.vocabulary import FIELD_LABELS, FIELD_TERMS, OPTION_TERMS, SECTION_HEADINGS, codes_for
 
-_LIST_LABELS = {
-    "participant_types": FIELD_LABELS["participant_types"]["en"],
-    "means": "Means",
-    "ends": "Ends",
-    "policy_cycle": "Policy cycle",
-}
+
+def bridges(columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, tuple[str, str]]:
+    """list field -> (bridge table, code column), from the spec's ``codes`` columns."""
+    return {
+        c.name: (c.table, c.code_column)
+        for c in of_kind(columns, "codes")
+        if c.table is not None and c.code_column is not None
+    }
+
+
+BRIDGES: dict[str, tuple[str, str]] = bridges()
+
+
+def _label(name: str) -> str:
+    """English label of a content field (its heading on the page), else its name."""
+    labels = FIELD_LABELS.get(name) or SECTION_HEADINGS.get(name) or {}
+    return labels.get("en") or name.replace("_", " ").capitalize()
 
 
 def _code_label(name: str, code: str) -> str:
-    for term in OPTION_TERMS.get(name, ()):
+    for term in OPTION_TERMS.get(name, ()) or FIELD_TERMS.get(name, ()):
         if term.code == code:
             return term.labels["en"]
     return code.replace("_", " ")
 
 
-def wide_columns() -> list[tuple[str, str, str]]:
+def wide_columns(columns: tuple[Column, ...] = CASE_COLUMNS) -> list[tuple[str, str, str]]:
     """(column, list field, code) of every boolean column of cases_wide, in order."""
-    return [(f"{name}_{code}", name, code) for name in BRIDGES for code in codes_for(name)]
+    return [(f"{name}_{code}", name, code) for name in bridges(columns) for code in codes_for(name)]
+
+
+def allowed_values(columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, tuple[str, ...]]:
+    """Allowed values of the coded columns of cases, the bridge tables and cases_wide.
+
+    ``code`` fields of the vocabulary take its codes (country_code is not one: the countries
+    table lists those), flags and the wide booleans take true/false.
+    """
+    allowed: dict[str, tuple[str, ...]] = {}
+    for column in scalar_columns(columns):
+        if column.kind == "code" and column.name in FIELD_TERMS:
+            allowed[column.name] = codes_for(column.name)
+        elif column.kind == "flag":
+            allowed[column.name] = ("true", "false")
+    for name, (_, code_column) in bridges(columns).items():
+        allowed[code_column] = codes_for(name)
+    for wide, _, _ in wide_columns(columns):
+        allowed[wide] = ("true", "false")
+    return allowed
+
+
+def _and(words: Iterable[str]) -> str:
+    """'a, b and c'."""
+    items = list(words)
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
 def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _cases_wide() -> str:
-    flags = ",\n    ".join(
-        f"coalesce(list_contains({name}.codes, {_q(code)}), false) AS {column}"
-        for column, name, code in wide_columns()
+def _cases_wide(columns: tuple[Column, ...]) -> str:
+    scalars = []
+    for column in scalar_columns(columns):
+        scalars.append(f"c.{column.name}")
+        if column.name == "country_code":
+            scalars.append("k.name_en AS country_name")
+    fields = ",\n    ".join(
+        [
+            "c.case_id",
+            *scalars,
+            *(
+                f"coalesce(list_contains({name}.codes, {_q(code)}), false) AS {wide}"
+                for wide, name, code in wide_columns(columns)
+            ),
+            *(f"c.{name}" for name in _WIDE_TAIL),
+        ]
     )
     joins = "\n".join(
         f"LEFT JOIN (SELECT case_id, list({col}) AS codes FROM {table} GROUP BY case_id) "
         f"AS {name} ON {name}.case_id = c.case_id"
-        for name, (table, col) in BRIDGES.items()
+        for name, (table, col) in bridges(columns).items()
     )
     return f"""CREATE OR REPLACE VIEW cases_wide AS
 SELECT
-    c.case_id,
-    c.country_code,
-    k.name_en AS country_name,
-    c.title,
-    c.description,
-    c.formalization,
-    c.frequency,
-    c.participant_selection,
-    c.decisiveness,
-    c.co_governance,
-    {flags},
-    c.url,
-    c.lang,
-    c.status,
-    c.first_seen_at,
-    c.last_seen_at,
-    c.last_changed_at,
-    c.parser_version
+    {fields}
 FROM cases AS c
 LEFT JOIN countries AS k ON k.country_code = c.country_code
 {joins}"""
 
 
-def _case_changes() -> str:
-    fields = ", ".join(f"({_q(f)})" for f in ("status", *HASHED_FIELDS))
+# Columns of cases that are not content: after the content in cases_wide.
+_WIDE_TAIL = (
+    "url",
+    "lang",
+    "status",
+    "first_seen_at",
+    "last_seen_at",
+    "last_changed_at",
+    "parser_version",
+)
+
+
+def _case_changes(columns: tuple[Column, ...]) -> str:
+    fields = ", ".join(f"({_q(f)})" for f in ("status", *(c.name for c in columns)))
     return f"""CREATE OR REPLACE VIEW case_changes AS
 WITH versions AS (
     SELECT
@@ -114,17 +152,13 @@ FROM pairs
 WHERE old_json IS DISTINCT FROM new_json"""
 
 
+# Comments of the cases_wide columns that are not derived from the vocabulary.
 _COMMENTS_WIDE = {
     "case_id": "LATINNO case id (cases.case_id).",
     "country_code": "ISO 3166-1 alpha-2 code of the country.",
     "country_name": "English name of the country.",
     "title": "Name of the case (language: lang).",
     "description": "Description of the case (language: lang).",
-    "formalization": "Formalization code (vocabulary field formalization).",
-    "frequency": "Frequency code (vocabulary field frequency).",
-    "participant_selection": "Mode of selection of participants code.",
-    "decisiveness": "Decisiveness code (vocabulary field decisiveness).",
-    "co_governance": "Co-governance: true = yes, false = no.",
     "url": "URL of the page the row was built from.",
     "lang": "Language of title and description.",
     "status": "active or withdrawn.",
@@ -146,27 +180,41 @@ _COMMENTS_CHANGES = {
 }
 
 
-def column_comments() -> dict[str, dict[str, str]]:
+def _scalar_comment(column: Column) -> str:
+    label = _label(column.name)
+    if column.kind == "flag":
+        return f"{label}: true = yes, false = no."
+    if column.kind == "code":
+        return f"{label} code (vocabulary field {column.name})."
+    return f"{label} (language: lang)."
+
+
+def column_comments(columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, dict[str, str]]:
     """Comment of every view column, by view."""
-    wide = dict(_COMMENTS_WIDE)
-    for column, name, code in wide_columns():
-        wide[column] = (
-            f"{_LIST_LABELS[name]}: {_code_label(name, code)} applies ({name} code {code})."
+    wide = {"case_id": _COMMENTS_WIDE["case_id"]}  # in the view's column order
+    for column in scalar_columns(columns):
+        wide[column.name] = _COMMENTS_WIDE.get(column.name) or _scalar_comment(column)
+        if column.name == "country_code":
+            wide["country_name"] = _COMMENTS_WIDE["country_name"]
+    for wide_column, name, code in wide_columns(columns):
+        wide[wide_column] = (
+            f"{_label(name)}: {_code_label(name, code)} applies ({name} code {code})."
         )
+    wide.update((name, _COMMENTS_WIDE[name]) for name in _WIDE_TAIL)
     return {"cases_wide": wide, "case_changes": dict(_COMMENTS_CHANGES)}
 
 
-def statements() -> list[str]:
+def statements(columns: tuple[Column, ...] = CASE_COLUMNS) -> list[str]:
     """SQL that (re)creates both views and their comments."""
     out = [
-        _cases_wide(),
-        _case_changes(),
-        "COMMENT ON VIEW cases_wide IS 'One row per case with a boolean column per code of "
-        "participant types, means, ends and policy cycle (e.g. means_deliberation).'",
+        _cases_wide(columns),
+        _case_changes(columns),
+        f"COMMENT ON VIEW cases_wide IS 'One row per case with a boolean column per code of "
+        f"{_and(name.replace('_', ' ') for name in bridges(columns))} (e.g. means_deliberation).'",
         "COMMENT ON VIEW case_changes IS 'Field-level changes between consecutive versions "
         "of a case in case_history (one row per changed field).'",
     ]
-    for view, comments in column_comments().items():
+    for view, comments in column_comments(columns).items():
         for column, text in comments.items():
             out.append(f"COMMENT ON COLUMN {view}.{column} IS {_q(text)}")
     return out

@@ -1,0 +1,215 @@
+"""Parsing pages in bulk, safely: one bad page costs that page, one dead worker costs a retry.
+
+No Prefect here (``latinno reparse`` uses this without orchestration). ``parse_pages`` is what
+every worker runs, wherever it runs: in this process, in a process pool, or on a Dask worker
+(``flows.runners`` puts it behind Prefect's task runners). It never raises for a page: whatever
+parsing one page raises, even a bug, becomes a ``ParseFailure`` naming the page and the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from latinno.errors import LatinnoError, PageParseError
+from latinno.record import CaseRecord
+from latinno.vocabulary import Labels, build_labels
+from parsers import parse_case
+
+log = logging.getLogger(__name__)
+
+ParseInput = tuple[bytes, str, str | None]  # body, URL, HTTP charset
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    """A page that gave no record, and why (the reason is stored with the page's failure)."""
+
+    url: str
+    reason: str
+
+
+ParseOutcome = CaseRecord | ParseFailure
+
+
+@dataclass(frozen=True, slots=True)
+class ParseSpec:
+    """What parsing needs besides the page: plain values, so it travels to any worker."""
+
+    extra_labels: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    active_classes: tuple[str, ...] = ("active",)
+
+    @classmethod
+    def of(
+        cls, extra_labels: Mapping[str, Mapping[str, Sequence[str]]], active_classes: Sequence[str]
+    ) -> ParseSpec:
+        frozen = tuple(
+            (group, tuple((target, tuple(labels)) for target, labels in sorted(targets.items())))
+            for group, targets in sorted(extra_labels.items())
+        )
+        return cls(frozen, tuple(active_classes))
+
+    def labels(self) -> Labels:
+        return _labels_for(self.extra_labels)
+
+
+_LABELS: dict[object, Labels] = {}
+
+
+def _labels_for(extra: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]) -> Labels:
+    # Built once per process and spec: a worker parses many chunks with the same labels.
+    labels = _LABELS.get(extra)
+    if labels is None:
+        labels = _LABELS[extra] = build_labels(
+            {group: {target: list(v) for target, v in targets} for group, targets in extra}
+        )
+    return labels
+
+
+def parse_pages(items: Sequence[ParseInput], spec: ParseSpec) -> list[ParseOutcome]:
+    """Parse every page; a page that fails, whatever it raises, becomes a ``ParseFailure``."""
+    labels = spec.labels()
+    out: list[ParseOutcome] = []
+    for body, url, charset in items:
+        try:
+            out.append(
+                parse_case(
+                    body, url, charset=charset, labels=labels, active_classes=spec.active_classes
+                )
+            )
+        except PageParseError as exc:
+            out.append(ParseFailure(url, exc.reason))
+        except Exception as exc:  # a parser bug must cost one page, never the run
+            out.append(ParseFailure(url, f"parser error: {type(exc).__name__}: {exc}"))
+    return out
+
+
+# --- running parse_pages somewhere ----------------------------------------------------------
+
+Waiter = Callable[[], list[ParseOutcome]]
+
+
+class Backend(Protocol):
+    """Where chunks of pages are parsed. ``submit`` returns a callable that waits for the
+    chunk's outcomes and raises only when the worker itself failed (died, vanished)."""
+
+    def submit(self, items: list[ParseInput], spec: ParseSpec) -> Waiter: ...
+
+    def close(self) -> None: ...
+
+
+class ProcessPool:
+    """A standard process pool, for commands that do not orchestrate (``latinno reparse``)."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+
+        # spawn, not fork: the calling process may run threads and an event loop.
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, items: list[ParseInput], spec: ParseSpec) -> Waiter:
+        return self._pool.submit(parse_pages, items, spec).result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Below this many pages a batch parses in this process: handing work over costs more.
+MIN_PAGES_TO_HAND_OVER = 32
+
+
+class ParseEngine:
+    """Parses batches on a backend, split across its workers.
+
+    A backend failure (a worker process that died, a Dask worker lost) restarts the backend
+    and parses the batch once more; if that fails too, every page of the batch is recorded as
+    a failure with the reason, and the run goes on.
+    """
+
+    def __init__(
+        self,
+        spec: ParseSpec,
+        start: Callable[[], Backend] | None,
+        *,
+        workers: int = 1,
+        min_pages: int = MIN_PAGES_TO_HAND_OVER,
+    ) -> None:
+        self.spec = spec
+        self._start = start
+        self._workers = max(1, workers)
+        self._min_pages = min_pages
+        self._backend: Backend | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.restarts = 0
+
+    def parse(self, items: Sequence[ParseInput]) -> list[ParseOutcome]:
+        """Outcomes in the order of ``items``; blocks (call it from a worker thread)."""
+        if self._start is None or len(items) < self._min_pages:
+            return parse_pages(items, self.spec)
+        size = -(-len(items) // self._workers)
+        chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+        generation = self._generation
+        try:
+            return self._run(chunks)
+        except LatinnoError:
+            raise  # a setting is wrong (e.g. no Dask scheduler there): not the pages' fault
+        except Exception as exc:
+            log.warning("parse workers failed (%s: %s); retrying once", type(exc).__name__, exc)
+            self._restart(generation)
+        try:
+            return self._run(chunks)
+        except LatinnoError:
+            raise
+        except Exception as exc:
+            reason = f"parse worker failed twice: {type(exc).__name__}: {exc}"
+            return [ParseFailure(url, reason) for _, url, _ in items]
+
+    def start(self) -> None:
+        """Start the backend now, so a wrong setting fails before any page is fetched."""
+        if self._start is not None:
+            self._ensure()
+
+    def _run(self, chunks: list[list[ParseInput]]) -> list[ParseOutcome]:
+        backend = self._ensure()
+        waiters = [backend.submit(chunk, self.spec) for chunk in chunks]
+        out: list[ParseOutcome] = []
+        for wait in waiters:
+            out.extend(wait())
+        return out
+
+    def _ensure(self) -> Backend:
+        with self._lock:
+            if self._backend is None:
+                assert self._start is not None
+                self._backend = self._start()
+            return self._backend
+
+    def _restart(self, generation: int) -> None:
+        # Two threads may see the same dead backend; only the first replaces it.
+        with self._lock:
+            if generation != self._generation or self._backend is None:
+                return
+            self._generation += 1
+            self.restarts += 1
+            backend, self._backend = self._backend, None
+        try:
+            backend.close()
+        except Exception as exc:  # a broken pool may fail to shut down cleanly
+            log.debug("closing a failed parse backend: %s", exc)
+
+    def close(self) -> None:
+        with self._lock:
+            backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()
+
+    def __enter__(self) -> ParseEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,142 @@
+"""Parse batches through Prefect's task runners: a local process pool, or a Dask cluster.
+
+``runner.engine: local`` runs the ``parse-pages`` task on Prefect's ``ProcessPoolTaskRunner``
+(``runner.parse_workers`` processes); ``dask`` runs it through prefect-dask's ``DaskTaskRunner``,
+on the cluster at ``runner.dask_address`` or, without one, on a ``LocalCluster`` of
+``parse_workers`` single-threaded worker processes. Workers only parse and return records; the
+flow's process stays the one DuckDB writer. Dask workers need this project installed (the
+``parsers`` and ``flows`` packages importable) and must reach the Prefect API the flow uses.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows.carton import Carton
+from flows.parsing import (
+    Backend,
+    ParseEngine,
+    ParseInput,
+    ParseOutcome,
+    ParseSpec,
+    Waiter,
+    parse_pages,
+)
+from latinno.errors import ParseEngineError
+
+
+@task(name="parse-pages", cache_policy=NO_CACHE, persist_result=False)
+def parse_pages_task(
+    pages: Carton[list[ParseInput]], spec: ParseSpec
+) -> Carton[list[ParseOutcome]]:
+    """Parse a chunk of pages on a worker; never fails for a page (see flows.parsing)."""
+    return Carton(parse_pages(pages.take(), spec))
+
+
+def _api_url() -> str | None:
+    """The API this run reports to, when Prefect runs a temporary server for this process."""
+    from prefect.context import FlowRunContext
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:
+        return None  # configured: worker processes read the same setting
+    context = FlowRunContext.get()
+    return str(context.client.api_url).rstrip("/") if context is not None else None
+
+
+class TaskRunnerBackend:
+    """A started Prefect task runner that parses chunks as ``parse-pages`` task runs.
+
+    Workers inherit this process's environment. Without PREFECT_API_URL each would start a
+    temporary Prefect server of its own (10-25 s each, and task runs the user never sees), so
+    while the runner lives the variable names the temporary server this run already uses.
+    """
+
+    def __init__(self, runner: Any, context: contextvars.Context) -> None:
+        self._context = context
+        self._restore: dict[str, str | None] = {}
+        url = _api_url()
+        if url is not None:
+            self._restore["PREFECT_API_URL"] = os.environ.get("PREFECT_API_URL")
+            os.environ["PREFECT_API_URL"] = url
+        try:
+            self._runner = runner.__enter__()
+        except BaseException:
+            self._put_back()
+            raise
+
+    def submit(self, items: list[ParseInput], spec: ParseSpec) -> Waiter:
+        # Submitted in the flow run's context, not the calling task's: Prefect ships the
+        # current task run's context (its parameters: a whole batch of pages) to the worker.
+        future = self._context.copy().run(
+            self._runner.submit, parse_pages_task, {"pages": Carton(items), "spec": spec}
+        )
+        return lambda: future.result().take()
+
+    def close(self) -> None:
+        try:
+            self._runner.__exit__(None, None, None)
+        finally:
+            self._put_back()
+
+    def _put_back(self) -> None:
+        for name, value in self._restore.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def local_backend(workers: int, context: contextvars.Context) -> Backend:
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    return TaskRunnerBackend(ProcessPoolTaskRunner(max_workers=workers), context)
+
+
+def dask_backend(address: str | None, workers: int, context: contextvars.Context) -> Backend:
+    from prefect_dask import DaskTaskRunner
+
+    if address is None:
+        runner = DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={
+                "n_workers": workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+                "host": "127.0.0.1",
+            },
+        )
+        return TaskRunnerBackend(runner, context)
+    try:
+        return TaskRunnerBackend(DaskTaskRunner(address=address), context)
+    except OSError as exc:  # distributed raises OSError (TimeoutError) for an unreachable one
+        raise ParseEngineError(
+            f"runner.dask_address {address}: cannot reach the Dask scheduler ({exc})"
+        ) from None
+
+
+def parse_engine(
+    spec: ParseSpec, *, engine: str, workers: int, dask_address: str | None
+) -> ParseEngine:
+    """The engine a run parses with; its backend starts on the first batch that needs it.
+
+    Call it in the flow's body: parse-pages task runs are submitted in the context it sees.
+    """
+    context = contextvars.copy_context()
+    if engine == "dask":
+        # Every batch goes to the cluster, however small: that is what the user asked for.
+        return ParseEngine(
+            spec,
+            lambda: dask_backend(dask_address, workers, context),
+            workers=workers,
+            min_pages=1,
+        )
+    if workers <= 1:
+        return ParseEngine(spec, None)
+    return ParseEngine(spec, lambda: local_backend(workers, context), workers=workers)

@@ -1,0 +1,60 @@
+"""What flow tests share: the expected records of a fixture site and a case as stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from latinno.vocabulary import codes_for
+
+
+def expected_records(root: Path, lang: str) -> dict[int, dict[str, Any]]:
+    out = {}
+    for path in sorted((root / lang / "case").glob("*/expected.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        out[record["case_id"]] = record
+    return out
+
+
+def stored_case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, Any]:
+    """A case as the warehouse holds it, shaped like the record contract's case fields."""
+    row = con.execute(
+        "SELECT country_code, title, description, formalization, frequency, "
+        "participant_selection, decisiveness, co_governance FROM cases WHERE case_id = ?",
+        [case_id],
+    ).fetchone()
+    assert row is not None, f"case {case_id} not loaded"
+    keys = [
+        "country_code",
+        "title",
+        "description",
+        "formalization",
+        "frequency",
+        "participant_selection",
+        "decisiveness",
+        "co_governance",
+    ]
+    case = dict(zip(keys, row, strict=True))
+    for name, table, column in (
+        ("participant_types", "case_participant_types", "participant_type"),
+        ("means", "case_means", "means"),
+        ("ends", "case_ends", "ends"),
+        ("policy_cycle", "case_policy_cycle", "stage"),
+    ):
+        found = {
+            r[0]
+            for r in con.execute(
+                f"SELECT {column} FROM {table} WHERE case_id = ?", [case_id]
+            ).fetchall()
+        }
+        case[name] = [code for code in codes_for(name) if code in found]
+    case["sources"] = [
+        {"text": t, "url": u}
+        for t, u in con.execute(
+            "SELECT text, url FROM case_sources WHERE case_id = ? ORDER BY position", [case_id]
+        ).fetchall()
+    ]
+    return case

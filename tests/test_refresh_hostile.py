@@ -1,0 +1,93 @@
+"""One bad page never stops a refresh (issue 13, part 1), tried the way a user meets it.
+
+`latinno refresh` (a real process, a real Prefect flow, two parse worker processes) against our
+site server serving the bundled site plus hostile pages in the same batch: a maintenance page,
+an empty body, binary bytes, deep nesting, one invalid UTF-8 byte, a gzip bomb and a slow drip.
+Every good case loads, the command exits 2, and each bad page is stored with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from _flow_support import expected_records
+
+from sitemodel.server import HOSTILE_PAGES, run_server_in_thread
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures" / "html"
+
+# What each hostile page must be recorded as (a part of its stored reason).
+REASONS = {
+    "maintenance": "not a case page",
+    "empty": "empty",
+    "binary": "not a case page",
+    "deep_nesting": "nested too deep",
+    "double_gzip": "exceeds max_body_bytes",
+    "slow_drip": "max_request_s",
+}
+
+
+def test_bad_pages_are_recorded_and_every_good_case_loads(tmp_path: Path) -> None:
+    db = tmp_path / "hostile.duckdb"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "http": {
+                    "max_request_s": 1,
+                    "max_retries": 1,
+                    "backoff_base_s": 0.05,
+                    "backoff_max_s": 0.1,
+                },
+                "runner": {"parse_workers": 2, "batch_size": 400},
+            }
+        )
+    )
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    with run_server_in_thread(
+        FIXTURES, sitemap=True, hostile=True, drip_s=0.5, bomb_bytes=64 << 20
+    ) as server:
+        command = ["refresh", "--config", str(config), "--db", str(db), "--rate", "0"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli", *command, "--base-url", server.base_url],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+    expected = expected_records(FIXTURES, "en")
+    hostile_ids = {page.case_id: name for name, page in HOSTILE_PAGES.items()}
+    with duckdb.connect(str(db), read_only=True) as con:
+        loaded = {r[0] for r in con.execute("SELECT case_id FROM cases").fetchall()}
+        failures = dict(
+            con.execute(
+                "SELECT case_id, reason FROM fetch_failures WHERE resolved_run_id IS NULL"
+            ).fetchall()
+        )
+        utf8_issues = con.execute(
+            "SELECT raw FROM parse_issues WHERE case_id = ?",
+            [HOSTILE_PAGES["invalid_utf8"].case_id],
+        ).fetchall()
+        (failed,) = con.execute("SELECT failed FROM runs").fetchone()  # type: ignore[misc]
+
+    assert set(expected) <= loaded  # every good case, in the same batch as the bad pages
+    assert HOSTILE_PAGES["invalid_utf8"].case_id in loaded  # a case with one bad byte still is
+    assert utf8_issues, "the invalid byte must leave a parse issue"
+    assert {hostile_ids[cid] for cid in failures} == set(REASONS)
+    for case_id, reason in failures.items():
+        assert REASONS[hostile_ids[case_id]] in reason, (hostile_ids[case_id], reason)
+    assert failed == len(REASONS)
+    for name in REASONS:
+        assert f"/en/case/{HOSTILE_PAGES[name].case_id}/" in proc.stderr  # listed to the user

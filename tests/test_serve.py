@@ -1,0 +1,195 @@
+"""A scheduled run, the way an operator gets one (issue 14).
+
+The README's "Scheduled runs" commands, word for word (a free port instead of 4200, our config
+instead of config.yaml): a real Prefect server on loopback, `latinno serve` on a config whose cron
+fires every minute and whose site is our site server with faults. The test waits for the
+scheduled run, then checks it through the Prefect API (state, task runs, artifact) and the
+warehouse (the `runs` row, every case as expected). Everything it starts is stopped by process
+group.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+import yaml
+from _flow_support import expected_records, stored_case
+
+from warehouse.content import HASHED_FIELDS
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures" / "html"
+BIN = Path(sys.executable).parent
+SERVER_START_S = 90
+RUN_WAIT_S = 240
+
+
+def readme_commands() -> tuple[str, str]:
+    """The two commands of the README's "Scheduled runs" section."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Scheduled runs") :]
+    block = section[section.index("```sh") + 5 : section.index("```", section.index("```sh") + 5)]
+    lines = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+    server, serve = [line for line in lines if line]
+    return server, serve
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def started(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a README command line (``VAR=value ... prog args``, maybe ending in ``&``) in its own
+    process group, output to ``log``; the whole group is stopped on exit."""
+    words = shlex.split(command.rstrip("& "))
+    env = dict(env)
+    while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    words[0] = str(BIN / Path(words[0]).name) if words[0].startswith(".venv/bin/") else words[0]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            words, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            if proc.poll() is not None:
+                break
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                continue
+        with suppress(ProcessLookupError):  # leftovers: flow-run and parse worker processes
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_for(what: str, check: Any, timeout_s: float, logs: list[Path]) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    tails = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
+    pytest.fail(f"timed out waiting for {what}\n{tails}")
+
+
+def api(client: httpx.Client, path: str, body: dict[str, Any] | None = None) -> Any:
+    response = client.post(path, json=body or {}) if body is not None else client.get(path)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) -> None:
+    server_cmd, serve_cmd = readme_commands()
+    assert "prefect server start" in server_cmd and "latinno serve" in serve_cmd
+    port = free_port()
+    server_cmd = server_cmd.replace("4200", str(port))
+    config = tmp_path / "serve.yaml"
+    serve_cmd = serve_cmd.replace("4200", str(port)).replace("config.yaml", str(config))
+
+    from sitemodel.server import run_server_in_thread
+
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
+    env.pop("PREFECT_API_URL", None)
+    db = tmp_path / "scheduled.duckdb"
+    logs = [tmp_path / "prefect-server.log", tmp_path / "serve.log"]
+    with (
+        run_server_in_thread(FIXTURES, sitemap=True, faults=0.15, seed=7, slow_s=0.05) as site,
+        started(server_cmd, env, logs[0]),
+    ):
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "source": {"base_url": site.base_url, "languages": ["en", "es", "pt"]},
+                    "politeness": {"rate": 0, "concurrency": 4},
+                    "http": {"backoff_base_s": 0.05, "backoff_max_s": 0.2, "max_retries": 8},
+                    "warehouse": {"path": str(db)},
+                    "schedule": {"cron": "* * * * *", "timezone": "UTC"},
+                    "runner": {"batch_size": 40, "parse_workers": 2},
+                }
+            )
+        )
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10)
+
+        def healthy() -> bool:
+            try:
+                return client.get("/health").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for("the Prefect server", healthy, SERVER_START_S, logs)
+        with started(serve_cmd, env, logs[1]):
+
+            def finished_run() -> dict[str, Any] | None:
+                runs = api(client, "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_ASC"})
+                done = [r for r in runs if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
+                return done[0] if done else None
+
+            run = wait_for("a scheduled run to finish", finished_run, RUN_WAIT_S, logs)
+            flow_run_id = run["id"]
+            task_runs = api(
+                client, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+            )
+            artifacts = api(
+                client, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
+            )
+            deployment = api(client, f"/deployments/{run['deployment_id']}")
+        served = logs[1].read_text(errors="replace")
+
+    assert run["state_type"] == "COMPLETED", served
+    assert deployment["entrypoint"] == "flows.refresh.refresh"
+    assert run["auto_scheduled"] is True  # the cron made it, nobody triggered it
+    names = {re.sub(r"-[0-9a-f]{3}$", "", t["name"]) for t in task_runs}
+    assert {"plan-run", "fetch-batch", "process-batch", "parse-pages"} <= names, names
+    assert all(t["state_type"] == "COMPLETED" for t in task_runs), [
+        (t["name"], t["state_type"]) for t in task_runs if t["state_type"] != "COMPLETED"
+    ]
+    (summary,) = [a for a in artifacts if a["key"] == "latinno-refresh-summary"]
+    assert summary["type"] == "markdown" and "new cases" in summary["data"]
+    assert not re.search(r"Traceback|\bERROR\b", served), served
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        (row,) = con.execute(
+            "SELECT finished_at, fetched, new, failed FROM runs WHERE finished_at IS NOT NULL"
+        ).fetchall()
+        assert row[0] is not None and row[3] == 0
+        expected = expected_records(FIXTURES, "en")
+        assert row[2] == len(expected)
+        ids = {r[0] for r in con.execute("SELECT case_id FROM cases").fetchall()}
+        assert ids == set(expected)
+        for case_id, record in expected.items():
+            want = {name: record[name] for name in HASHED_FIELDS}
+            assert stored_case(con, case_id) == want, f"case {case_id}"
+        for lang in ("es", "pt"):
+            texts = dict(
+                con.execute(
+                    "SELECT case_id, title FROM case_texts WHERE lang = ?", [lang]
+                ).fetchall()
+            )
+            assert texts == {cid: r["title"] for cid, r in expected_records(FIXTURES, lang).items()}
