@@ -34,6 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from flows.fetch import Fetcher  # noqa: E402
+from flows.fetch_types import FetchPolicy  # noqa: E402
+from latinno.config import Settings, override  # noqa: E402
 from sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread  # noqa: E402
 
 UA = "latinno-pipeline-bench/0.1 (+https://example.org/contact)"
@@ -53,9 +55,16 @@ def _peak_mb() -> float:
 
 
 async def _fetch(url: str) -> dict[str, object]:
-    async with Fetcher(
-        allowed_hosts=["127.0.0.1"], user_agent=UA, rate=0.0, max_body_bytes=CAP, max_retries=0
-    ) as fetcher:
+    settings = override(
+        Settings(),
+        {
+            "source": {"base_url": url},
+            "politeness": {"rate": 0.0, "user_agent": UA},
+            "http": {"max_body_bytes": CAP, "max_retries": 0},
+        },
+        "benchmark",
+    )
+    async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
         result = await fetcher.get(url)
     return {"status": result.status, "bytes": len(result.body or b""), "error": result.error}
 

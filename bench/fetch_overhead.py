@@ -33,7 +33,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from flows.discover import fetch_cases, probe_prefix  # noqa: E402
-from flows.fetch import Fetcher, FetchResult, Validators  # noqa: E402
+from flows.fetch import Fetcher  # noqa: E402
+from flows.fetch_types import FetchPolicy, FetchResult, Validators  # noqa: E402
+from latinno.config import Settings, override  # noqa: E402
 from latinno.pages import PageKey, case_url  # noqa: E402
 from latinno.vocabulary import COUNTRY_BY_PREFIX  # noqa: E402
 from sitemodel.server import iter_case_pages  # noqa: E402
@@ -43,7 +45,15 @@ UA = "latinno-pipeline-bench/0.1 (+https://example.org/contact)"
 
 
 def _fetcher(concurrency: int) -> Fetcher:
-    return Fetcher(allowed_hosts=["127.0.0.1"], user_agent=UA, rate=0.0, concurrency=concurrency)
+    settings = override(
+        Settings(),
+        {
+            "source": {"base_url": "http://127.0.0.1"},
+            "politeness": {"rate": 0.0, "concurrency": concurrency, "user_agent": UA},
+        },
+        "benchmark",
+    )
+    return Fetcher(FetchPolicy.from_settings(settings))
 
 
 async def _floor(urls: list[str], concurrency: int) -> int:

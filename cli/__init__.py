@@ -10,8 +10,7 @@ import sys
 
 # Each command module adds its commands to ``app`` when imported (plain imports: a missing
 # module is an error, never skipped); they import heavy dependencies inside the commands.
-from cli import parse, refresh, report, site_model, warehouse  # noqa: F401
-from cli import release as _release  # noqa: F401
+from cli import parse, refresh, release, report, site_model, warehouse  # noqa: F401
 from cli.app import app, is_verbose
 from latinno.errors import LatinnoError
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from latinno.config import Settings, load_settings, override
+from latinno.config import Overrides, Settings, resolve_settings
 
 app = typer.Typer(
     name="latinno",
@@ -81,18 +81,22 @@ def is_verbose() -> bool:
     return bool(_state["verbose"])
 
 
-def settings_for(config: Path | None, db: Path | None = None, **source: Any) -> Settings:
-    """Read config once and apply command-line overrides (``--db``, source/politeness flags)."""
-    settings = load_settings(config)
-    changes: dict[str, dict[str, Any]] = {}
+def overrides_for(db: Path | None = None, **flags: Any) -> Overrides:
+    """A command's flags as overrides: ``--db`` and ``section__key=value`` (None: not given)."""
+    changes: Overrides = {}
     if db is not None:
         changes["warehouse"] = {"path": str(db)}
-    for key, value in source.items():
+    for key, value in flags.items():
         if value is None:
             continue
         section, _, name = key.partition("__")
         changes.setdefault(section, {})[name] = value
-    return override(settings, changes, "command line") if changes else settings
+    return changes
+
+
+def settings_for(config: Path | None, db: Path | None = None, **flags: Any) -> Settings:
+    """Read config once and apply command-line overrides (``--db``, source/politeness flags)."""
+    return resolve_settings(config, overrides_for(db, **flags), "command line")
 
 
 def quiet_prefect(level: str = "WARNING") -> None:

@@ -15,7 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.app import ConfigOption, DbOption, app, is_verbose, quiet_prefect, settings_for
+from cli.app import (
+    ConfigOption,
+    DbOption,
+    app,
+    is_verbose,
+    overrides_for,
+    quiet_prefect,
+    settings_for,
+)
+from latinno.config import Settings, resolve_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
@@ -121,21 +130,19 @@ def refresh(
     Exit codes: 0 every page ended fetched, not modified or gone; 2 some pages still failed
     after retries (listed, and stored in fetch_failures); 1 a fatal error.
     """
-    settings = settings_for(
-        config,
+    overrides = overrides_for(
         db,
         source__base_url=base_url,
         source__languages=_languages(languages),
         politeness__rate=rate,
         politeness__concurrency=concurrency,
-    )  # validates the overrides before Prefect starts
+    )
+    # Validates the overrides before Prefect starts; the flow resolves the same two values.
+    settings = resolve_settings(config, overrides, "command line")
+    _check_warehouse(settings)
     params = {
         "config_path": str(config) if config else None,
-        "base_url": settings.source.base_url,
-        "db": str(settings.warehouse.path),
-        "languages": settings.source.languages,
-        "rate": settings.politeness.rate,
-        "concurrency": settings.politeness.concurrency,
+        "overrides": overrides,
         "limit": limit,
         "full": full,
     }
@@ -149,6 +156,7 @@ def reparse(config: ConfigOption = None, db: DbOption = None) -> None:
     from flows.reparse import reparse_archive
 
     settings = settings_for(config, db)
+    _check_warehouse(settings)
     counts, failures = reparse_archive(settings)
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")
@@ -186,6 +194,7 @@ def serve(
     server, runs show in its UI.
     """
     settings = settings_for(config)
+    _check_warehouse(settings)
     quiet_prefect()
     from prefect import serve as prefect_serve
 
@@ -219,15 +228,32 @@ def demo(
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
     with run_server_in_thread(root, sitemap=True) as server:
         out.print(f"Site server: {server.base_url} (serving {root})")
-        params = {
-            "config_path": str(config) if config else None,
-            "base_url": server.base_url,
-            "db": str(settings.warehouse.path),
-        }
+        overrides = overrides_for(db, source__base_url=server.base_url)
+        params = {"config_path": str(config) if config else None, "overrides": overrides}
         data = _run_flow(params, show_progress=sys.stderr.isatty())
     code = _print_summary(data)
     _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
+    _publish(settings)
     raise typer.Exit(code)
+
+
+def _check_warehouse(settings: Settings) -> None:
+    """A damaged warehouse fails in one line before Prefect starts or anything is fetched."""
+    from warehouse.db import check_warehouse
+
+    check_warehouse(settings.warehouse.path)
+
+
+def _publish(settings: Settings) -> None:
+    """The demo ends where a researcher starts: the report to look at, a release to cite."""
+    from release import release_for
+    from report import write_report
+
+    timeout = settings.warehouse.read_lock_timeout_s
+    report = write_report(settings.warehouse.path, settings.report.path, lock_timeout_s=timeout)
+    out.print(f"\nReport (open it in a browser): {report}")
+    release = release_for(settings)
+    out.print(f"Release (Parquet, CSV, Stata, SPSS, codebook, citation): {release.path}")
 
 
 def _print_example_query(db: Path, lock_timeout_s: float) -> None:

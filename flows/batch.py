@@ -19,7 +19,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.fetch import FetchResult, Validators
+from flows.fetch_types import FetchResult, Validators
 from flows.parsing import ParseEngine, ParseFailure
 from latinno.record import CaseRecord
 

@@ -27,7 +27,7 @@ def build_deployment(settings: Settings, config_path: Path | None, *, name: str)
         schedules=[Cron(settings.schedule.cron, timezone=settings.schedule.timezone)],
         parameters={
             "config_path": str(config_path.resolve()) if config_path else None,
-            "db": str(Path(settings.warehouse.path).resolve()),
+            "overrides": {"warehouse": {"path": str(Path(settings.warehouse.path).resolve())}},
         },
         description="Refresh the LATINNO warehouse from the site (issue 3).",
         tags=["latinno"],

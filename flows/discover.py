@@ -13,10 +13,13 @@ import gzip
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from datetime import time as dt_time
+from email.utils import parsedate_to_datetime
 
-from flows.fetch import Fetcher, FetchResult, Validators
+from flows.fetch import Fetcher
+from flows.fetch_types import FetchResult, Validators
 from latinno.pages import PageKey, case_url, page_key
 
 log = logging.getLogger(__name__)
@@ -197,7 +200,7 @@ async def probe_prefix(
         raise ValueError(f"max_misses and max_serial must be >= 1 (got {max_misses}, {max_serial})")
     first_id = prefix * 1000
     mine = {cid: v for cid, v in known.items() if first_id < cid < first_id + 1000}
-    window = max(4, 2 * fetcher.concurrency)
+    window = max(4, 2 * fetcher.policy.concurrency)
     results: dict[int, FetchResult] = {}
     last_hit = 0
     next_serial = 1
@@ -262,6 +265,53 @@ async def fetch_cases(
             url, validators = items[position]
             results[position] = await _get(fetcher, url, validators)
 
-    workers = min(len(items), max(4, 2 * fetcher.concurrency))
+    workers = min(len(items), max(4, 2 * fetcher.policy.concurrency))
     await asyncio.gather(*(worker() for _ in range(workers)))
     return [r for r in results if r is not None]
+
+
+# --- the sitemap's lastmod and ids ---------------------------------------------------------
+
+
+def _key(url: str) -> PageKey:
+    return page_key(url) or PageKey(0, "")
+
+
+def sitemap_lastmods(entries: Mapping[str, datetime | None]) -> dict[PageKey, datetime]:
+    """The sitemap's lastmod of every case page it lists that has one."""
+    return {_key(url): when for url, when in entries.items() if when is not None and _key(url)[0]}
+
+
+def unchanged_per_sitemap(
+    key: PageKey,
+    lastmods: Mapping[PageKey, datetime],
+    validators: Mapping[tuple[int, str], Validators],
+) -> bool:
+    """True when the sitemap's lastmod is no later than the Last-Modified of our stored copy.
+
+    Both come from the site's clock. A midnight lastmod may be a bare date (a page changed later
+    that day still carries it), so it must be a whole day older than our copy to count.
+    """
+    lastmod = lastmods.get(key)
+    ours_validators = validators.get(key)  # absent for --full and for stale cases
+    if lastmod is None or ours_validators is None or not ours_validators.last_modified:
+        return False
+    try:
+        ours = parsedate_to_datetime(ours_validators.last_modified)
+    except (TypeError, ValueError):
+        return False
+    if ours.tzinfo is None:
+        ours = ours.replace(tzinfo=UTC)
+    if lastmod.time() == dt_time(0, 0):
+        lastmod += timedelta(days=1)
+    return lastmod <= ours
+
+
+def sitemap_case_ids(urls: Iterable[str], prefixes: Sequence[int]) -> set[int]:
+    """Ids of the case pages a sitemap lists, in any language, within ``prefixes``."""
+    ids = set()
+    for url in urls:
+        key = page_key(url)
+        if key is not None and key.case_id // 1000 in prefixes:
+            ids.add(key.case_id)
+    return ids

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -31,60 +31,18 @@ from flows.client import (
     build_client,
     content_codings,
 )
+from flows.fetch_types import FetchPolicy, FetchResult
 from flows.politeness import HostPolicy, RobotsRules
 from latinno.errors import FetchError
 from latinno.pages import page_key
 
 if TYPE_CHECKING:
-    from latinno.config import Settings
+    pass
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429})
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What a previous 200 gave us to revalidate a page with (either may be missing)."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
-class FetchResult:
-    """The outcome of fetching one URL, after redirects and retries."""
-
-    url: str
-    final_url: str
-    case_id: int | None
-    lang: str | None
-    status: int | None
-    body: bytes | None
-    headers: dict[str, str]
-    etag: str | None
-    last_modified: str | None
-    charset: str | None
-    fetched_at: datetime
-    attempts: int
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200 and self.error is None
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304 and self.error is None
-
-    @property
-    def gone(self) -> bool:
-        return self.status in (404, 410) and self.error is None
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None
 
 
 @dataclass
@@ -118,54 +76,17 @@ def _host_key(url: str) -> str:
 
 
 class Fetcher:
-    """Fetch pages politely; use as ``async with Fetcher(...) as fetcher``.
+    """Fetch pages politely under a ``FetchPolicy``; use as ``async with Fetcher(policy)``.
 
-    ``rate`` is requests/s per host (0 = unlimited, for local benchmarks), ``concurrency`` the
-    requests in flight per host. ``allowed_hosts`` entries are host names (any port) or
-    ``host:port``; a first URL on another host raises FetchError (a programming error), a
+    A first URL on a host the policy does not allow raises FetchError (a programming error), a
     redirect to one is a failed result naming both URLs.
 
     Limits are per Fetcher: use one Fetcher (in one event loop) for everything a run fetches,
     or the host sees the sum of several fetchers' rates.
     """
 
-    def __init__(
-        self,
-        *,
-        allowed_hosts: list[str] | tuple[str, ...] | set[str],
-        user_agent: str,
-        rate: float = 2.0,
-        concurrency: int = 2,
-        timeout_s: float = 20.0,
-        max_retries: int = 5,
-        backoff_base_s: float = 0.5,
-        backoff_max_s: float = 30.0,
-        retry_after_cap_s: float = 60.0,
-        max_body_bytes: int = 5_000_000,
-        max_request_s: float = 60.0,
-        obey_robots: bool = True,
-        seed: int | None = None,
-    ) -> None:
-        if rate < 0:
-            raise ValueError(f"rate must be >= 0 requests/s (0 = unlimited), got {rate}")
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
-        self.user_agent = user_agent
-        self.rate = rate
-        self.concurrency = concurrency
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
-        self.retry_after_cap_s = retry_after_cap_s
-        self.max_body_bytes = max_body_bytes
-        if max_request_s <= 0:
-            raise ValueError(f"max_request_s must be > 0 seconds, got {max_request_s}")
-        self.max_request_s = max_request_s
-        self.obey_robots = obey_robots
+    def __init__(self, policy: FetchPolicy, *, seed: int | None = None) -> None:
+        self.policy = policy
         self._rng = random.Random(seed)
         self._hosts: dict[str, HostPolicy] = {}
         self._client: httpx.AsyncClient | None = None
@@ -173,9 +94,9 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
         self._client = build_client(
-            user_agent=self.user_agent,
-            timeout_s=self.timeout_s,
-            max_connections=self.concurrency * 4,
+            user_agent=self.policy.user_agent,
+            timeout_s=self.policy.timeout_s,
+            max_connections=self.policy.concurrency * 4,
         )
         return self
 
@@ -197,7 +118,9 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return False
         host = parts.hostname.lower()
-        return host in self.allowed_hosts or f"{host}:{parts.port}" in self.allowed_hosts
+        return (
+            host in self.policy.allowed_hosts or f"{host}:{parts.port}" in self.policy.allowed_hosts
+        )
 
     async def robots(self, url: str) -> RobotsRules:
         """The robots.txt rules of ``url``'s host, fetched once per host and kept."""
@@ -208,7 +131,7 @@ class Fetcher:
     ) -> FetchResult:
         """Fetch ``url`` (conditionally when validators are given); never raises for HTTP."""
         if not self.is_allowed(url):
-            raise FetchError(url, f"host not in allowed hosts {sorted(self.allowed_hosts)}")
+            raise FetchError(url, f"host not in allowed hosts {sorted(self.policy.allowed_hosts)}")
         if self._client is None:
             raise FetchError(url, "Fetcher used outside 'async with'")
         headers: dict[str, str] = {}
@@ -220,7 +143,7 @@ class Fetcher:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             policy = self._policy(current)
-            if self.obey_robots:
+            if self.policy.obey_robots:
                 rules = await self._robots_for(policy, current)
                 if not rules.can_fetch(current):
                     reason = "disallowed by robots.txt"
@@ -235,7 +158,7 @@ class Fetcher:
                 if not self.is_allowed(target):
                     outcome.error = (
                         f"redirect from {current} to {target} refused: "
-                        f"host not in allowed hosts {sorted(self.allowed_hosts)}"
+                        f"host not in allowed hosts {sorted(self.policy.allowed_hosts)}"
                     )
                     return self._result(url, current, outcome, attempts, etag, last_modified)
                 current = target
@@ -250,7 +173,7 @@ class Fetcher:
         key = _host_key(url)
         policy = self._hosts.get(key)
         if policy is None:
-            policy = HostPolicy.create(self.rate, self.concurrency)
+            policy = HostPolicy.create(self.policy.rate, self.policy.concurrency)
             self._hosts[key] = policy
         return policy
 
@@ -260,7 +183,7 @@ class Fetcher:
         async with policy.robots_lock:
             if policy.robots is None:
                 policy.robots = await self._load_robots(policy, url)
-                if self.obey_robots and policy.robots.crawl_delay:
+                if self.policy.obey_robots and policy.robots.crawl_delay:
                     policy.limiter.set_min_interval(policy.robots.crawl_delay)
         return policy.robots
 
@@ -273,20 +196,22 @@ class Fetcher:
                 target = urljoin(robots_url, location)
                 if not self.is_allowed(target) or _host_key(target) != _host_key(robots_url):
                     # Following it would mean another host's limits; treat as no robots.txt.
-                    return RobotsRules.allow_all(self.user_agent, f"{robots_url} redirects away")
+                    return RobotsRules.allow_all(
+                        self.policy.user_agent, f"{robots_url} redirects away"
+                    )
                 robots_url = target
                 continue
             if outcome.status == 200 and outcome.error is None and outcome.body is not None:
                 text = outcome.body.decode("utf-8", errors="replace")
-                return RobotsRules.parse(text, self.user_agent)
+                return RobotsRules.parse(text, self.policy.user_agent)
             status = outcome.status
             if status is not None and 400 <= status < 500 and status not in RETRY_STATUSES:
                 # RFC 9309 2.3.1.3: robots.txt "unavailable" (4xx) means no restrictions.
-                return RobotsRules.allow_all(self.user_agent)
+                return RobotsRules.allow_all(self.policy.user_agent)
             return RobotsRules.unreachable(
-                self.user_agent, f"{robots_url} unreachable: {outcome.error}"
+                self.policy.user_agent, f"{robots_url} unreachable: {outcome.error}"
             )
-        return RobotsRules.allow_all(self.user_agent, f"{robots_url}: too many redirects")
+        return RobotsRules.allow_all(self.policy.user_agent, f"{robots_url}: too many redirects")
 
     async def _fetch_with_retries(
         self, policy: HostPolicy, url: str, headers: dict[str, str]
@@ -296,15 +221,17 @@ class Fetcher:
             attempt += 1
             outcome = await self._attempt(policy, url, headers)
             outcome.attempts = attempt
-            if not outcome.retryable or attempt > self.max_retries:
+            if not outcome.retryable or attempt > self.policy.max_retries:
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
                 return outcome
             if outcome.retry_after is not None:
                 # The host asked everyone to wait: hold back every request to it, not just ours.
-                policy.limiter.defer(min(outcome.retry_after, self.retry_after_cap_s))
+                policy.limiter.defer(min(outcome.retry_after, self.policy.retry_after_cap_s))
             else:
-                ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+                ceiling = min(
+                    self.policy.backoff_max_s, self.policy.backoff_base_s * 2 ** (attempt - 1)
+                )
                 await asyncio.sleep(self._rng.uniform(0.0, ceiling))
 
     async def _attempt(self, policy: HostPolicy, url: str, headers: dict[str, str]) -> _Attempt:
@@ -314,12 +241,12 @@ class Fetcher:
             try:
                 # One request's whole time, however slowly its body drips: httpx's timeout
                 # bounds each read, and a byte every few seconds never trips it.
-                async with asyncio.timeout(self.max_request_s):
+                async with asyncio.timeout(self.policy.max_request_s):
                     return await self._exchange(url, headers)
             except TimeoutError:
                 return _Attempt(
                     error=f"timeout: the request took longer than max_request_s "
-                    f"({self.max_request_s:g}s)",
+                    f"({self.policy.max_request_s:g}s)",
                     retryable=True,
                 )
             except httpx.TimeoutException as exc:
@@ -341,17 +268,21 @@ class Fetcher:
             status = response.status_code
             got = {name.lower(): value for name, value in response.headers.items()}
             declared = got.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            if (
+                declared is not None
+                and declared.isdigit()
+                and int(declared) > self.policy.max_body_bytes
+            ):
                 return _Attempt(status, got, error=self._too_large(declared))
             try:
                 decoder = BoundedDecoder(
-                    content_codings(got.get("content-encoding")), self.max_body_bytes
+                    content_codings(got.get("content-encoding")), self.policy.max_body_bytes
                 )
                 received = 0
                 # Raw bytes, decoded by us in bounded steps (flows/client.py says why).
                 async for chunk in response.aiter_raw():
                     received += len(chunk)
-                    if received > self.max_body_bytes:
+                    if received > self.policy.max_body_bytes:
                         return _Attempt(status, got, error=self._too_large(f"more than {received}"))
                     decoder.feed(chunk)
                 # Content-Length counts the bytes on the wire (before any decoding).
@@ -381,7 +312,8 @@ class Fetcher:
         return _Attempt(status, got, body)
 
     def _too_large(self, size: str, how: str = "") -> str:
-        return f"body of {size} bytes{how} exceeds max_body_bytes ({self.max_body_bytes}); refused"
+        cap = self.policy.max_body_bytes
+        return f"body of {size} bytes{how} exceeds max_body_bytes ({cap}); refused"
 
     def _result(
         self,
@@ -419,26 +351,3 @@ class Fetcher:
             attempts=attempts,
             error=outcome.error,
         )
-
-
-def fetcher_kwargs(settings: Settings) -> dict[str, Any]:
-    """``Fetcher`` arguments from ``latinno.config.Settings`` (the flow's one-liner).
-
-    The base URL's host is always allowed, so a local site server works without editing
-    ``source.allowed_hosts``.
-    """
-    base_host = urlsplit(settings.source.base_url).hostname or ""
-    return {
-        "allowed_hosts": [*settings.source.allowed_hosts, base_host],
-        "user_agent": settings.politeness.user_agent_header,
-        "rate": settings.politeness.rate,
-        "concurrency": settings.politeness.concurrency,
-        "timeout_s": settings.http.timeout_s,
-        "max_retries": settings.http.max_retries,
-        "backoff_base_s": settings.http.backoff_base_s,
-        "backoff_max_s": settings.http.backoff_max_s,
-        "retry_after_cap_s": settings.http.retry_after_cap_s,
-        "max_body_bytes": settings.http.max_body_bytes,
-        "max_request_s": settings.http.max_request_s,
-        "obey_robots": settings.politeness.obey_robots,
-    }

@@ -29,6 +29,9 @@ from flows.parsing import (
 )
 from latinno.errors import ParseEngineError
 
+# How long to try reaching an existing Dask scheduler before the run fails.
+DASK_CONNECT_TIMEOUT = "15s"
+
 
 @task(name="parse-pages", cache_policy=NO_CACHE, persist_result=False)
 def parse_pages_task(
@@ -112,13 +115,16 @@ def dask_backend(address: str | None, workers: int, context: contextvars.Context
                 "host": "127.0.0.1",
             },
         )
-        return TaskRunnerBackend(runner, context)
+    else:
+        runner = DaskTaskRunner(address=address, client_kwargs={"timeout": DASK_CONNECT_TIMEOUT})
+    backend = TaskRunnerBackend(runner, context)
     try:
-        return TaskRunnerBackend(DaskTaskRunner(address=address), context)
-    except OSError as exc:  # distributed raises OSError (TimeoutError) for an unreachable one
-        raise ParseEngineError(
-            f"runner.dask_address {address}: cannot reach the Dask scheduler ({exc})"
-        ) from None
+        runner.client  # noqa: B018 - prefect-dask connects lazily; connect (or fail) now
+    except OSError as exc:  # distributed's TimeoutError for a scheduler that is not there
+        backend.close()
+        where = f"runner.dask_address {address}" if address else "a local Dask cluster"
+        raise ParseEngineError(f"{where}: cannot reach the Dask scheduler ({exc})") from None
+    return backend
 
 
 def parse_engine(

@@ -50,6 +50,13 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, int]]:
     return [(label, int(summary.counts.get(key, 0))) for key, label in COUNT_LABELS]
 
 
+def summary_table(summary: RunSummary) -> list[dict[str, Any]]:
+    """The key numbers of a run, one row per count: the run's Prefect table artifact."""
+    return [{"what": label, "count": count} for label, count in summary_rows(summary)] + [
+        {"what": "duration (s)", "count": round(summary.duration_s, 1)}
+    ]
+
+
 def summary_markdown(summary: RunSummary) -> str:
     lines = [
         f"# LATINNO refresh `{summary.run_id}`",

@@ -249,6 +249,21 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     return settings
 
 
+Overrides = dict[str, dict[str, Any]]
+
+
+def resolve_settings(
+    path: Path | None, overrides: Overrides | None = None, source: str = "overrides"
+) -> Settings:
+    """config.yaml read once with ``overrides`` (``{section: {key: value}}``) applied on top.
+
+    The one way a config path and overrides become settings: the CLI validates a command's
+    flags with it before anything starts, and the flow resolves the same two values again.
+    """
+    settings = load_settings(path)
+    return override(settings, overrides, source) if overrides else settings
+
+
 def override(settings: Settings, changes: dict[str, dict[str, Any]], source: str) -> Settings:
     """A validated copy with ``{section: {key: value}}`` changed (CLI flags, environment)."""
     data = settings.model_dump(mode="json")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.fetch import Fetcher
+from flows.fetch_types import FetchPolicy
 
 UA = "latinno-pipeline-test/0.1 (+https://example.org/contact)"
 
@@ -45,4 +46,7 @@ def fast_fetcher(**overrides: Any) -> Fetcher:
         "seed": 1,
     }
     args.update(overrides)
-    return Fetcher(**args)
+    seed = args.pop("seed")
+    args["allowed_hosts"] = frozenset(args["allowed_hosts"])
+    args.setdefault("max_request_s", 60.0)
+    return Fetcher(FetchPolicy(**args), seed=seed)

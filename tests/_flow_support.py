@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,37 @@ def stored_case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, Any]:
         ).fetchall()
     ]
     return case
+
+
+CONFIG = str(Path(__file__).resolve().parent.parent / "config.yaml")
+# Keyword arguments of run_refresh and the settings they override.
+_SETTINGS = {
+    "base_url": ("source", "base_url"),
+    "languages": ("source", "languages"),
+    "db": ("warehouse", "path"),
+    "rate": ("politeness", "rate"),
+    "concurrency": ("politeness", "concurrency"),
+}
+
+
+def run_refresh(**params: Any) -> dict[str, Any]:
+    """The refresh flow on the project's config at full speed (rate 0, 4 in flight);
+    ``base_url``, ``db``, ``languages``, ``rate`` and ``concurrency`` override settings."""
+    from flows.refresh import refresh
+
+    params.setdefault("rate", 0)
+    params.setdefault("concurrency", 4)
+    overrides: dict[str, dict[str, Any]] = params.pop("overrides", {})
+    for name, (section, key) in _SETTINGS.items():
+        if name in params:
+            overrides.setdefault(section, {})[key] = params.pop(name)
+    params.setdefault("config_path", CONFIG)
+    return asyncio.run(refresh(overrides=overrides, **params))
+
+
+def quiet_cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI run in a test: a private Prefect home, and no logging level
+    inherited from the test session, so the CLI must quieten Prefect by itself."""
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    env.pop("PREFECT_LOGGING_LEVEL", None)
+    return env

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _flow_support import run_refresh
 from _warehouse_support import day, make_record
 from test_release_support import FIXTURES, build_warehouse, fixture_records, latinno
 
@@ -163,15 +163,6 @@ def test_unknown_since_and_a_hand_edited_release_are_one_line(
     assert sorted(p.name for p in copy.iterdir()) == [history["first"].version]
 
 
-def _run_refresh(**params: Any) -> dict[str, Any]:
-    from flows.refresh import refresh
-
-    params.setdefault("config_path", str(FIXTURES.parents[1] / "config.yaml"))
-    params.setdefault("rate", 0)
-    params.setdefault("concurrency", 4)
-    return asyncio.run(refresh(**params))
-
-
 @pytest.mark.slow
 def test_refresh_with_edits_and_removals_gives_exactly_those_changes(tmp_path: Path) -> None:
     """Two refreshes against our site server: the second release lists the edits, no more."""
@@ -181,7 +172,7 @@ def test_refresh_with_edits_and_removals_gives_exactly_those_changes(tmp_path: P
     shutil.copytree(FIXTURES, site, ignore=shutil.ignore_patterns("_edge"))
     db, out = tmp_path / "wh.duckdb", tmp_path / "releases"
     with run_server_in_thread(site, sitemap=True) as server:
-        summary = _run_refresh(base_url=server.base_url, db=str(db))
+        summary = run_refresh(base_url=server.base_url, db=str(db))
     assert summary["counts"].get("failed", 0) == 0
     first = write_release(db, out)
 
@@ -203,7 +194,7 @@ def test_refresh_with_edits_and_removals_gives_exactly_those_changes(tmp_path: P
     page.write_bytes(page.read_bytes().replace(old_title.encode(), b"A Renamed Council"))
     shutil.rmtree(site / "en" / "case" / str(removed_id))
     with run_server_in_thread(site, sitemap=True) as server:
-        summary = _run_refresh(base_url=server.base_url, db=str(db))
+        summary = run_refresh(base_url=server.base_url, db=str(db))
     assert (summary["counts"]["changed"], summary["counts"]["withdrawn"]) == (1, 1)
 
     second = write_release(db, out)

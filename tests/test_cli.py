@@ -108,7 +108,7 @@ def test_deployment_carries_the_configured_schedule_and_parameters(tmp_path: Pat
     assert schedule.schedule.timezone == "America/Lima"
     assert deployment.parameters == {
         "config_path": str(config.resolve()),
-        "db": str((tmp_path / "w.duckdb").resolve()),
+        "overrides": {"warehouse": {"path": str((tmp_path / "w.duckdb").resolve())}},
     }
 
 

@@ -27,7 +27,8 @@ from flows.discover import (
     read_sitemap,
     read_sitemap_entries,
 )
-from flows.fetch import Fetcher, Validators
+from flows.fetch import Fetcher
+from flows.fetch_types import Validators
 from latinno.pages import PageKey, case_url
 from sitemodel.server import run_server_in_thread
 

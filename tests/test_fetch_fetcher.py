@@ -12,7 +12,8 @@ import pytest
 from _fetch_support import UA, fast_fetcher, make_site, page_html
 
 from flows.discover import fetch_cases
-from flows.fetch import FetchResult
+from flows.fetch import Fetcher
+from flows.fetch_types import FetchPolicy, FetchResult
 from latinno.errors import FetchError
 from latinno.pages import PageKey, case_url
 from sitemodel.server import run_server_in_thread
@@ -243,8 +244,7 @@ def test_faulty_site_is_fetched_completely(tmp_path: Path) -> None:
     assert sum(r.attempts for r in results) > len(ids)
 
 
-def test_fetcher_kwargs_from_settings_allow_the_base_url_host() -> None:
-    from flows.fetch import Fetcher, fetcher_kwargs
+def test_fetch_policy_from_settings_allows_the_base_url_host() -> None:
     from latinno.config import Settings, override
 
     settings = override(
@@ -252,10 +252,11 @@ def test_fetcher_kwargs_from_settings_allow_the_base_url_host() -> None:
         {"source": {"base_url": "http://127.0.0.1:8765"}, "politeness": {"rate": 0.5}},
         "test",
     )
-    fetcher = Fetcher(**fetcher_kwargs(settings))
+    fetcher = Fetcher(FetchPolicy.from_settings(settings))
     assert fetcher.is_allowed("http://127.0.0.1:8765/en/case/1001/")
     assert fetcher.is_allowed("https://www.latinno.net/en/case/1001/")
     assert not fetcher.is_allowed("https://example.org/en/case/1001/")
-    assert fetcher.rate == 0.5
-    assert fetcher.user_agent == settings.politeness.user_agent_header
-    assert settings.politeness.contact in fetcher.user_agent
+    assert fetcher.policy.rate == 0.5
+    assert fetcher.policy.max_request_s == settings.http.max_request_s
+    assert fetcher.policy.user_agent == settings.politeness.user_agent_header
+    assert settings.politeness.contact in fetcher.policy.user_agent

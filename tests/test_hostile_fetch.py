@@ -18,7 +18,7 @@ import pytest
 from _fetch_support import fast_fetcher, make_site
 
 from flows.client import STEP, BodyTooLarge, BodyUndecodable, BoundedDecoder, content_codings
-from flows.fetch import FetchResult
+from flows.fetch_types import FetchPolicy, FetchResult
 from sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread
 
 
@@ -86,12 +86,11 @@ def test_other_hostile_pages_arrive_as_sent(site: Path, name: str) -> None:
     assert result.charset == "utf-8"
 
 
-def test_fetcher_kwargs_carry_max_request_s() -> None:
-    from flows.fetch import fetcher_kwargs
+def test_fetch_policy_carries_max_request_s() -> None:
     from latinno.config import load_settings, override
 
     settings = override(load_settings(None), {"http": {"max_request_s": 7.5}}, "test")
-    assert fetcher_kwargs(settings)["max_request_s"] == 7.5
+    assert FetchPolicy.from_settings(settings).max_request_s == 7.5
 
 
 # --- the decoder on its own ---------------------------------------------------------------------

@@ -22,7 +22,14 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 
 
 def modules(package: str) -> list[Path]:
-    return sorted((REPO / package).rglob("*.py"))
+    """The package's Python files, without hidden scratch folders (bench/.work is git-ignored
+    and holds other projects' code)."""
+    root = REPO / package
+    return sorted(
+        path
+        for path in root.rglob("*.py")
+        if not any(part.startswith(".") for part in path.relative_to(root).parts)
+    )
 
 
 def imported(path: Path) -> set[str]:
@@ -71,19 +78,10 @@ SIZED = ("latinno", "parsers", "flows", "warehouse", "cli")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
-# Today's exceptions, each owned by work in progress elsewhere; remove an entry when its module
-# is split. parsers/ is being rebuilt on beautifulsoup4 and flows/refresh.py thinned to the story
-# of a run (issue 8, parts 1 and 4); warehouse/db.py is being extended for the open issues.
-SIZE_EXCEPTIONS: frozenset[str] = frozenset(
-    {
-        "parsers/case_page.py",
-        "parsers/case_page.py:parse_case",
-        "flows/fetch.py",
-        "flows/refresh.py",
-        "flows/refresh.py:refresh",
-        "warehouse/db.py",
-    }
-)
+# Today's exceptions; remove an entry when its module is split. warehouse/db.py is being extended
+# for the open issues by its owner. (parsers/ and flows/, rewritten for issue 8, are within the
+# limits now and so are held to them.)
+SIZE_EXCEPTIONS: frozenset[str] = frozenset({"warehouse/db.py"})
 
 
 def oversized(path: Path, root: Path = REPO) -> list[str]:

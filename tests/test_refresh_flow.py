@@ -5,14 +5,13 @@ Slow (Prefect's temporary API server starts once per session, ~10 s); CI runs it
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from _flow_support import expected_records, stored_case
+from _flow_support import expected_records, run_refresh, stored_case
 
 from sitemodel.server import run_server_in_thread
 from warehouse.content import HASHED_FIELDS
@@ -22,15 +21,6 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "html"
 CONFIG = str(REPO / "config.yaml")
-
-
-def run_refresh(**params: Any) -> dict[str, Any]:
-    from flows.refresh import refresh
-
-    params.setdefault("config_path", CONFIG)
-    params.setdefault("rate", 0)
-    params.setdefault("concurrency", 4)
-    return asyncio.run(refresh(**params))
 
 
 CASE_FIELDS = HASHED_FIELDS  # the case-level content of a record

@@ -8,7 +8,6 @@ Every good case loads, the command exits 2, and each bad page is stored with its
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from _flow_support import expected_records
+from _flow_support import expected_records, quiet_cli_env
 
 from sitemodel.server import HOSTILE_PAGES, run_server_in_thread
 
@@ -52,7 +51,7 @@ def test_bad_pages_are_recorded_and_every_good_case_loads(tmp_path: Path) -> Non
             }
         )
     )
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    env = quiet_cli_env(tmp_path)
     with run_server_in_thread(
         FIXTURES, sitemap=True, hostile=True, drip_s=0.5, bomb_bytes=64 << 20
     ) as server:

@@ -172,6 +172,8 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
     ]
     (summary,) = [a for a in artifacts if a["key"] == "latinno-refresh-summary"]
     assert summary["type"] == "markdown" and "new cases" in summary["data"]
+    (table,) = [a for a in artifacts if a["key"] == "latinno-refresh-counts"]
+    assert table["type"] == "table" and "new cases" in str(table["data"])
     assert not re.search(r"Traceback|\bERROR\b", served), served
 
     with duckdb.connect(str(db), read_only=True) as con:

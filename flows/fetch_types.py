@@ -1,0 +1,97 @@
+"""What fetching takes and gives: a ``FetchPolicy`` in, a ``FetchResult`` out, ``Validators``
+to ask again conditionally. Plain records, so they cross task and process boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from latinno.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """How a run fetches: built once from the http and politeness settings (their defaults
+    live in latinno.config, nowhere else). ``rate`` is requests/s per host (0 = unlimited,
+    local only), ``concurrency`` requests in flight per host; ``allowed_hosts`` are host names
+    (any port) or ``host:port``."""
+
+    allowed_hosts: frozenset[str]
+    user_agent: str
+    rate: float
+    concurrency: int
+    timeout_s: float
+    max_retries: int
+    backoff_base_s: float
+    backoff_max_s: float
+    retry_after_cap_s: float
+    max_body_bytes: int
+    max_request_s: float
+    obey_robots: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        """The base URL's host is always allowed, so a local site server works without editing
+        ``source.allowed_hosts``."""
+        http, polite = settings.http, settings.politeness
+        base_host = urlsplit(settings.source.base_url).hostname or ""
+        return cls(
+            allowed_hosts=frozenset(h.lower() for h in [*settings.source.allowed_hosts, base_host]),
+            user_agent=polite.user_agent_header,
+            rate=polite.rate,
+            concurrency=polite.concurrency,
+            timeout_s=http.timeout_s,
+            max_retries=http.max_retries,
+            backoff_base_s=http.backoff_base_s,
+            backoff_max_s=http.backoff_max_s,
+            retry_after_cap_s=http.retry_after_cap_s,
+            max_body_bytes=http.max_body_bytes,
+            max_request_s=http.max_request_s,
+            obey_robots=polite.obey_robots,
+        )
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a previous 200 gave us to revalidate a page with (either may be missing)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class FetchResult:
+    """The outcome of fetching one URL, after redirects and retries."""
+
+    url: str
+    final_url: str
+    case_id: int | None
+    lang: str | None
+    status: int | None
+    body: bytes | None
+    headers: dict[str, str]
+    etag: str | None
+    last_modified: str | None
+    charset: str | None
+    fetched_at: datetime
+    attempts: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304 and self.error is None
+
+    @property
+    def gone(self) -> bool:
+        return self.status in (404, 410) and self.error is None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
