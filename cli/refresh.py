@@ -83,6 +83,10 @@ def _print_summary(data: dict[str, Any]) -> int:
     from flows.summary import RunSummary, summary_rows
 
     summary = RunSummary.from_dict(data)
+    if summary.headline:  # a failed run says so first, in one line
+        err.print(summary.headline, style="bold red", highlight=False)
+    for note in summary.notes:
+        err.print(note, style="yellow", highlight=False)
     table = Table(title=f"Run {summary.run_id} ({summary.duration_s:.1f} s)", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")

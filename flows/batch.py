@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) stays out of the parse worker pro
 
 # flows.fetch words a robots.txt refusal so; it is the site's wish, not a failure.
 ROBOTS_REFUSAL = "disallowed by robots.txt"
+# ... and a robots.txt that answered 5xx or nothing: every page of the host fails unrequested.
+ROBOTS_UNAVAILABLE = "robots.txt unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class BatchResult:
     # A batch with nothing but unchanged pages opens no connection: the flow marks these pages
     # seen (and their old failures resolved) once, when the run ends.
     deferred_seen: list[tuple[int, str]] = field(default_factory=list)
+    # Failed pages by reason (the part before any URL-specific detail), for the summary.
+    reasons: Counter[str] = field(default_factory=Counter)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -156,6 +160,9 @@ def process_batch(
             out.failed_urls.append(result.url)
             reason = result.error or f"unexpected HTTP status {result.status}"
             writes.failures.append(_failure(result, reason))
+            out.reasons[reason] += 1
+            if reason.startswith(ROBOTS_UNAVAILABLE):
+                counts["robots_unavailable"] += 1
 
     started = time.perf_counter()
     parsed = parser.parse([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
@@ -166,6 +173,7 @@ def process_batch(
             counts["parse_failed"] += 1
             out.failed_urls.append(result.url)
             writes.failures.append(_failure(result, f"parse error: {outcome.reason}"))
+            out.reasons["parse error"] += 1
         else:
             writes.records.append(outcome)
     counts["parsed"] += len(writes.records)

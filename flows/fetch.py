@@ -70,6 +70,31 @@ def _retry_after_s(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _refused(exc: BaseException) -> str | None:
+    """ "connection refused" when that is what lies under httpx's ConnectError (anyio words it
+    "All connection attempts failed"), else None."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        for inner in getattr(seen, "exceptions", ()):  # an ExceptionGroup of attempts
+            if isinstance(inner, ConnectionRefusedError):
+                return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _plain(error: str) -> str:
+    """A transport error as a person says it: "connection refused", not the exception."""
+    lowered = error.lower()
+    for phrase in ("connection refused", "name or service not known", "no route to host"):
+        if phrase in lowered:
+            return phrase
+    return error
+
+
 def _host_key(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -90,6 +115,10 @@ class Fetcher:
         self._rng = random.Random(seed)
         self._hosts: dict[str, HostPolicy] = {}
         self._client: httpx.AsyncClient | None = None
+        # Hosts that sent any HTTP answer, and why the others did not: a run that never heard
+        # from its site has failed, whatever its pages say.
+        self._answered: set[str] = set()
+        self._silence: dict[str, str] = {}
 
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
@@ -126,6 +155,22 @@ class Fetcher:
         """The robots.txt rules of ``url``'s host, fetched once per host and kept."""
         return await self._robots_for(self._policy(url), url)
 
+    async def unreachable(self, url: str) -> str | None:
+        """Why ``url``'s host cannot be reached at all, or None when it answers.
+
+        Asks for its robots.txt (with the usual retries; the rules are kept for the run), so
+        a site where nothing listens fails before any page is planned.
+        """
+        policy = self._policy(url)
+        if self.policy.obey_robots:
+            await self._robots_for(policy, url)
+        elif _host_key(url) not in self._answered:
+            await self._fetch_with_retries(policy, urljoin(url, "/robots.txt"), {})
+        key = _host_key(url)
+        if key in self._answered:
+            return None
+        return self._silence.get(key, "no answer")
+
     async def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
@@ -146,9 +191,14 @@ class Fetcher:
             if self.policy.obey_robots:
                 rules = await self._robots_for(policy, current)
                 if not rules.can_fetch(current):
-                    reason = "disallowed by robots.txt"
-                    if rules.note:
-                        reason = f"{reason} ({rules.note})"
+                    if rules.unavailable:
+                        # RFC 9309: an unreachable robots.txt means "crawl nothing"; that is
+                        # the site's trouble, not its wish, so the page counts as failed.
+                        reason = f"{rules.note}; not requested"
+                    else:
+                        reason = "disallowed by robots.txt"
+                        if rules.note:
+                            reason = f"{reason} ({rules.note})"
                     return self._result(url, current, _Attempt(error=reason, attempts=0), attempts)
             outcome = await self._fetch_with_retries(policy, current, headers)
             attempts += outcome.attempts
@@ -208,8 +258,9 @@ class Fetcher:
             if status is not None and 400 <= status < 500 and status not in RETRY_STATUSES:
                 # RFC 9309 2.3.1.3: robots.txt "unavailable" (4xx) means no restrictions.
                 return RobotsRules.allow_all(self.policy.user_agent)
+            why = f"{status}" if status is not None else _plain(outcome.error or "no answer")
             return RobotsRules.unreachable(
-                self.policy.user_agent, f"{robots_url} unreachable: {outcome.error}"
+                self.policy.user_agent, f"robots.txt unavailable ({why})"
             )
         return RobotsRules.allow_all(self.policy.user_agent, f"{robots_url}: too many redirects")
 
@@ -221,6 +272,10 @@ class Fetcher:
             attempt += 1
             outcome = await self._attempt(policy, url, headers)
             outcome.attempts = attempt
+            if outcome.status is not None:
+                self._answered.add(_host_key(url))
+            elif outcome.error:
+                self._silence[_host_key(url)] = _plain(outcome.error)
             if not outcome.retryable or attempt > self.policy.max_retries:
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
@@ -256,8 +311,10 @@ class Fetcher:
                 if isinstance(exc, httpx.RemoteProtocolError) and "message body" in text:
                     return _Attempt(error=f"truncated body: {text}", retryable=True)
                 name = type(exc).__name__
+                refused = _refused(exc)
                 return _Attempt(
-                    error=f"connection error ({name}){': ' + text if text else ''}", retryable=True
+                    error=refused or f"connection error ({name}){': ' + text if text else ''}",
+                    retryable=True,
                 )
             except httpx.HTTPError as exc:  # decoding errors and the like: retrying won't help
                 return _Attempt(error=f"{type(exc).__name__}: {exc}")

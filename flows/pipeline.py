@@ -55,6 +55,7 @@ class Pipeline:
         self.counts: Counter[str] = Counter()
         self.failed_urls: list[str] = []
         self.deferred_seen: list[tuple[int, str]] = []
+        self.reasons: Counter[str] = Counter()
         self._processing: list[asyncio.Future[BatchResult]] = []
         # Two threads: one batch parses while the previous one loads. Few on purpose: each
         # thread's malloc arena keeps what it once held.
@@ -159,6 +160,7 @@ class Pipeline:
             self.counts.update(outcome.counts)
             self.failed_urls.extend(outcome.failed_urls)
             self.deferred_seen.extend(outcome.deferred_seen)
+            self.reasons.update(outcome.reasons)
         self._processing.clear()
 
     def close(self) -> None:

@@ -60,6 +60,7 @@ class RobotsRules:
     user_agent: str
     disallow_all: bool = False
     note: str = ""
+    unavailable: bool = False  # robots.txt answered 5xx or nothing: crawl nothing this run
     sitemaps: list[str] = field(default_factory=list)
 
     @classmethod
@@ -75,7 +76,7 @@ class RobotsRules:
     def unreachable(cls, user_agent: str, note: str) -> RobotsRules:
         # RFC 9309 2.3.1.4: robots.txt unreachable through server or network errors means
         # the crawler must assume complete disallow.
-        return cls(None, user_agent, disallow_all=True, note=note)
+        return cls(None, user_agent, disallow_all=True, note=note, unavailable=True)
 
     def can_fetch(self, url: str) -> bool:
         if self.disallow_all:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from prefect import flow
 
@@ -26,6 +26,7 @@ from flows.runners import parse_engine
 from flows.summary import RunSummary, summary_markdown, summary_table
 from flows.tasks import plan_run
 from latinno.config import Overrides, Settings, resolve_settings
+from latinno.errors import SiteUnreachableError
 from latinno.pages import PageKey, case_url
 from parsers import PARSER_VERSION
 
@@ -60,6 +61,8 @@ async def refresh(
         params = _params(settings, limit, full)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
+            if why := await fetcher.unreachable(source.base_url):
+                _fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
             pipeline = Pipeline(
                 fetcher, known, parser, target, batch_size=runner.batch_size, full=full
             )
@@ -82,6 +85,8 @@ async def refresh(
         counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
         failed_urls=pipeline.failed_urls,
         duration_s=round(time.monotonic() - started, 3),
+        max_failure_share=settings.http.max_failure_share,
+        reasons=dict(pipeline.reasons.most_common()),
     )
     _finish(settings, summary, pipeline.deferred_seen)
     await _artifacts(summary)
@@ -137,10 +142,23 @@ def _finish(settings: Settings, summary: RunSummary, seen: Sequence[tuple[int, s
 
     counts = {k: v for k, v in summary.counts.items() if isinstance(v, int | float)}
     counts["duration_s"] = summary.duration_s
+    status = "completed" if summary.exit_code == 0 else "failed"
     with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
         touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
         resolve_failures(con, seen, summary.run_id)
-        finish_run(con, summary.run_id, datetime.now(UTC), counts)
+        finish_run(
+            con, summary.run_id, datetime.now(UTC), counts, status=status, reason=summary.headline
+        )
+
+
+def _fail(settings: Settings, run_id: str, reason: str) -> NoReturn:
+    """End the run as failed before it fetched anything, and say why in one line."""
+    from warehouse.db import writing
+    from warehouse.runs import finish_run
+
+    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+        finish_run(con, run_id, datetime.now(UTC), {}, status="failed", reason=reason)
+    raise SiteUnreachableError(f"{reason}; nothing was fetched, the warehouse is unchanged")
 
 
 async def _artifacts(summary: RunSummary) -> None:

@@ -32,11 +32,43 @@ class RunSummary:
     counts: dict[str, int | float]  # parse_s and load_s are seconds (summed over batches)
     failed_urls: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    max_failure_share: float = 0.5  # http.max_failure_share of the run
+    notes: list[str] = field(default_factory=list)  # e.g. a stale lock taken over
+    reasons: dict[str, int] = field(default_factory=dict)  # failed pages by reason
 
     @property
     def exit_code(self) -> int:
         """0 when every page ended fetched, not modified or gone; 2 when some still failed."""
         return 2 if self.counts.get("failed", 0) else 0
+
+    @property
+    def requested(self) -> int:
+        """Pages the run asked the site for, or meant to (a robots.txt refusal aside)."""
+        kinds = ("fetched", "not_modified", "gone", "failed")
+        return int(sum(self.counts.get(k, 0) for k in kinds) - self.counts.get("parse_failed", 0))
+
+    @property
+    def headline(self) -> str | None:
+        """The first line a failed run prints: what went wrong, counted; None when it worked."""
+        failed = int(self.counts.get("failed", 0))
+        if not failed:
+            return None
+        unavailable = int(self.counts.get("robots_unavailable", 0))
+        requested = max(self.requested, failed)
+        share = failed / requested
+        if unavailable:
+            why = next((r for r in self.reasons if r.startswith("robots.txt")), "robots.txt")
+            why = why.removesuffix("; not requested")
+            return (
+                f"failed: {why} at {self.base_url}, so {unavailable} pages were not requested "
+                f"(RFC 9309); {failed} of {requested} pages failed"
+            )
+        if share > self.max_failure_share:
+            return (
+                f"failed: most pages failed, {failed} of {requested} ({share:.0%}, more than "
+                f"http.max_failure_share {self.max_failure_share:.0%}); the rest were loaded"
+            )
+        return f"{failed} of {requested} pages failed after retries; the rest were loaded"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

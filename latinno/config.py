@@ -37,6 +37,9 @@ class SourceSettings(_Section):
     discovery: Literal["auto", "sitemap", "probe"] = "auto"
     max_consecutive_misses: PositiveInt = 50
     max_serial: PositiveInt = 999
+    # Probing: an id that is no page in the first language is asked in the other configured
+    # languages before it counts as a miss (one request more per other language and miss).
+    probe_other_languages: bool = True
     trust_sitemap_lastmod: bool = True
 
     @field_validator("base_url")

@@ -139,4 +139,38 @@ class ParseEngineError(LatinnoError):
 
 
 class RefreshRunningError(LatinnoError):
-    """Another refresh holds this warehouse's run lock; the message names its PID and command."""
+    """Another refresh holds this warehouse's run lock; the message names its PID and command.
+
+    ``pid`` is None when the holder has not written its details yet (it took the lock a moment
+    ago); ``started`` is its start time (UTC, ISO 8601), ``lock_file`` the run lock's file.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        pid: int | None,
+        command: str,
+        started: str,
+        host: str,
+        lock_file: str,
+    ) -> None:
+        self.path = path
+        self.pid = pid
+        self.command = command
+        self.started = started
+        self.host = host
+        self.lock_file = lock_file
+        if pid is None:
+            holder = f"another refresh (it took the run lock {lock_file} a moment ago)"
+            stop = "wait for it to finish"
+        else:
+            holder = f"PID {pid} on {host}, `{command}`, started {started}"
+            stop = f"wait for it to finish (or stop it: kill {pid} on {host})"
+        super().__init__(
+            f"{path}: a refresh is already running on this warehouse: {holder}; {stop}, "
+            "then run again"
+        )
+
+
+class SiteUnreachableError(LatinnoError):
+    """The site answered nothing at all (no HTTP response): the run failed before any page."""

@@ -10,6 +10,11 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from latinno.columns import Column, content, content_columns, of_kind
+from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS
+
+# What a case page may show or lack, in page order: the Institutional design section, each
+# design field inside it (a label with its value), and the Means, Ends and Policy cycle sections.
+PAGE_PARTS: tuple[str, ...] = ("institutional_design", *DESIGN_FIELDS, *OPTION_LISTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,10 @@ class CaseRecord:
 
     Not content: the page's identity (url, case_id, lang), the country name as shown (its code
     is content), the parse issues and the parser version.
+
+    ``sections_present`` says which ``PAGE_PARTS`` the page showed; a part it lacks is unknown:
+    its fields are None / () here, NULL in the warehouse, and the record carries an issue for
+    it. The parser always sets it; the default (every part shown) is for records built by hand.
     """
 
     url: str
@@ -56,6 +65,9 @@ class CaseRecord:
     sources: tuple[Source, ...] = field(
         default_factory=tuple, metadata=content("sources", "case_sources")
     )
+    sections_present: tuple[str, ...] = field(
+        default=PAGE_PARTS, metadata=content("sections", parts=PAGE_PARTS)
+    )
     issues: tuple[ParseIssue, ...] = field(default_factory=tuple)
     parser_version: str = ""
 
@@ -76,6 +88,9 @@ class CaseRecord:
         values = dict(data)
         for column in of_kind(CASE_COLUMNS, "codes"):
             values[column.name] = tuple(values.get(column.name) or ())
+        for column in of_kind(CASE_COLUMNS, "sections"):
+            if column.name in values:  # absent: the default (every part shown)
+                values[column.name] = tuple(values[column.name] or ())
         for column in of_kind(CASE_COLUMNS, "sources"):
             values[column.name] = tuple(Source(**s) for s in values.get(column.name) or ())
         values["issues"] = tuple(ParseIssue(**i) for i in values.get("issues") or ())

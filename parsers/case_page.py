@@ -14,6 +14,10 @@ How the page is read (SITE.md: the markup is unknown, the visible text is known)
 4. Before the first section: the country, the title and the description (parsers.preface).
 5. Design fields (parsers.design), options (parsers.options), sources (links in the Sources
    section, made absolute).
+6. What the page showed (``sections_present``, ``PAGE_PARTS``): Institutional design when its
+   heading or any of its labels is on the page, a design field when its label has a value
+   after it, Means/Ends/Policy cycle when the heading is there and lists at least one of its
+   options. A missing section gets an issue of its own, so unknown never reads as "no".
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from bs4.element import Tag
 
 from latinno.errors import PageParseError
 from latinno.pages import page_key
-from latinno.record import RECORD_FIELDS, CaseRecord, ParseIssue, Source
-from latinno.vocabulary import OPTION_LISTS, Labels, build_labels
+from latinno.record import PAGE_PARTS, RECORD_FIELDS, CaseRecord, ParseIssue, Source
+from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, Labels, build_labels
 from parsers.decoding import Decoded, decode_body, decode_page
 from parsers.design import find_markers, read_design
 from parsers.options import read_options
@@ -46,8 +50,12 @@ from parsers.version import PARSER_VERSION
 
 _DEFAULT_LABELS: Labels | None = None
 
-# Issues sort by the record field they concern.
-_FIELD_RANK: dict[str, int] = {name: i for i, name in enumerate(RECORD_FIELDS)}
+# Issues sort by the record field they concern; a missing Institutional design section comes
+# just before the issues of its six fields.
+_DESIGN = "institutional_design"
+_ISSUE_ORDER = list(RECORD_FIELDS)
+_ISSUE_ORDER.insert(_ISSUE_ORDER.index(DESIGN_FIELDS[0]), _DESIGN)
+_FIELD_RANK: dict[str, int] = {name: i for i, name in enumerate(_ISSUE_ORDER)}
 
 
 def default_labels() -> Labels:
@@ -156,21 +164,30 @@ def _layout(body: bytes, url: str, stream: Stream, labels: Labels) -> _Layout:
 
 def _options(
     stream: Stream, layout: _Layout, labels: Labels, active_classes: Sequence[str]
-) -> tuple[dict[str, tuple[str, ...]], list[ParseIssue]]:
-    """Marked codes of Means, Ends and Policy cycle, and an issue per missing section."""
+) -> tuple[dict[str, tuple[str, ...]], set[str], list[ParseIssue]]:
+    """Marked codes of Means, Ends and Policy cycle, the lists shown, an issue per list not."""
     by_section = layout.by_section
     present = [name for name in OPTION_LISTS if name in by_section]
-    options: dict[str, tuple[str, ...]] = {name: () for name in OPTION_LISTS}
+    read: dict[str, tuple[str, ...] | None] = {}
     if present:
         first = min(by_section[n].end for n in present)
         last = max(layout.zone_end[n] for n in present)
-        options.update(read_options(stream, first, last, labels, active_classes, present))
-    missing = [
-        ParseIssue(name, None, f"section '{name}' not found")
-        for name in OPTION_LISTS
-        if name not in by_section
-    ]
-    return options, missing
+        read = read_options(stream, first, last, labels, active_classes, present)
+    options: dict[str, tuple[str, ...]] = {}
+    shown: set[str] = set()
+    issues: list[ParseIssue] = []
+    for name in OPTION_LISTS:
+        codes = read.get(name)
+        options[name] = codes or ()
+        if codes is not None:
+            shown.add(name)
+        elif name in by_section:
+            issues.append(
+                ParseIssue(name, None, f"section '{name}' lists none of its options: not read")
+            )
+        else:
+            issues.append(ParseIssue(name, None, f"section '{name}' not found on the page"))
+    return options, shown, issues
 
 
 def parse_case(
@@ -211,7 +228,13 @@ def parse_case(
         issues.append(ParseIssue("description", None, "no description found"))
     design = read_design(stream, design_start, design_end, labels)
     issues.extend(design.issues)
-    options, missing = _options(stream, layout, labels, active_classes)
+    shown = set(design.shown)
+    if design_heading is not None or design.labelled:
+        shown.add(_DESIGN)
+    else:
+        issues.append(ParseIssue(_DESIGN, None, f"section '{_DESIGN}' not found on the page"))
+    options, shown_lists, missing = _options(stream, layout, labels, active_classes)
+    shown |= shown_lists
     issues.extend(missing)
 
     sources: list[Source] = []
@@ -246,6 +269,7 @@ def parse_case(
         ends=options["ends"],
         policy_cycle=options["policy_cycle"],
         sources=tuple(sources),
+        sections_present=tuple(part for part in PAGE_PARTS if part in shown),
         issues=tuple(issues),
         parser_version=PARSER_VERSION,
     )

@@ -114,6 +114,8 @@ def split_participants(text: str, table: Mapping[str, str]) -> tuple[tuple[str, 
 class Design:
     values: dict[str, object]
     issues: list[ParseIssue]
+    labelled: set[str]  # fields whose label was found
+    shown: set[str]  # fields whose label was found with a value after it (coded or not)
 
 
 def read_design(stream: Stream, start: int, end: int, labels: Labels) -> Design:
@@ -124,6 +126,7 @@ def read_design(stream: Stream, start: int, end: int, labels: Labels) -> Design:
     }
     issues: list[ParseIssue] = []
     seen: set[str] = set()
+    shown: set[str] = set()
     for pos, marker in enumerate(markers):
         name = marker.field
         if name is None or name in seen:
@@ -135,6 +138,7 @@ def read_design(stream: Stream, start: int, end: int, labels: Labels) -> Design:
         if not raw:
             issues.append(ParseIssue(name, None, f"'{name}' label found but no value after it"))
             continue
+        shown.add(name)
         table = labels.value_codes[name]
         if multi:
             codes, unknown = split_participants(raw, table)
@@ -157,4 +161,4 @@ def read_design(stream: Stream, start: int, end: int, labels: Labels) -> Design:
     for name in DESIGN_FIELDS:
         if name not in seen:
             issues.append(ParseIssue(name, None, f"label of '{name}' not found on the page"))
-    return Design(values, issues)
+    return Design(values, issues, seen, shown)

@@ -49,8 +49,9 @@ def read_options(
     labels: Labels,
     active_classes: Iterable[str],
     lists: Sequence[str] = OPTION_LISTS,
-) -> dict[str, tuple[str, ...]]:
-    """Marked option codes per list, in vocabulary order, from pieces ``start:end``.
+) -> dict[str, tuple[str, ...] | None]:
+    """Marked option codes per list, in vocabulary order, from pieces ``start:end``; None for
+    a list none of whose options is shown (every page lists them all: nothing is known then).
 
     Options are matched by name against all three lists at once, so Means and Ends laid out
     side by side in one table (their items interleaved in reading order) still separate.
@@ -64,9 +65,12 @@ def read_options(
             if code is not None:
                 found[name].append((code, piece.element))
                 break
-    result: dict[str, tuple[str, ...]] = {}
+    result: dict[str, tuple[str, ...] | None] = {}
     for name, items in found.items():
-        stop = _list_of([element for _, element in items]) if items else None
+        if not items:
+            result[name] = None
+            continue
+        stop = _list_of([element for _, element in items])
         codes = {code for code, element in items if is_marked(element, stop, wanted)}
         order = _CODE_ORDER[name]
         result[name] = tuple(sorted(codes, key=order.__getitem__))

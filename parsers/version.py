@@ -8,6 +8,19 @@ contract itself changes.
 
 Changelog:
 
+- 2.0: the record contract gains ``sections_present``: which parts of the page it showed
+  (``latinno.record.PAGE_PARTS``: Institutional design, each design field with a value, Means,
+  Ends, Policy cycle), so the warehouse can tell "not on the page" (NULL) from "no" (issue 9).
+  Output changes for the same bytes:
+  - a page without Institutional design (neither its heading nor any of its labels) gets an
+    issue on field ``institutional_design`` ("section 'institutional_design' not found on the
+    page"), before the six issues of its fields;
+  - a missing Means/Ends/Policy cycle section's issue now reads "section 'means' not found on
+    the page" (1.2: "section 'means' not found");
+  - a Means/Ends/Policy cycle heading followed by none of its options (every real page lists
+    them all) is not shown: ``[]``, absent from ``sections_present``, and an issue "section
+    'means' lists none of its options: not read" (1.2: ``[]`` and no issue, read as "none
+    applies").
 - 1.2: the tree is BeautifulSoup's (lxml builder, strained to ``<body>``/``<link>``/``<base>``)
   instead of the previous direct tree walk; the records of every fixture page and of 4,500
   generated pages are identical. Bumped for the intended changes of issue 13:
@@ -25,4 +38,4 @@ Changelog:
 - 1.0: first release.
 """
 
-PARSER_VERSION = "1.2"
+PARSER_VERSION = "2.0"

@@ -4,7 +4,9 @@ Conventions (shared with the parser; fixtures/README.md): ``url`` is the canonic
 ``country`` the text shown, ``country_code`` its ISO code; description paragraphs joined by a
 blank line; an unseen value gives null + issue {field, raw}; a missing section gives []/null +
 issue {field, raw: null}; a country that disagrees with the id prefix gives issue
-{field: "country", raw: <shown>}; issues ordered by record field order; no ``parser_version``.
+{field: "country", raw: <shown>}; issues ordered by record field order (a missing Institutional
+design section's own issue just before its fields'); ``sections_present`` lists the parts
+(``PAGE_PARTS``) on the page, an unseen value's field included; no ``parser_version``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin
 
-from latinno.record import RECORD_FIELDS
-from latinno.vocabulary import DESIGN_FIELDS, country_for_case_id
+from latinno.record import PAGE_PARTS, RECORD_FIELDS
+from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, country_for_case_id
 from sitemodel.labels import country_by_shown_name
 from sitemodel.spec import CaseSpec
 
@@ -43,9 +45,12 @@ def expected_record(spec: CaseSpec) -> dict[str, Any]:
         "title": spec.title,
         "description": "\n\n".join(spec.description),
     }
+    design_missing = "institutional_design" in spec.missing
+    if design_missing:
+        issues.append(("institutional_design", None))
     for field in DESIGN_FIELDS:
         multi = field == "participant_types"
-        if "institutional_design" in spec.missing or field in spec.missing:
+        if design_missing or field in spec.missing:
             record[field] = [] if multi else None
             issues.append((field, None))
         elif field in spec.unseen:
@@ -57,7 +62,7 @@ def expected_record(spec: CaseSpec) -> dict[str, Any]:
             record[field] = spec.co_governance == "true"
         else:
             record[field] = getattr(spec, field)
-    for name in ("means", "ends", "policy_cycle"):
+    for name in OPTION_LISTS:
         record[name] = list(getattr(spec, name))
         if name in spec.missing:
             record[name] = []
@@ -65,7 +70,11 @@ def expected_record(spec: CaseSpec) -> dict[str, Any]:
     record["sources"] = [
         {"text": text.strip(), "url": urljoin(spec.url, href)} for text, href in spec.sources
     ]
-    order = {name: i for i, name in enumerate(RECORD_FIELDS)}
+    missing = set(spec.missing) | (set(DESIGN_FIELDS) if design_missing else set())
+    record["sections_present"] = [part for part in PAGE_PARTS if part not in missing]
+    ranked = list(RECORD_FIELDS)
+    ranked.insert(ranked.index(DESIGN_FIELDS[0]), "institutional_design")
+    order = {name: i for i, name in enumerate(ranked)}
     issues.sort(key=lambda item: order[item[0]])
     record["issues"] = [{"field": field, "raw": raw} for field, raw in issues]
     return {name: record[name] for name in EXPECTED_FIELDS}

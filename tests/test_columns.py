@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 from _warehouse_support import day, make_record, naive
 
-from latinno.columns import Column, content, content_columns
-from latinno.record import CASE_COLUMNS, RECORD_FIELDS, CaseRecord, Source
+from latinno.columns import Column, content, content_columns, ordered_parts, shown_by
+from latinno.record import CASE_COLUMNS, PAGE_PARTS, RECORD_FIELDS, CaseRecord, Source
 from warehouse import views
 from warehouse.apply import _cases_sql
 from warehouse.arrow_tables import case_schema
@@ -31,6 +31,7 @@ _PYTHON_TYPES: dict[str, object] = {
     "flag": bool | None,
     "codes": tuple[str, ...],
     "sources": tuple[Source, ...],
+    "sections": tuple[str, ...],
 }
 
 
@@ -49,6 +50,25 @@ def test_a_kind_without_its_table_is_refused() -> None:
         content("code", "case_codes")
     with pytest.raises(ValueError, match="'list'"):
         content("list")  # type: ignore[arg-type]  # the point: a kind that does not exist
+    with pytest.raises(ValueError, match="'sections': parts"):
+        content("sections")
+    with pytest.raises(ValueError, match="'sections': parts"):
+        content("sections", parts=("means", "means"))
+    with pytest.raises(ValueError, match="'code': parts"):
+        content("code", parts=("means",))
+
+
+def test_the_page_parts_say_which_lists_are_unknown_when_not_shown() -> None:
+    # Every list of codes is one of the page's parts, so none can silently read as "no".
+    [sections] = [c for c in CASE_COLUMNS if c.kind == "sections"]
+    assert sections.parts == PAGE_PARTS and sections.name == "sections_present"
+    lists = [c.name for c in CASE_COLUMNS if c.kind == "codes"]
+    assert shown_by(CASE_COLUMNS) == dict.fromkeys(lists, "sections_present")
+    assert PAGE_PARTS[0] == "institutional_design" and set(lists) < set(PAGE_PARTS)
+    # Hashed in parts order whatever order a record gives; an unknown part after, sorted.
+    shuffled = make_record(sections_present=("ends", "zeta", "means", "alpha", "ends"))
+    assert case_content(shuffled)["sections_present"] == ["means", "ends", "alpha", "zeta"]
+    assert ordered_parts(sections, ()) == []
 
 
 # A design field added the way the spec says: declared on the record (here a subclass, so the
@@ -109,7 +129,11 @@ def test_a_field_added_to_the_spec_is_loaded_hashed_versioned_and_viewed(tmp_pat
         )
         return stats.new, stats.changed, stats.unchanged
 
-    first = extended("online", sources=(Source("a", "https://a/"),))
+    first = extended(
+        "online",
+        sources=(Source("a", "https://a/"),),
+        sections_present=("policy_cycle", "other", "means"),  # SQL orders it as Python does
+    )
     assert load([first, extended(None, case_id=5099)], 0, "r1") == (2, 0, 0)
     assert con.execute(
         "SELECT case_id, consultation, open_data FROM cases ORDER BY 1"
@@ -122,7 +146,8 @@ def test_a_field_added_to_the_spec_is_loaded_hashed_versioned_and_viewed(tmp_pat
     assert '"consultation":"online","open_data":true' in record
 
     assert load([first], 1, "r2") == (0, 0, 1)  # reload: no change
-    assert load([extended("in person", sources=first.sources)], 2, "r3") == (0, 1, 0)
+    again = extended("in person", sources=first.sources, sections_present=first.sections_present)
+    assert load([again], 2, "r3") == (0, 1, 0)
     assert con.execute(
         "SELECT case_id, version, changed_at, field, old_value, new_value FROM case_changes"
     ).fetchall() == [(17001, 2, naive(2), "consultation", "online", "in person")]
@@ -153,10 +178,9 @@ PLACES = {
     "report/page.py": "editorial: which fields the report draws a chart of",
 }
 # Hand-written lists in files owned by others, to derive from the spec (then drop the entry):
-# export.py: views.allowed_values(); report/ and release/: CASE_COLUMNS (kinds) with the
-# vocabulary's labels (FIELD_LABELS).
+# report/ and release/: CASE_COLUMNS (kinds) with the vocabulary's labels (FIELD_LABELS), as
+# warehouse/export.py takes its allowed codes from views.allowed_values().
 TO_DERIVE = {
-    "warehouse/export.py": "allowed codes of the design fields",
     "report/queries.py": "field labels of the report",
     "release/changes.py": "co_governance shown as a flag (the spec's kind 'flag' says so)",
     "release/codebook_text.py": "prose naming the coded variables",
@@ -184,6 +208,7 @@ def test_design_fields_are_named_only_in_the_spec_the_vocabulary_and_migrations(
     # Any later migration (warehouse/sql/NNN_*.sql) may name a field it adds.
     unexpected = {p for p in found - set(PLACES) - set(TO_DERIVE) if not p.endswith(".sql")}
     assert unexpected == set()
+    assert set(TO_DERIVE) <= found, "derived already: drop it from TO_DERIVE"
 
 
 def test_the_field_scan_sees_a_hand_written_list(tmp_path: Path) -> None:
@@ -203,4 +228,5 @@ def test_allowed_values_cover_the_coded_fields_of_the_spec() -> None:
     assert allowed["co_governance"] == allowed["means_deliberation"] == ("true", "false")
     assert allowed["stage"][0] == "agenda_setting"  # the bridge's code column
     assert "title" not in allowed and "country_code" not in allowed
+    assert allowed["sections_present"] == PAGE_PARTS
     assert views.allowed_values(EXTENDED)["open_data"] == ("true", "false")

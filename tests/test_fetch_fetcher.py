@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,33 @@ def test_unreachable_robots_means_disallow_all(site: Path) -> None:
     with run_server_in_thread(site, plan={"/robots.txt": ["503:0"] * 3}) as server:
         result = _get(server.base_url + "/en/case/1001/", max_retries=1)
         paths = server.stats()["paths"]
-    assert result.failed and "unreachable" in (result.error or "")
+    # RFC 9309: nothing is crawled, and that is the site's trouble, not its wish (issue 9).
+    assert result.failed and result.error == "robots.txt unavailable (503); not requested"
     assert paths == {"/robots.txt": 2}
+
+
+def test_a_host_where_nothing_listens_is_unreachable() -> None:
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/en/case/1001/"
+
+        async def run() -> tuple[str | None, FetchResult]:
+            async with fast_fetcher(max_retries=1) as fetcher:
+                return await fetcher.unreachable(url), await fetcher.get(url)
+
+        why, result = asyncio.run(run())
+    assert why == "connection refused"
+    assert result.error == "robots.txt unavailable (connection refused); not requested"
+
+
+def test_a_host_that_answers_is_reachable_even_with_a_broken_robots_txt(site: Path) -> None:
+    with run_server_in_thread(site, plan={"/robots.txt": ["503:0"] * 3}) as server:
+
+        async def run() -> str | None:
+            async with fast_fetcher(max_retries=1) as fetcher:
+                return await fetcher.unreachable(server.base_url)
+
+        assert asyncio.run(run()) is None
 
 
 def test_crawl_delay_spaces_requests(site: Path) -> None:

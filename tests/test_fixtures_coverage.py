@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
-from latinno.record import CaseRecord
+from latinno.record import PAGE_PARTS, CaseRecord
 from latinno.vocabulary import (
     COUNTRIES,
     DESIGN_FIELDS,
@@ -19,6 +20,7 @@ from latinno.vocabulary import (
     codes_for,
     normalize_label,
 )
+from sitemodel.build_fixtures import FIXTURES_DIR
 from sitemodel.cases import fixture_cases
 from sitemodel.expected import EXPECTED_FIELDS
 from sitemodel.labels import option_label, unseen_labels
@@ -47,6 +49,27 @@ def test_expected_keys_follow_the_contract_and_load_as_records() -> None:
         loaded = CaseRecord.from_dict(full)
         assert loaded.url == f"https://latinno.net/{loaded.lang}/case/{loaded.case_id}/"
         assert f'<link rel="canonical" href="{loaded.url}"'.encode() in page.read_bytes()
+
+
+def test_every_page_part_is_missing_somewhere_and_a_missing_part_is_said() -> None:
+    # Generated pages and the hand-kept edge records together lack every part of a page once.
+    edge = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((FIXTURES_DIR / "_edge").glob("*.expected.json"))
+    ]
+    records = [*EXPECTED.values(), *(r for r in edge if "error" not in r)]
+    lacking: Counter[str] = Counter()
+    for record in records:
+        shown = record["sections_present"]
+        assert shown == [p for p in PAGE_PARTS if p in shown], record["url"]  # page order
+        missing = [p for p in PAGE_PARTS if p not in shown]
+        for part in missing:
+            assert {"field": part, "raw": None} in record["issues"], (record["url"], part)
+            if part in record:  # a field: nothing read (the section itself has no field)
+                assert record[part] in (None, []), (record["url"], part)
+        lacking.update(missing)
+    assert set(lacking) == set(PAGE_PARTS)
+    assert lacking["means"] == lacking["ends"] == 1 and lacking["policy_cycle"] >= 4
 
 
 def test_every_country_appears_with_ids_following_the_prefix_rule() -> None:

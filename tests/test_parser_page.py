@@ -9,7 +9,7 @@ import pytest
 from _parser_support import ENDS_EN, MEANS_EN, POLICY_EN, PageSpec, build_page
 
 from latinno.errors import PageParseError
-from latinno.record import RECORD_FIELDS, CaseRecord
+from latinno.record import PAGE_PARTS, RECORD_FIELDS, CaseRecord
 from latinno.vocabulary import build_labels
 from parsers import PARSER_VERSION, parse_case
 from parsers.design import split_participants
@@ -49,6 +49,7 @@ def test_base_page_reads_every_field() -> None:
         "ends": ["accountability", "rule_of_law"],
         "policy_cycle": ["implementation"],
         "sources": [{"text": "Decree 2020", "url": "https://latinno.net/docs/decree.pdf"}],
+        "sections_present": list(PAGE_PARTS),
         "issues": [],
         "parser_version": PARSER_VERSION,
     }
@@ -102,11 +103,12 @@ def test_co_governance_no_is_false() -> None:
     assert parse(PageSpec(values=tuple(values))).co_governance is False
 
 
-def test_missing_design_section_gives_six_issues_and_clean_description() -> None:
+def test_missing_design_section_gives_seven_issues_and_clean_description() -> None:
     record = parse(PageSpec(with_design=False))
     assert issues(record) == [
         (name, None)
         for name in (
+            "institutional_design",
             "formalization",
             "frequency",
             "participant_selection",
@@ -118,6 +120,8 @@ def test_missing_design_section_gives_six_issues_and_clean_description() -> None
     assert record.participant_types == () and record.formalization is None
     assert record.description == BASE.description
     assert record.means == BASE.means
+    assert record.sections_present == ("means", "ends", "policy_cycle")
+    assert "not found on the page" in record.issues[0].message
 
 
 def test_design_heading_gone_but_labels_present() -> None:
@@ -125,6 +129,75 @@ def test_design_heading_gone_but_labels_present() -> None:
     record = parse(body)
     assert record.description == BASE.description
     assert record.formalization == BASE.formalization and record.issues == ()
+    assert record.sections_present == PAGE_PARTS  # the labels show the section
+
+
+# --- What the page showed: unknown is not "no" -----------------------------------------------
+
+_LIST_BLOCK = {
+    "means": rb"<h3>Means</h3><ul.*?</ul>",
+    "ends": rb"<h3>Ends</h3><ul.*?</ul>",
+    "policy_cycle": rb"<h3>Policy cycle</h3><ul.*?</ul>",
+}
+
+
+@pytest.mark.parametrize("section", ["means", "ends", "policy_cycle"])
+@pytest.mark.parametrize("icons", [False, True])
+def test_a_missing_list_section_is_not_shown_and_says_so(section: str, icons: bool) -> None:
+    body, cut = re.subn(_LIST_BLOCK[section], b"", build_page(PageSpec(icons=icons)), flags=re.S)
+    assert cut == 1
+    record = parse(body)
+    assert record.sections_present == tuple(p for p in PAGE_PARTS if p != section)
+    assert getattr(record, section) == ()
+    [issue] = record.issues
+    assert (issue.field, issue.raw) == (section, None)
+    assert issue.message == f"section '{section}' not found on the page"
+    for other in {"means", "ends", "policy_cycle"} - {section}:  # the others read as before
+        assert getattr(record, other) == getattr(BASE, other)
+
+
+@pytest.mark.parametrize("section", ["means", "ends", "policy_cycle"])
+def test_a_heading_that_lists_none_of_its_options_is_not_read_as_none(section: str) -> None:
+    # Every real page lists all options: a heading without any says nothing about them.
+    heading = {"means": b"Means", "ends": b"Ends", "policy_cycle": b"Policy cycle"}[section]
+    body = re.sub(
+        _LIST_BLOCK[section],
+        b"<h3>" + heading + b"</h3><p>See the report.</p>",
+        build_page(PageSpec()),
+        flags=re.S,
+    )
+    record = parse(body)
+    assert section not in record.sections_present and getattr(record, section) == ()
+    assert issues(record) == [(section, None)]
+    assert "lists none of its options" in record.issues[0].message
+
+
+def test_a_list_whose_options_are_all_off_is_shown_and_means_no() -> None:
+    record = parse(PageSpec(means=frozenset()))
+    assert record.means == () and record.sections_present == PAGE_PARTS and record.issues == ()
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_design_field_without_its_label_or_value_is_not_shown(index: int) -> None:
+    name = PAGE_PARTS[1 + index]
+    spec = PageSpec()
+    without = PageSpec(
+        labels=spec.labels[:index] + spec.labels[index + 1 :],
+        values=spec.values[:index] + spec.values[index + 1 :],
+    )
+    empty = PageSpec(values=(*spec.values[:index], "", *spec.values[index + 1 :]))
+    for record in (parse(without), parse(empty)):
+        assert record.sections_present == tuple(p for p in PAGE_PARTS if p != name)
+        assert issues(record) == [(name, None)]
+        assert getattr(record, name) in (None, ())
+
+
+def test_a_value_outside_the_vocabulary_is_shown_but_not_coded() -> None:
+    values = list(PageSpec().values)
+    values[3] = ("trade unions",)
+    record = parse(PageSpec(values=tuple(values)))
+    assert record.participant_types == () and record.sections_present == PAGE_PARTS
+    assert issues(record) == [("participant_types", "trade unions")]
 
 
 # --- Participant types ----------------------------------------------------------------------

@@ -20,12 +20,13 @@ from warehouse.archive import (
     page_validators,
     store_pages,
 )
-from warehouse.db import connect, latest_version, schema_version
+from warehouse.db import connect, latest_version, migrations, schema_version
 from warehouse.load import load_records, mark_withdrawn
 from warehouse.runs import (
     FetchFailure,
     finish_run,
     known_cases,
+    mark_interrupted,
     open_failures,
     record_fetch_failures,
     resolve_failures,
@@ -47,8 +48,8 @@ def test_open_twice_applies_schema_once_and_writes_reference_data(tmp_path: Path
     path = tmp_path / "sub" / "dir" / "wh.duckdb"  # parent directories are created
     connect(path).close()
     con = connect(path)
-    assert con.execute("SELECT version, name FROM schema_version").fetchall() == [
-        (latest_version(), "001_schema.sql")
+    assert con.execute("SELECT version, name FROM schema_version ORDER BY 1").fetchall() == [
+        (version, name) for version, name, _ in migrations()
     ]
     assert schema_version(con) == latest_version()
     vocab = con.execute(
@@ -185,11 +186,23 @@ def test_run_rows_hold_counts_as_columns_and_the_rest_as_json(con) -> None:
         start_run(con, "r1", day(0), {})
     finish_run(con, "r1", day(1), {"discovered": 10, "new": 7, "load_s": 0.25, "robots": 1})
     row = con.execute("SELECT * FROM runs").fetchone()
+    # Counts of nothing are 0, never NULL (issue 9); durations not measured stay NULL.
     assert row == (
         "r1", naive(0), naive(1), '{"base_url": "http://127.0.0.1:1", "languages": ["en"]}',
-        10, None, None, None, 7, None, None, None, None, None, None, None, None, 0.25,
-        '{"robots": 1}',
+        10, 0, 0, 0, 7, 0, 0, 0, 0, 0, None, None, None, 0.25,
+        '{"robots": 1}', "completed", None,
     )  # fmt: skip
+
+
+def test_runs_that_died_are_marked_interrupted_by_the_next(con) -> None:
+    start_run(con, "dead", day(0), {})
+    start_run(con, "done", day(0), {})
+    finish_run(con, "done", day(1), {}, status="failed", reason="cannot reach the site")
+    assert mark_interrupted(con, day(2)) == ["dead"]
+    rows = con.execute("SELECT run_id, status, reason FROM runs ORDER BY 1").fetchall()
+    assert rows[0][:2] == ("dead", "interrupted") and "ended before the run finished" in rows[0][2]
+    assert rows[1] == ("done", "failed", "cannot reach the site")
+    assert mark_interrupted(con, day(3)) == []
     with pytest.raises(WarehouseError, match="'nope' not found"):
         finish_run(con, "nope", day(1), {})
 

@@ -13,13 +13,13 @@ from functools import cache
 
 import duckdb
 
-from latinno.columns import Column, of_kind, scalar_columns
+from latinno.columns import Column, of_kind, row_columns
 
 
 @cache
 def _cases_sql(columns: tuple[Column, ...]) -> tuple[str, str]:
-    """(INSERT of new cases, UPDATE of rewritten ones) with the spec's scalar columns."""
-    names = [c.name for c in scalar_columns(columns)]
+    """(INSERT of new cases, UPDATE of rewritten ones) with the spec's columns of ``cases``."""
+    names = [c.name for c in row_columns(columns)]
     insert = f"""
 INSERT INTO cases (case_id, {", ".join(names)}, url, lang, status, first_seen_at,
                    last_seen_at, last_changed_at, parser_version, content_hash, quick_hash)

@@ -27,6 +27,7 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
     "flag": pa.bool_(),
     "codes": pa.list_(pa.string()),
     "sources": pa.list_(SOURCE_TYPE),
+    "sections": pa.list_(pa.string()),
 }
 ISSUE_SCHEMA = pa.schema(
     [

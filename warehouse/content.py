@@ -6,6 +6,7 @@ Not hashed: url, lang, parse issues, parser_version, run and timestamps, so a ne
 version or another fetch that yields the same content is no change. Lists of codes are
 deduplicated and put in vocabulary (page) order, so the order a parser returns them in does not
 matter; values outside the vocabulary (raw text kept with a parse issue) follow, alphabetically.
+The parts a page showed (``sections``) are put in the order of their column's ``parts`` alike.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from functools import cache
 from typing import Any
 
-from latinno.columns import Column, of_kind
+from latinno.columns import Column, of_kind, ordered_parts
 from latinno.record import CASE_COLUMNS, CaseRecord
 from latinno.vocabulary import codes_for
 
@@ -45,6 +46,8 @@ def _value(record: CaseRecord, column: Column) -> Any:
         return ordered_codes(column.name, value)
     if column.kind == "sources":
         return [{"text": s.text, "url": s.url} for s in value]
+    if column.kind == "sections":
+        return ordered_parts(column, value)
     return value
 
 

@@ -4,7 +4,8 @@
 Determinism: rows are ordered by each table's key, columns keep table order, nothing written
 depends on the clock or the machine, so the same data gives byte-identical files. CSV is UTF-8
 with a header, ``\\r\\n`` line ends (RFC 4180), ISO 8601 UTC timestamps (``...Z``), booleans as
-``true``/``false``, NULL as an empty cell; a text cell starting with ``= + - @``, tab or CR gets
+``true``/``false``, lists as JSON text, NULL as an empty cell (a boolean of a list the page did
+not show is NULL: unknown, not false); a text cell starting with ``= + - @``, tab or CR gets
 a leading ``'`` so spreadsheets show it instead of running it as a formula.
 """
 
@@ -26,8 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from latinno.errors import ExportError
-from latinno.vocabulary import COUNTRIES, LANGS, codes_for
-from warehouse.views import BRIDGES, wide_columns
+from latinno.vocabulary import COUNTRIES, LANGS
+from warehouse.views import allowed_values
 
 Format = Literal["parquet", "csv", "all"]
 
@@ -77,24 +78,18 @@ _FRICTIONLESS_TYPES = {
     "TIMESTAMP": "datetime",
     "DATE": "date",
     "VARCHAR": "string",
+    "VARCHAR[]": "array",
     "JSON": "string",
 }
 
 
 def _allowed_codes() -> dict[str, tuple[str, ...]]:
-    """Allowed values by column name, shared by every table that has the column."""
-    allowed: dict[str, tuple[str, ...]] = {
-        name: codes_for(name)
-        for name in ("formalization", "frequency", "participant_selection", "decisiveness")
-    }
-    allowed["co_governance"] = ("true", "false")
+    """Allowed values by column name, shared by every table that has the column: the coded
+    columns of the record's spec (views.allowed_values), and the pipeline's own."""
+    allowed = dict(allowed_values())
     allowed["status"] = ("active", "withdrawn")
     allowed["lang"] = LANGS
     allowed["country_code"] = tuple(c.code for c in COUNTRIES)
-    for name, (_, column) in BRIDGES.items():
-        allowed[column] = codes_for(name)
-    for column, _, _ in wide_columns():
-        allowed[column] = ("true", "false")
     return allowed
 
 
@@ -112,6 +107,8 @@ def safe_cell(value: Any) -> str:
         return repr(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
+    if isinstance(value, list):  # e.g. cases.sections_present: a JSON array, as Frictionless reads
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_value)
     text = str(value)
     if text.startswith(_FORMULA_START):
         return "'" + text

@@ -48,8 +48,13 @@ def start_run(
     """Record the start of a run; a run id used before is an error."""
     try:
         con.execute(
-            "INSERT INTO runs (run_id, started_at, params) VALUES (?, ?, ?::JSON)",
-            [run_id, utc_naive(started_at), json.dumps(params, sort_keys=True, default=str)],
+            "INSERT INTO runs (run_id, started_at, params, status) VALUES (?, ?, ?::JSON, ?)",
+            [
+                run_id,
+                utc_naive(started_at),
+                json.dumps(params, sort_keys=True, default=str),
+                "running",
+            ],
         )
     except duckdb.ConstraintException:
         raise WarehouseError(f"run {run_id!r} already exists in table runs") from None
@@ -60,15 +65,19 @@ def finish_run(
     run_id: str,
     finished_at: datetime,
     counts: Mapping[str, int | float],
+    *,
+    status: str = "completed",
+    reason: str | None = None,
 ) -> None:
-    """Store a run's end, its counts and durations (unknown names go to ``extra``)."""
-    known = {k: v for k, v in counts.items() if k in COUNT_COLUMNS or k in DURATION_COLUMNS}
+    """Store a run's end, how it ended, its counts and durations (unknown names go to
+    ``extra``). Every count column is stored, 0 when nothing of that kind happened."""
+    known: dict[str, int | float] = {name: 0 for name in COUNT_COLUMNS}
+    known |= {k: v for k, v in counts.items() if k in COUNT_COLUMNS or k in DURATION_COLUMNS}
     extra = {k: v for k, v in sorted(counts.items()) if k not in known}
     sets = ", ".join(f"{name} = ${name}" for name in known)
     sql = (
-        "UPDATE runs SET finished_at = $finished_at, extra = $extra::JSON"
-        + (f", {sets}" if sets else "")
-        + " WHERE run_id = $run_id"
+        "UPDATE runs SET finished_at = $finished_at, extra = $extra::JSON, status = $status, "
+        f"reason = $reason, {sets} WHERE run_id = $run_id"
     )
     row = con.execute(
         sql,
@@ -76,11 +85,25 @@ def finish_run(
             **known,
             "finished_at": utc_naive(finished_at),
             "extra": json.dumps(extra) if extra else None,
+            "status": status,
+            "reason": reason,
             "run_id": run_id,
         },
     ).fetchall()
     if not row or not row[0][0]:
         raise WarehouseError(f"run {run_id!r} not found in table runs (start_run first)")
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
+    """Runs still marked running when a new run starts died on the way: say so. Only call it
+    while holding the warehouse's run lock (no other run can be running then)."""
+    found = f"{utc_naive(now):%Y-%m-%d %H:%M} UTC"
+    rows = con.execute(
+        "UPDATE runs SET status = 'interrupted', reason = $reason "
+        "WHERE status = 'running' OR (status IS NULL AND finished_at IS NULL) RETURNING run_id",
+        {"reason": f"the process ended before the run finished (found by the run of {found})"},
+    ).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 def record_fetch_failures(

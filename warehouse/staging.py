@@ -25,21 +25,27 @@ from latinno.columns import Column
 from latinno.vocabulary import codes_for
 
 
-def _ordered(name: str) -> str:
-    """SQL: distinct codes of list column ``name`` in vocabulary order, unknown ones after,
-    sorted (content.ordered_codes, vectorized)."""
-    codes = "[" + ", ".join(f"'{c}'" for c in codes_for(name)) + "]::VARCHAR[]"
+def _ordered(name: str, order: tuple[str, ...]) -> str:
+    """SQL: distinct values of list column ``name`` in ``order``, unknown ones after, sorted
+    (content.ordered_codes and columns.ordered_parts, vectorized)."""
+    codes = "[" + ", ".join(f"'{c}'" for c in order) + "]::VARCHAR[]"
     return (
         f"list_concat(list_filter({codes}, lambda c: list_contains(i.{name}, c)), "
         f"list_sort(list_distinct(list_filter(i.{name}, lambda c: NOT list_contains({codes}, c)))))"
     )
 
 
+def _value(column: Column) -> str:
+    if column.kind == "codes":
+        return _ordered(column.name, codes_for(column.name))
+    if column.kind == "sections":
+        return _ordered(column.name, column.parts)
+    return f"i.{column.name}"
+
+
 def record_json(columns: tuple[Column, ...]) -> str:
     """SQL: the hashed content as JSON, its text byte-identical to content.canonical_json."""
-    parts = ", ".join(
-        f"'{c.name}', {_ordered(c.name) if c.kind == 'codes' else 'i.' + c.name}" for c in columns
-    )
+    parts = ", ".join(f"'{c.name}', {_value(c)}" for c in columns)
     return f"json_object({parts})"
 
 

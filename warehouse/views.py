@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from latinno.columns import Column, of_kind, scalar_columns
+from latinno.columns import Column, of_kind, scalar_columns, shown_by
 from latinno.record import CASE_COLUMNS
 from latinno.vocabulary import FIELD_LABELS, FIELD_TERMS, OPTION_TERMS, SECTION_HEADINGS, codes_for
 
@@ -48,7 +48,8 @@ def allowed_values(columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, tupl
     """Allowed values of the coded columns of cases, the bridge tables and cases_wide.
 
     ``code`` fields of the vocabulary take its codes (country_code is not one: the countries
-    table lists those), flags and the wide booleans take true/false.
+    table lists those), flags and the wide booleans take true/false, a ``sections`` list its
+    parts.
     """
     allowed: dict[str, tuple[str, ...]] = {}
     for column in scalar_columns(columns):
@@ -56,6 +57,8 @@ def allowed_values(columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, tupl
             allowed[column.name] = codes_for(column.name)
         elif column.kind == "flag":
             allowed[column.name] = ("true", "false")
+    for column in of_kind(columns, "sections"):
+        allowed[column.name] = column.parts
     for name, (_, code_column) in bridges(columns).items():
         allowed[code_column] = codes_for(name)
     for wide, _, _ in wide_columns(columns):
@@ -73,7 +76,17 @@ def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _wide_value(name: str, code: str, shown: dict[str, str]) -> str:
+    """SQL of one boolean: whether the code applies; NULL when the page did not show the list
+    (unknown, not "no")."""
+    applies = f"coalesce(list_contains({name}.codes, {_q(code)}), false)"
+    if name not in shown:
+        return applies
+    return f"CASE WHEN list_contains(c.{shown[name]}, {_q(name)}) THEN {applies} END"
+
+
 def _cases_wide(columns: tuple[Column, ...]) -> str:
+    shown = shown_by(columns)
     scalars = []
     for column in scalar_columns(columns):
         scalars.append(f"c.{column.name}")
@@ -84,7 +97,7 @@ def _cases_wide(columns: tuple[Column, ...]) -> str:
             "c.case_id",
             *scalars,
             *(
-                f"coalesce(list_contains({name}.codes, {_q(code)}), false) AS {wide}"
+                f"{_wide_value(name, code, shown)} AS {wide}"
                 for wide, name, code in wide_columns(columns)
             ),
             *(f"c.{name}" for name in _WIDE_TAIL),
@@ -149,7 +162,9 @@ SELECT
     CASE WHEN json_type(new_json) IN ('ARRAY', 'OBJECT') THEN new_json::VARCHAR
          ELSE new_json ->> '$' END AS new_value
 FROM pairs
-WHERE old_json IS DISTINCT FROM new_json"""
+WHERE old_json IS DISTINCT FROM new_json
+  -- A field the earlier version did not record (stored before the field existed) is no change.
+  AND old_json IS NOT NULL"""
 
 
 # Comments of the cases_wide columns that are not derived from the vocabulary.
@@ -196,9 +211,12 @@ def column_comments(columns: tuple[Column, ...] = CASE_COLUMNS) -> dict[str, dic
         wide[column.name] = _COMMENTS_WIDE.get(column.name) or _scalar_comment(column)
         if column.name == "country_code":
             wide["country_name"] = _COMMENTS_WIDE["country_name"]
+    shown = shown_by(columns)
     for wide_column, name, code in wide_columns(columns):
+        # Last, inside the parenthesis, so a label cut short for Stata drops it whole.
+        unknown = f"; NULL: {_label(name)} not shown" if name in shown else ""
         wide[wide_column] = (
-            f"{_label(name)}: {_code_label(name, code)} applies ({name} code {code})."
+            f"{_label(name)}: {_code_label(name, code)} applies ({name} code {code}{unknown})."
         )
     wide.update((name, _COMMENTS_WIDE[name]) for name in _WIDE_TAIL)
     return {"cases_wide": wide, "case_changes": dict(_COMMENTS_CHANGES)}
@@ -210,7 +228,13 @@ def statements(columns: tuple[Column, ...] = CASE_COLUMNS) -> list[str]:
         _cases_wide(columns),
         _case_changes(columns),
         f"COMMENT ON VIEW cases_wide IS 'One row per case with a boolean column per code of "
-        f"{_and(name.replace('_', ' ') for name in bridges(columns))} (e.g. means_deliberation).'",
+        f"{_and(name.replace('_', ' ') for name in bridges(columns))} (e.g. means_deliberation)"
+        + (
+            ", NULL for every code of a list the page did not show (cases.sections_present)"
+            if shown_by(columns)
+            else ""
+        )
+        + ".'",
         "COMMENT ON VIEW case_changes IS 'Field-level changes between consecutive versions "
         "of a case in case_history (one row per changed field).'",
     ]

@@ -1,0 +1,138 @@
+"""Who holds the warehouse: the process a DuckDB lock conflict names, as a person knows it.
+
+DuckDB names only the executable (``/usr/bin/python3 (PID 42)``), which for every latinno
+command is the Python interpreter, and appends advice meant for its own CLI ("open this
+database in read-only mode, e.g. by using the -readonly parameter in the CLI"). Our messages
+name the holder's command line and PID instead (from /proc where there is one) and say which
+of our settings applies. The run lock (``warehouse.runlock``) names and checks processes the
+same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+
+# 'Could not set lock on file "x": Conflicting lock is held in /usr/bin/python3 (PID 42) [by user
+# u]. However, you would be able to open this database in read-only mode, e.g. by using the
+# -readonly parameter in the CLI. See also https://duckdb.org/docs/current/connect/concurrency'
+_HOLDER_WITH_PID = re.compile(r"Conflicting lock is held in (.+?\(PID \d+\))", re.S)
+_HOLDER_ANY = re.compile(r"Conflicting lock is held in (.+?)(?:\. However|\. See also|$)", re.S)
+_HOLDER_PID = re.compile(r"\(PID (\d+)\)")
+_COMMAND_LIMIT = 100
+
+
+def lock_holder(message: str) -> str | None:
+    """The process DuckDB names in a lock conflict message, or None if it is not one."""
+    if "lock" not in message.lower():
+        return None
+    match = _HOLDER_WITH_PID.search(message) or _HOLDER_ANY.search(message)
+    if match:
+        return " ".join(match.group(1).split())
+    return "another process" if "Could not set lock" in message else None
+
+
+def holder_pid(holder: str) -> int | None:
+    """The PID in a holder as ``lock_holder`` or ``describe_holder`` give it."""
+    match = _HOLDER_PID.search(holder)
+    return int(match.group(1)) if match else None
+
+
+def describe_holder(duckdb_holder: str) -> str:
+    """The process holding the lock as a person knows it: ```latinno refresh …` (PID 42)``.
+
+    Falls back to what DuckDB said when the process's command line cannot be read (another
+    user's process without /proc access, or no /proc at all).
+    """
+    pid = holder_pid(duckdb_holder)
+    if pid is None:
+        return duckdb_holder
+    command = process_command(pid)
+    return duckdb_holder if command is None else f"`{command}` (PID {pid})"
+
+
+def process_command(pid: int) -> str | None:
+    """The command line of process ``pid`` as ``command_of`` gives it; None when unreadable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    argv = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    return command_of(argv) if argv else None
+
+
+def this_command() -> str:
+    """This process's command line as ``command_of`` gives it."""
+    return process_command(os.getpid()) or command_of(list(sys.orig_argv) or ["python"])
+
+
+def command_of(argv: list[str]) -> str:
+    """``latinno refresh --db x`` for our console script or ``python -m cli``, else argv."""
+    for index, part in enumerate(argv):
+        if os.path.basename(part) == "latinno":
+            return _shorten(["latinno", *argv[index + 1 :]])
+        if part == "-m" and index + 1 < len(argv) and argv[index + 1] == "cli":
+            return _shorten(["latinno", *argv[index + 2 :]])
+    return _shorten([os.path.basename(argv[0]), *argv[1:]])
+
+
+def _shorten(argv: list[str]) -> str:
+    text = " ".join(shlex.quote(" ".join(part.split())) for part in argv)
+    return text if len(text) <= _COMMAND_LIMIT else text[: _COMMAND_LIMIT - 1] + "…"
+
+
+def process_alive(pid: int, started_by: float | None = None) -> bool:
+    """True when process ``pid`` runs (on this host), and, given ``started_by`` (epoch seconds),
+    started no later than that: a process started after it only reuses the PID.
+
+    A zombie (exited, not yet reaped) counts as gone: it holds no files any more.
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc: the signal check is all we know
+    state, started = stat
+    if state in ("Z", "X"):
+        return False
+    return started_by is None or started is None or started <= started_by + 2.0
+
+
+def _proc_stat(pid: int) -> tuple[str, float | None] | None:
+    """(state, start time in epoch seconds) of ``pid`` from /proc; None without /proc."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return ("X", None) if Path("/proc/self/stat").exists() else None
+    except OSError:
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()  # the command name may hold spaces
+    try:
+        ticks = int(fields[19])  # field 22 of the line: start time in clock ticks after boot
+        return fields[0], _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError, OSError):
+        return (fields[0] if fields else "?"), None
+
+
+def _boot_time() -> float:
+    for line in Path("/proc/stat").read_text(encoding="ascii").splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    raise ValueError("no btime in /proc/stat")
+
+
+def waiting_line(path: Path, holder: str, waited_s: float) -> str:
+    """What a patient writer says while another process holds the warehouse (one line)."""
+    return (
+        f"{path}: waiting for {holder} to close the warehouse ({waited_s:.0f}s so far); "
+        "this run goes on as soon as it does (stop that process to go on sooner)"
+    )
