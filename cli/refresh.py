@@ -80,7 +80,7 @@ def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
 
 
 def _print_summary(data: dict[str, Any]) -> int:
-    from flows.summary import RunSummary, summary_rows
+    from flows.summary import LANGUAGE_COLUMNS, RunSummary, language_rows, probe_rows, summary_rows
 
     summary = RunSummary.from_dict(data)
     if summary.headline:  # a failed run says so first, in one line
@@ -93,6 +93,21 @@ def _print_summary(data: dict[str, Any]) -> int:
     for label, count in summary_rows(summary):
         table.add_row(label, str(count))
     out.print(table)
+    if languages := language_rows(summary):
+        by_lang = Table(title="By language", title_justify="left")
+        by_lang.add_column("language")
+        for _, label in LANGUAGE_COLUMNS:
+            by_lang.add_column(label, justify="right")
+        for row in languages:
+            by_lang.add_row(*row)
+        out.print(by_lang)
+    if probes := probe_rows(summary):
+        probing = Table(title="Probing", title_justify="left")
+        for label in ("prefix", "stopped after serial", "known cases past it"):
+            probing.add_column(label, justify="right")
+        for row in probes:
+            probing.add_row(*(str(n) for n in row))
+        out.print(probing)
     out.print(f"warehouse: {summary.db_path}")
     if summary.failed_urls:
         err.print(
@@ -128,6 +143,20 @@ def refresh(
     full: Annotated[
         bool, typer.Option("--full", help="Ignore stored validators; re-fetch and re-parse all.")
     ] = False,
+    accept_drift: Annotated[
+        bool,
+        typer.Option(
+            "--accept-drift", help="Apply the run even if the site-drift guard would hold it."
+        ),
+    ] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="Probe every serial up to source.max_serial of every prefix, in every "
+            "language (no sitemap, no stopping after misses): slow, finds every case.",
+        ),
+    ] = False,
 ) -> None:
     """Discover, fetch, archive, parse and load case pages (a Prefect flow).
 
@@ -149,19 +178,34 @@ def refresh(
         "overrides": overrides,
         "limit": limit,
         "full": full,
+        "accept_drift": accept_drift,
+        "sweep": sweep,
     }
     data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
     raise typer.Exit(_print_summary(data))
 
 
 @app.command(epilog="Example: latinno reparse --db data/latinno.duckdb")
-def reparse(config: ConfigOption = None, db: DbOption = None) -> None:
-    """Rebuild every case row from the archived pages, with no network (after a parser change)."""
+def reparse(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    accept_drift: Annotated[
+        bool,
+        typer.Option(
+            "--accept-drift", help="Apply even if the site-drift guard would hold the result."
+        ),
+    ] = False,
+) -> None:
+    """Rebuild every case row from the archived pages, with no network (after a parser change).
+
+    Guarded like a refresh: a parser or settings change that would empty what the warehouse
+    holds is held (exit 3) unless --accept-drift.
+    """
     from flows.reparse import reparse_archive
 
     settings = settings_for(config, db)
     _check_warehouse(settings)
-    counts, failures = reparse_archive(settings)
+    counts, failures = reparse_archive(settings, accept_drift=accept_drift)
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -60,6 +60,15 @@ def serve(
             "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
         ),
     ] = False,
+    redesign: Annotated[
+        str | None,
+        typer.Option(
+            "--redesign",
+            help="Serve every page as a redesigned site would: 'marker' (the class marking an "
+            "applying option renamed) or 'headings' (section headings renamed).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
@@ -71,6 +80,8 @@ def serve(
         raise LatinnoError(f"{root}: site root is not a folder (expected {{lang}}/case/{{id}}/)")
     if not 0.0 <= faults <= 1.0:
         raise LatinnoError(f"--faults {faults}: expected a share between 0 and 1, such as 0.2")
+    if redesign not in (None, "marker", "headings"):
+        raise LatinnoError(f"--redesign {redesign}: expected 'marker' or 'headings'")
     robots_text = None
     if robots is not None:
         try:
@@ -95,6 +106,7 @@ def serve(
                 sitemap_lastmod=sitemap_lastmod,
                 robots=robots_text,
                 hostile=hostile,
+                redesign=redesign,
                 on_ready=announce,
             )
         )

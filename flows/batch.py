@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.fetch_types import FetchResult, Validators
+from flows.guard import DriftGuard, Mode
 from flows.parsing import ParseEngine, ParseFailure
 from latinno.record import CaseRecord
+from latinno.vocabulary import LANGS
 
 if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) stays out of the parse worker processes
     from warehouse.archive import ArchivedPage
@@ -41,6 +43,8 @@ class Known:
     statuses: Mapping[int, str] = field(default_factory=dict)
     stale: frozenset[int] = frozenset()
     validators: Mapping[tuple[int, str], Validators] = field(default_factory=dict)
+    # The content fields each active case holds now, for the drift guard (flows.guard).
+    filled: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,9 @@ class LoadTarget:
     lock_timeout_s: float
     primary_lang: str
     run_id: str
+    # The configured languages in order: the first one a case has fills its row. Empty: the
+    # primary language, then en, es, pt.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass
@@ -89,6 +96,12 @@ def _archived(result: FetchResult, digest: str) -> ArchivedPage:
     )
 
 
+def _gone(result: FetchResult, key: tuple[int, str]) -> ArchivedPage:
+    from warehouse.archive import gone_page
+
+    return gone_page(key[0], key[1], result.url, result.status or 404, result.fetched_at)
+
+
 def _failure(result: FetchResult, reason: str) -> FetchFailure:
     from warehouse.runs import FetchFailure
 
@@ -111,7 +124,34 @@ class _Writes:
     seen: list[tuple[int, str]] = field(default_factory=list)
     fetched: list[tuple[int, str]] = field(default_factory=list)
     gone_ids: list[int] = field(default_factory=list)
+    gone_pages: list[ArchivedPage] = field(default_factory=list)
     failures: list[FetchFailure] = field(default_factory=list)
+
+
+def _languages_gone(results: Sequence[FetchResult], known: Known) -> tuple[list[int], set[int]]:
+    """(active cases to withdraw, cases still there that lost a page we held).
+
+    A batch holds every page of its cases that the run asked for (the pipeline never splits a
+    case), so a case is withdrawn here only when every language asked for answered 404/410 and
+    those include every language we held a page in: one language gone, or one page failing, or
+    a page the run did not reach, never withdraws a case.
+    """
+    answers: dict[int, list[FetchResult]] = {}
+    for result in results:
+        if result.case_id and result.lang:
+            answers.setdefault(result.case_id, []).append(result)
+    withdraw: list[int] = []
+    going: set[int] = set()
+    for case_id, pages in answers.items():
+        gone = {r.lang for r in pages if r.gone}
+        if any(r.ok or r.not_modified for r in pages):
+            if any((case_id, lang) in known.sha256 for lang in gone):
+                going.add(case_id)
+        elif gone and all(r.gone for r in pages) and known.statuses.get(case_id) == "active":
+            held = {lang for lang in LANGS if (case_id, lang) in known.sha256}
+            if held <= gone:
+                withdraw.append(case_id)
+    return withdraw, going
 
 
 def process_batch(
@@ -121,12 +161,17 @@ def process_batch(
     parser: ParseEngine,
     target: LoadTarget,
     full: bool = False,
+    guard: DriftGuard[_Writes] | None = None,
 ) -> BatchResult:
-    """Classify, parse and load one batch of fetch results; returns what happened, counted."""
+    """Classify, parse and load one batch of fetch results; returns what happened, counted.
+
+    With a drift ``guard``, what the batch writes waits for its verdict (flows.guard).
+    """
     out = BatchResult()
     counts = out.counts
     writes = _Writes()
     to_parse: list[tuple[FetchResult, str]] = []
+    writes.gone_ids, going = _languages_gone(results, known)
 
     for result in results:
         key = (result.case_id, result.lang) if result.case_id and result.lang else None
@@ -134,7 +179,8 @@ def process_batch(
             counts["fetched"] += 1
             writes.fetched.append(key)
             digest = sha256(result.body).hexdigest()
-            fresh = not full and key[0] not in known.stale
+            # A case that lost a page we held may need its row from another language: parsed.
+            fresh = not full and key[0] not in known.stale and key[0] not in going
             if fresh and known.sha256.get(key) == digest:
                 counts["unchanged_body"] += 1
                 writes.seen.append(key)
@@ -146,13 +192,8 @@ def process_batch(
             writes.seen.append(key)
         elif result.gone:
             counts["gone"] += 1
-            # Only the primary language decides that a case is gone from the site.
-            if (
-                key is not None
-                and key[1] == target.primary_lang
-                and known.statuses.get(key[0]) == "active"
-            ):
-                writes.gone_ids.append(key[0])
+            if key is not None and key in known.sha256:
+                writes.gone_pages.append(_gone(result, key))
         elif result.error and result.error.startswith(ROBOTS_REFUSAL):
             counts["robots_disallowed"] += 1
         else:
@@ -177,16 +218,39 @@ def process_batch(
         else:
             writes.records.append(outcome)
     counts["parsed"] += len(writes.records)
-    if not (to_parse or writes.gone_ids or writes.failures):
+    if not (to_parse or writes.gone_ids or writes.gone_pages or writes.failures):
         out.deferred_seen = writes.seen
         return out
     started = time.perf_counter()
-    _write(target, writes, counts)
+    mode: Mode = "apply"
+    ready = [writes]
+    if guard is not None:
+        pairs = zip(to_parse, parsed, strict=True)
+        failed = [res.case_id for (res, _), o in pairs if res.case_id and _lost(res, o, target)]
+        mode, ready = guard.admit(writes.records, failed, writes, len(to_parse))
+    for batch in ready:
+        _write(target, batch, counts, apply=mode == "apply")
     counts["load_s"] += time.perf_counter() - started
     return out
 
 
-def _write(target: LoadTarget, writes: _Writes, counts: Counter[str]) -> None:
+def write_waiting(target: LoadTarget, guard: DriftGuard[_Writes]) -> Counter[str]:
+    """Write what the guard still held back when the run ended, as it decides."""
+    counts: Counter[str] = Counter()
+    mode, ready = guard.flush()
+    for batch in ready:
+        _write(target, batch, counts, apply=mode == "apply")
+    return counts
+
+
+def _lost(result: FetchResult, outcome: object, target: LoadTarget) -> bool:
+    """A primary-language page that no longer parses (the guard counts those)."""
+    return isinstance(outcome, ParseFailure) and result.lang == target.primary_lang
+
+
+def _write(target: LoadTarget, writes: _Writes, counts: Counter[str], *, apply: bool) -> None:
+    """Write a batch. Held (``apply`` false), only the archive and the failures are written:
+    cases, bridges and history stay as they were, and the pages are re-read next time."""
     from warehouse.archive import store_pages
     from warehouse.db import writing
     from warehouse.load import load_records, mark_withdrawn, touch_seen
@@ -194,12 +258,19 @@ def _write(target: LoadTarget, writes: _Writes, counts: Counter[str]) -> None:
 
     now = datetime.now(UTC)
     with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
+        if not apply:
+            record_fetch_failures(con, target.run_id, writes.failures)
+            store_pages(con, writes.pages)
+            return
+        # Before the records: a row built from a page that went is rebuilt from another one.
+        store_pages(con, writes.gone_pages)
         stats = load_records(
             con,
             writes.records,
             run_id=target.run_id,
             seen_at=now,
             primary_lang=target.primary_lang,
+            languages=target.languages,
         )
         counts["new"] += stats.new
         counts["changed"] += stats.changed
@@ -227,6 +298,7 @@ def load_parsed(
             run_id=target.run_id,
             seen_at=seen_at or datetime.now(UTC),
             primary_lang=target.primary_lang,
+            languages=target.languages,
         )
     counts.update(new=stats.new, changed=stats.changed, unchanged=stats.unchanged)
     counts["parse_issues"] += stats.issues

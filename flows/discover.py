@@ -1,9 +1,17 @@
 """Finding case pages: a sitemap when the site offers one, else probing ids per country prefix.
 
-Case ids are ``prefix * 1000 + serial`` (SITE.md). Probing asks for serials 1, 2, … of a prefix
-and stops after ``max_misses`` answers past the last hit that were not pages; ids we already know
-are always rechecked, with their validators, wherever they lie. A sitemap's ``<lastmod>`` values
-come back with its URLs (:func:`read_sitemap_entries`), so a refresh may skip unchanged pages.
+Case ids are ``prefix * 1000 + serial`` (SITE.md); the same id under another language is the
+same case, and a case may exist in one language only. Probing asks for serials 1, 2, … of a
+prefix in the first configured language; a serial that is no page there is asked in the other
+configured languages before it counts as a miss (``other_languages``). Probing stops after
+``max_misses`` misses past the last hit, never below the highest serial already known for the
+prefix (``sweep``: never before ``max_serial``); every known id is rechecked, with its
+validators, wherever it lies. A sitemap's ``<lastmod>`` values come back with its URLs
+(:func:`read_sitemap_entries`), so a refresh may skip unchanged pages; :func:`sitemap_pages`
+chooses the pages of every case to ask for.
+
+Every case's pages travel together (one group per case, in configured language order), so
+whoever processes them sees all the languages of a case at once.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ import gzip
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from datetime import time as dt_time
 from email.utils import parsedate_to_datetime
@@ -179,64 +188,104 @@ async def read_sitemap(
     return None if entries is None else list(entries)
 
 
+@dataclass
+class ProbeOutcome:
+    """What probing one prefix gave: every answer, and how far it went."""
+
+    results: list[FetchResult]  # grouped by case id, languages in configured order
+    last_probed: int  # the highest serial probed in sequence (0: none)
+    known_beyond: int  # known ids past ``last_probed``, rechecked one by one all the same
+
+
+def _hit(result: FetchResult) -> bool:
+    """A page is there (200, 304): failures after retries count as misses, so a dead server
+    does not make us probe 999 ids."""
+    return result.error is None and not result.gone
+
+
 async def probe_prefix(
     fetcher: Fetcher,
     base_url: str,
-    lang: str,
     prefix: int,
     *,
+    langs: Sequence[str],
     max_misses: int,
     max_serial: int,
-    known: Mapping[int, Validators | None],
-) -> list[FetchResult]:
-    """Probe serials 1.. of ``prefix`` concurrently; recheck every known id of the prefix.
+    known: Mapping[int, Mapping[str, Validators | None]],
+    other_languages: bool = True,
+    sweep: bool = False,
+) -> ProbeOutcome:
+    """Probe serials 1.. of ``prefix`` concurrently, in every language of ``langs``.
 
-    Probing stops once ``max_misses`` serials past the last hit have been probed without a page
-    (404/410, or a failure after retries: a dead server must not make us probe 999 ids). Known
-    ids are probed with their validators, so unchanged pages answer 304. Returns, sorted by id,
-    every result that is not a 404/410, plus every known id's result whatever it is.
+    Each serial is asked in ``langs[0]``; when that is a page, or ``other_languages`` is on, or
+    the id is known, in every other language too. A serial is a hit when any language has a
+    page. Probing stops once ``max_misses`` serials past the last hit were misses, but never
+    below the highest serial of ``known`` (ids known from earlier runs or a sitemap: a gap wider
+    than ``max_misses`` must not hide them), and with ``sweep`` only at ``max_serial``. Known ids
+    are asked with their validators (``known[id][lang]``), so unchanged pages answer 304; those
+    past ``max_serial`` are rechecked afterwards. Returns every answer, 404s included, grouped
+    by case id in ``langs`` order.
     """
     if max_misses < 1 or max_serial < 1:
         raise ValueError(f"max_misses and max_serial must be >= 1 (got {max_misses}, {max_serial})")
+    if not langs:
+        raise ValueError("langs must name at least one language")
     first_id = prefix * 1000
     mine = {cid: v for cid, v in known.items() if first_id < cid < first_id + 1000}
+    floor = max((cid - first_id for cid in mine if cid - first_id <= max_serial), default=0)
     window = max(4, 2 * fetcher.policy.concurrency)
-    results: dict[int, FetchResult] = {}
+    results: dict[int, list[FetchResult]] = {}
     last_hit = 0
     next_serial = 1
-    running: dict[asyncio.Task[FetchResult], int] = {}
+    running: dict[asyncio.Task[list[FetchResult]], int] = {}
 
-    def launch(serial: int) -> None:
-        cid = first_id + serial
-        task = asyncio.ensure_future(
-            _get(fetcher, case_url(base_url, PageKey(cid, lang)), mine.get(cid))
+    def stop() -> int:
+        if sweep:
+            return max_serial
+        return min(max_serial, max(last_hit + max_misses, floor))
+
+    async def one(cid: int) -> list[FetchResult]:
+        validators = mine.get(cid, {})
+        first = await _get(
+            fetcher, case_url(base_url, PageKey(cid, langs[0])), validators.get(langs[0])
         )
-        running[task] = serial
+        if len(langs) == 1 or not (_hit(first) or other_languages or cid in mine):
+            return [first]
+        rest = await asyncio.gather(
+            *(
+                _get(fetcher, case_url(base_url, PageKey(cid, lang)), validators.get(lang))
+                for lang in langs[1:]
+            )
+        )
+        return [first, *rest]
 
     try:
         while True:
-            while len(running) < window and next_serial <= min(max_serial, last_hit + max_misses):
-                launch(next_serial)
+            while len(running) < window and next_serial <= stop():
+                running[asyncio.ensure_future(one(first_id + next_serial))] = next_serial
                 next_serial += 1
             if not running:
                 break
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 serial = running.pop(task)
-                result = task.result()
-                if result.error is None and not result.gone:
+                answers = task.result()
+                if any(_hit(r) for r in answers):
                     last_hit = max(last_hit, serial)
-                if not result.gone or (first_id + serial) in mine:
-                    results[first_id + serial] = result
+                results[first_id + serial] = answers
     finally:
         for task in running:
             task.cancel()
-    # Known ids past the stop (or past max_serial): rechecked all the same.
+    last_probed = next_serial - 1
+    # Known ids past max_serial: rechecked all the same, in every language.
     rest = sorted(cid for cid in mine if cid not in results)
-    pending = [(case_url(base_url, PageKey(cid, lang)), mine[cid]) for cid in rest]
-    for cid, result in zip(rest, await fetch_cases(fetcher, pending), strict=True):
-        results[cid] = result
-    return [results[cid] for cid in sorted(results)]
+    for cid, answers in zip(rest, await asyncio.gather(*(one(cid) for cid in rest)), strict=True):
+        results[cid] = answers
+    return ProbeOutcome(
+        results=[r for cid in sorted(results) for r in results[cid]],
+        last_probed=last_probed,
+        known_beyond=len(rest),
+    )
 
 
 async def _get(fetcher: Fetcher, url: str, validators: Validators | None) -> FetchResult:
@@ -315,3 +364,67 @@ def sitemap_case_ids(urls: Iterable[str], prefixes: Sequence[int]) -> set[int]:
         if key is not None and key.case_id // 1000 in prefixes:
             ids.add(key.case_id)
     return ids
+
+
+def sitemap_pages(
+    urls: Iterable[str],
+    languages: Sequence[str],
+    prefixes: Collection[int],
+    known_ids: Iterable[int],
+    held: Collection[tuple[int, str]],
+) -> list[list[PageKey]]:
+    """The pages to ask for, one group per case (sorted by id, languages in configured order).
+
+    A case is every id the sitemap lists in any language, and every known id, within
+    ``prefixes``. Of its configured languages it is asked in those the sitemap lists for it,
+    those we hold a page in (``held``: a page that went must answer 404 before the case can
+    be withdrawn), and those the sitemap lists no page in at all (a sitemap of one language
+    says nothing about the others). A known case left with none is asked in the first
+    language; an unknown one listed only in languages not configured is not asked.
+    """
+    listed: set[PageKey] = set()
+    for url in urls:
+        key = page_key(url)
+        if key is not None and key.case_id // 1000 in prefixes:
+            listed.add(key)
+    known = {cid for cid in known_ids if cid // 1000 in prefixes}
+    covered = {key.lang for key in listed}
+    groups = []
+    for cid in sorted({key.case_id for key in listed} | known):
+        langs = [
+            lang
+            for lang in languages
+            if PageKey(cid, lang) in listed or (cid, lang) in held or lang not in covered
+        ]
+        if not langs and cid in known:
+            langs = [languages[0]]
+        if langs:
+            groups.append([PageKey(cid, lang) for lang in langs])
+    return groups
+
+
+def by_case(results: Sequence[FetchResult]) -> dict[int, list[FetchResult]]:
+    """Case pages by case id, in the order given; results that name no case page are left out."""
+    cases: dict[int, list[FetchResult]] = {}
+    for result in results:
+        if result.case_id:
+            cases.setdefault(result.case_id, []).append(result)
+    return cases
+
+
+async def refetch_survivors(
+    fetcher: Fetcher, results: list[FetchResult], held: Collection[tuple[int, str]]
+) -> list[FetchResult]:
+    """Where a page we held answered 404/410 and another language of the case answered 304,
+    ask for the 304 pages again without validators: the case's row may have been built from
+    the page that went, and must be rebuilt from a language still there, which needs its body.
+    Returns ``results`` with those answers replaced (it happens once per page that goes)."""
+    going = {r.case_id for r in results if r.gone and r.case_id and (r.case_id, r.lang) in held}
+    again = [i for i, r in enumerate(results) if r.not_modified and r.case_id in going]
+    if not again:
+        return results
+    fresh = await fetch_cases(fetcher, [(results[i].url, None) for i in again])
+    out = list(results)
+    for index, result in zip(again, fresh, strict=True):
+        out[index] = result
+    return out

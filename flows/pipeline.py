@@ -18,9 +18,10 @@ from prefect.utilities.annotations import quote
 
 from flows.batch import BatchResult, Known, LoadTarget
 from flows.carton import Carton
-from flows.discover import unchanged_per_sitemap
+from flows.discover import ProbeOutcome, by_case, unchanged_per_sitemap
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult
+from flows.guard import DriftGuard
 from flows.parsing import ParseEngine
 from flows.tasks import discover_prefix, fetch_batch, process_results
 from latinno.config import SourceSettings
@@ -45,8 +46,10 @@ class Pipeline:
         *,
         batch_size: int,
         full: bool,
+        guard: DriftGuard[Any] | None = None,
     ) -> None:
         self.fetcher = fetcher
+        self.guard = guard
         self.known = known
         self.parser = parser
         self.target = target
@@ -62,27 +65,36 @@ class Pipeline:
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="latinno-batch")
 
     async def fetch(
-        self, urls: list[str], lastmods: Mapping[PageKey, datetime] | None = None
+        self, groups: Sequence[Sequence[str]], lastmods: Mapping[PageKey, datetime] | None = None
     ) -> set[int]:
-        """Fetch ``urls`` in batches and hand them on; returns the case ids found.
+        """Fetch the pages of each case (``groups``: the URLs of one case each) in batches that
+        never split a case, and hand them on; returns the case ids found.
 
-        Pages the sitemap dates no later than our copy are not requested at all.
+        A case whose every page the sitemap dates no later than our copy is not requested at
+        all; one page not so dated and the case is asked for whole (unchanged pages answer
+        304), so whoever decides on it sees every language.
         """
-        keys = {url: page_key(url) or PageKey(0, "") for url in urls}
-        skipped = {
-            key
-            for key in keys.values()
-            if lastmods and unchanged_per_sitemap(key, lastmods, self.known.validators)
-        }
-        self.counts["sitemap_unchanged"] += len(skipped)
-        self.counts["discovered"] += len(skipped)
-        self.deferred_seen.extend(skipped)
-        rest = [url for url, key in keys.items() if key not in skipped]
-        found = {key.case_id for key in skipped}
-        parts = iter([rest[i : i + self.batch_size] for i in range(0, len(rest), self.batch_size)])
+        found: set[int] = set()
+        parts: list[list[str]] = [[]]
+        for urls in groups:
+            keys = [page_key(url) or PageKey(0, "") for url in urls]
+            if lastmods and all(
+                unchanged_per_sitemap(key, lastmods, self.known.validators) for key in keys
+            ):
+                self.counts["sitemap_unchanged"] += len(keys)
+                self.counts["discovered"] += len(keys)
+                for key in keys:
+                    self.counts[f"lang_{key.lang}_discovered"] += 1
+                self.deferred_seen.extend(keys)
+                found.update(key.case_id for key in keys)
+                continue
+            if len(parts[-1]) >= self.batch_size:
+                parts.append([])
+            parts[-1].extend(urls)
+        pending = iter(part for part in parts if part)
         running: set[asyncio.Future[Carton[list[FetchResult]]]] = set()
         while True:
-            for part in parts:
+            for part in pending:
                 batch = fetch_batch(quote(self.fetcher), part, quote(self.known))
                 running.add(asyncio.ensure_future(batch))
                 if len(running) >= FETCH_BATCHES_IN_FLIGHT:
@@ -95,8 +107,12 @@ class Pipeline:
                 found |= {r.case_id for r in results if r.case_id and (r.ok or r.not_modified)}
                 await self.dispatch(results)
 
-    async def probe(self, source: SourceSettings, lang: str, limit: int | None) -> set[int]:
-        """Probe every configured prefix concurrently; hand each prefix's pages on as it ends."""
+    async def probe(
+        self, source: SourceSettings, limit: int | None, *, sweep: bool = False
+    ) -> set[int]:
+        """Probe every configured prefix concurrently, in every configured language; hand each
+        prefix's pages on as it ends. Counts per prefix where probing stopped
+        (``probe_stop_{prefix}``) and the known ids past it (``probe_known_beyond_{prefix}``)."""
         found: set[int] = set()
         by_prefix: dict[int, list[int]] = {}
         for cid in self.known.statuses:
@@ -106,21 +122,33 @@ class Pipeline:
             return discover_prefix(
                 quote(self.fetcher),
                 source.base_url,
-                lang,
+                list(source.languages),
                 prefix,
                 source.max_consecutive_misses,
                 source.max_serial,
                 by_prefix.get(prefix, []),
                 quote(self.known),
+                source.probe_other_languages,
+                sweep,
             )
 
-        async def take(carton: Carton[list[FetchResult]]) -> None:
-            results = carton.take()
-            hits = [r for r in results if r.ok or r.not_modified]
+        async def take(prefix: int, carton: Carton[ProbeOutcome]) -> None:
+            outcome = carton.take()
+            self.counts[f"probe_stop_{prefix}"] = outcome.last_probed
+            self.counts[f"probe_known_beyond_{prefix}"] = outcome.known_beyond
+            self.counts["known_beyond_probe"] += outcome.known_beyond
+            results = outcome.results
             if limit is not None:
-                hits = hits[: max(0, limit - len(found))]
-                results = [r for r in results if not (r.ok or r.not_modified)] + hits
-            found.update(r.case_id for r in hits if r.case_id)
+                # Whole cases only: the first ones found, and every answer that found none.
+                cases = by_case(results)
+                hits = [cid for cid, answers in cases.items() if any(_found(r) for r in answers)]
+                keep = set(hits[: max(0, limit - len(found))])
+                results = [
+                    r
+                    for r in results
+                    if r.case_id in keep or not any(map(_found, cases.get(r.case_id or 0, [])))
+                ]
+            found.update(r.case_id for r in results if r.case_id and _found(r))
             await self.dispatch(results)
 
         if limit is not None:
@@ -128,19 +156,33 @@ class Pipeline:
             for prefix in source.country_prefixes:
                 if len(found) >= limit:
                     break
-                await take(await probe(prefix))
+                await take(prefix, await probe(prefix))
             return found
+
+        async def probed(prefix: int) -> tuple[int, Carton[ProbeOutcome]]:
+            return prefix, await probe(prefix)
+
         for next_done in asyncio.as_completed(
-            [asyncio.ensure_future(probe(p)) for p in source.country_prefixes]
+            [asyncio.ensure_future(probed(p)) for p in source.country_prefixes]
         ):
-            await take(await next_done)
+            await take(*await next_done)
         return found
 
     async def dispatch(self, results: Sequence[FetchResult]) -> None:
-        """Hand fetched pages on to be processed, waiting while too many batches are pending."""
-        self.counts["discovered"] += sum(1 for r in results if r.ok or r.not_modified)
-        for start in range(0, len(results), self.batch_size):
-            chunk = list(results[start : start + self.batch_size])
+        """Hand fetched pages on to be processed, waiting while too many batches are pending.
+
+        Batches end on a case's last page: every language of a case is decided on together.
+        """
+        self.counts["discovered"] += sum(1 for r in results if _found(r))
+        for r in results:
+            if r.lang and r.case_id:
+                if _found(r):
+                    self.counts[f"lang_{r.lang}_discovered"] += 1
+                if r.ok:
+                    self.counts[f"lang_{r.lang}_fetched"] += 1
+                elif r.gone:
+                    self.counts[f"lang_{r.lang}_gone"] += 1
+        for chunk in _chunks(results, self.batch_size):
             while sum(not t.done() for t in self._processing) >= BATCHES_PENDING:
                 pending = [t for t in self._processing if not t.done()]
                 await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -151,6 +193,7 @@ class Pipeline:
                 self.target,
                 self.full,
                 quote(self._threads),
+                quote(self.guard),
             )
             self._processing.append(asyncio.ensure_future(batch))
 
@@ -163,5 +206,37 @@ class Pipeline:
             self.reasons.update(outcome.reasons)
         self._processing.clear()
 
+    async def count_languages(self) -> None:
+        """Count active cases by the language that fills their row (``lang_{lang}_cases``):
+        call it once everything of the run is written."""
+        filled = await asyncio.get_running_loop().run_in_executor(
+            self._threads, _cases_by_language, self.target
+        )
+        for lang, count in filled.items():
+            self.counts[f"lang_{lang}_cases"] = count
+
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+
+
+def _found(result: FetchResult) -> bool:
+    return result.ok or result.not_modified
+
+
+def _chunks(results: Sequence[FetchResult], size: int) -> list[list[FetchResult]]:
+    """``results`` in runs of about ``size``, cut only where the case id changes."""
+    chunks: list[list[FetchResult]] = [[]]
+    for result in results:
+        current = chunks[-1]
+        if len(current) >= size and current[-1].case_id != result.case_id:
+            chunks.append(current := [])
+        current.append(result)
+    return [chunk for chunk in chunks if chunk]
+
+
+def _cases_by_language(target: LoadTarget) -> dict[str, int]:
+    from warehouse.db import writing
+    from warehouse.runs import cases_by_language
+
+    with writing(target.db_path, target.lock_timeout_s) as con:
+        return cases_by_language(con)

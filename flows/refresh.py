@@ -7,28 +7,29 @@ process pool or a Dask cluster), loading and every SQL statement in warehouse.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from prefect import flow
 
-from flows.batch import LoadTarget
-from flows.discover import read_sitemap_entries, sitemap_case_ids, sitemap_lastmods
+from flows.batch import LoadTarget, write_waiting
+from flows.discover import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
+from flows.guard import DriftGuard, GuardLimits
+from flows.outcome import fail, finish, publish, run_params
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.runners import parse_engine
-from flows.summary import RunSummary, summary_markdown, summary_table
+from flows.summary import RunSummary
 from flows.tasks import plan_run
 from latinno.config import Overrides, Settings, resolve_settings
-from latinno.errors import SiteUnreachableError
-from latinno.pages import PageKey, case_url
-from parsers import PARSER_VERSION
+from latinno.errors import RunHeldError
+from latinno.pages import case_url
 
 
 @flow(name="latinno-refresh", log_prints=False, validate_parameters=True)
@@ -37,10 +38,13 @@ async def refresh(
     overrides: Overrides | None = None,
     limit: int | None = None,
     full: bool = False,
+    accept_drift: bool = False,
+    sweep: bool = False,
 ) -> dict[str, Any]:
     """Discover, fetch, archive, parse and load LATINNO case pages; returns the run summary.
 
-    ``overrides`` change settings for this run, e.g. ``{"source": {"base_url": "…"}}``.
+    ``overrides`` change settings for this run, e.g. ``{"source": {"base_url": "…"}}``;
+    ``accept_drift`` applies a run the site-drift guard would hold (flows.guard).
     """
     started = time.monotonic()
     path = Path(config_path) if config_path else None
@@ -58,19 +62,29 @@ async def refresh(
     try:
         if runner.engine == "dask":
             parser.start()  # a wrong scheduler address fails before the run starts or fetches
-        params = _params(settings, limit, full)
+        params = run_params(settings, limit, full)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
+        limits = GuardLimits(**settings.guard.model_dump())
+        guard: DriftGuard[Any] = DriftGuard(
+            known.filled,
+            limits,
+            lang=primary,
+            accept=accept_drift,
+            buffer_pages=2 * runner.batch_size,
+        )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             if why := await fetcher.unreachable(source.base_url):
-                _fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
+                fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
             pipeline = Pipeline(
-                fetcher, known, parser, target, batch_size=runner.batch_size, full=full
+                fetcher, known, parser, target, batch_size=runner.batch_size, full=full, guard=guard
             )
             try:
                 fetch_started = time.monotonic()
-                await _discover_and_fetch(pipeline, settings, limit, full)
+                await _discover_and_fetch(pipeline, settings, limit, full, sweep)
                 pipeline.counts["fetch_s"] = time.monotonic() - fetch_started
                 await pipeline.drain()
+                pipeline.counts.update(await asyncio.to_thread(write_waiting, target, guard))
+                await pipeline.count_languages()
             finally:
                 pipeline.close()
     finally:
@@ -88,87 +102,35 @@ async def refresh(
         max_failure_share=settings.http.max_failure_share,
         reasons=dict(pipeline.reasons.most_common()),
     )
-    _finish(settings, summary, pipeline.deferred_seen)
-    await _artifacts(summary)
+    finish(settings, summary, pipeline.deferred_seen, held=guard.message() if guard.held else None)
+    await publish(summary)
+    if guard.held:
+        raise RunHeldError(guard.message())  # a held run ends failed, in Prefect too
     return summary.as_dict()
 
 
 async def _discover_and_fetch(
-    pipeline: Pipeline, settings: Settings, limit: int | None, full: bool
+    pipeline: Pipeline, settings: Settings, limit: int | None, full: bool, sweep: bool = False
 ) -> None:
-    """The sitemap's pages and every known case, or probing; then the other languages."""
+    """Every page of every case the sitemap lists (in any configured language) and of every
+    known case; without a sitemap, or with ``sweep``, probing in every configured language."""
     source = settings.source
-    primary = source.languages[0]
     sitemap = None
-    if source.discovery in ("auto", "sitemap"):
+    if source.discovery in ("auto", "sitemap") and not sweep:
         sitemap = await read_sitemap_entries(pipeline.fetcher, source.base_url)
+    if sitemap is None:
+        await pipeline.probe(source, limit, sweep=sweep)
+        return
     lastmods = None
-    if sitemap is not None and source.trust_sitemap_lastmod and not full:
+    if source.trust_sitemap_lastmod and not full:
         lastmods = sitemap_lastmods(sitemap)
-    if sitemap is not None:
-        pipeline.counts["sitemap_urls"] = len(sitemap)
-        ids = sitemap_case_ids(sitemap, source.country_prefixes)
-        ids |= {cid for cid in pipeline.known.statuses if cid // 1000 in source.country_prefixes}
-        ordered = sorted(ids)[:limit] if limit else sorted(ids)
-        urls = [case_url(source.base_url, PageKey(cid, primary)) for cid in ordered]
-        found = await pipeline.fetch(urls, lastmods)
-    else:
-        found = await pipeline.probe(source, primary, limit)
-    for lang in source.languages[1:]:
-        urls = [case_url(source.base_url, PageKey(cid, lang)) for cid in sorted(found)]
-        await pipeline.fetch(urls, lastmods)
-
-
-def _params(settings: Settings, limit: int | None, full: bool) -> dict[str, Any]:
-    """What the ``runs`` table keeps of how a run was asked for."""
-    source, polite = settings.source, settings.politeness
-    return {
-        "base_url": source.base_url,
-        "languages": source.languages,
-        "limit": limit,
-        "full": full,
-        "rate": polite.rate,
-        "concurrency": polite.concurrency,
-        "engine": settings.runner.engine,
-        "parser_version": PARSER_VERSION,
-    }
-
-
-def _finish(settings: Settings, summary: RunSummary, seen: Sequence[tuple[int, str]]) -> None:
-    """Record the run's end; pages of no-write batches are marked seen here, in one go."""
-    from warehouse.db import writing
-    from warehouse.load import touch_seen
-    from warehouse.runs import finish_run, resolve_failures
-
-    counts = {k: v for k, v in summary.counts.items() if isinstance(v, int | float)}
-    counts["duration_s"] = summary.duration_s
-    status = "completed" if summary.exit_code == 0 else "failed"
-    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
-        touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
-        resolve_failures(con, seen, summary.run_id)
-        finish_run(
-            con, summary.run_id, datetime.now(UTC), counts, status=status, reason=summary.headline
-        )
-
-
-def _fail(settings: Settings, run_id: str, reason: str) -> NoReturn:
-    """End the run as failed before it fetched anything, and say why in one line."""
-    from warehouse.db import writing
-    from warehouse.runs import finish_run
-
-    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
-        finish_run(con, run_id, datetime.now(UTC), {}, status="failed", reason=reason)
-    raise SiteUnreachableError(f"{reason}; nothing was fetched, the warehouse is unchanged")
-
-
-async def _artifacts(summary: RunSummary) -> None:
-    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
-    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-
-    description = f"LATINNO refresh {summary.run_id}"
-    await acreate_markdown_artifact(
-        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
+    pipeline.counts["sitemap_urls"] = len(sitemap)
+    known = pipeline.known
+    groups = sitemap_pages(
+        sitemap, source.languages, source.country_prefixes, known.statuses, known.sha256
     )
-    await acreate_table_artifact(
-        table=summary_table(summary), key="latinno-refresh-counts", description=description
+    if limit:
+        groups = groups[:limit]
+    await pipeline.fetch(
+        [[case_url(source.base_url, key) for key in group] for group in groups], lastmods
     )

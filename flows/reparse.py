@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flows.batch import LoadTarget, load_parsed
+from flows.guard import DriftGuard, GuardLimits, before_run
 from flows.parsing import ParseEngine, ParseFailure, ParseSpec, ProcessPool
 from latinno.config import Settings
+from latinno.errors import RunHeldError
 from latinno.pages import page_key
 from latinno.record import CaseRecord
 
@@ -19,23 +21,28 @@ if TYPE_CHECKING:
 CHUNK = 500
 
 
-def reparse_archive(settings: Settings) -> tuple[Counter[str], list[ParseFailure]]:
+def reparse_archive(
+    settings: Settings, *, accept_drift: bool = False
+) -> tuple[Counter[str], list[ParseFailure]]:
     """Parse the latest archived body of every page with today's parser and load the records.
 
     The archive is read in full first (bodies are compressed; 3,744 pages fit in memory), so
     the read-only and the write connection are never open together. Withdrawn cases are left
     as they are: loading their last page again would make them active. Pages that no longer
     parse are returned and stored as the run's failures (``fetch_failures``) with the reason;
-    their cases keep the rows they had.
+    their cases keep the rows they had. Guarded like a refresh (flows.guard): a result that
+    would empty what the warehouse holds is held (RunHeldError) unless ``accept_drift``.
     """
     from warehouse.archive import iter_archived_pages
     from warehouse.db import reading, writing
+    from warehouse.known import current_contents
     from warehouse.runs import finish_run, known_cases, record_fetch_failures, start_run
 
     db = settings.warehouse.path
     with reading(db, settings.warehouse.read_lock_timeout_s) as con:
         statuses = known_cases(con)
         archived = list(iter_archived_pages(con))
+        before = before_run(current_contents(con))
     pages = [(p.body, p.url, None) for p in archived if statuses.get(p.case_id) != "withdrawn"]
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-reparse-") + uuid.uuid4().hex[:6]
     with writing(db, settings.warehouse.lock_timeout_s) as con:
@@ -57,6 +64,21 @@ def reparse_archive(settings: Settings) -> tuple[Counter[str], list[ParseFailure
             else:
                 records.append(outcome)
         counts["parsed"] = len(records)
+        primary = settings.source.languages[0]
+        guard: DriftGuard[None] = DriftGuard(
+            before,
+            GuardLimits(**settings.guard.model_dump()),
+            lang=primary,
+            accept=accept_drift,
+            buffer_pages=len(pages) + 1,
+        )
+        lost = [f.case_id for f in map(_as_failure, failures) if f.case_id and f.lang == primary]
+        guard.admit(records, lost, None, len(pages))
+        if guard.flush()[0] == "hold":
+            message = guard.message(what="reparse")
+            with writing(db, settings.warehouse.lock_timeout_s) as con:
+                finish_run(con, run_id, datetime.now(UTC), {}, status="held", reason=message)
+            raise RunHeldError(message)
         for start in range(0, len(records), CHUNK):
             counts.update(load_parsed(records[start : start + CHUNK], target))
     finally:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from latinno.vocabulary import LANGS
+
+LANG_ORDER: tuple[str, ...] = tuple(LANGS)
+
 # Order and wording of the counts, as shown to people.
 COUNT_LABELS: tuple[tuple[str, str], ...] = (
     ("discovered", "case pages discovered"),
@@ -18,6 +22,7 @@ COUNT_LABELS: tuple[tuple[str, str], ...] = (
     ("unchanged", "unchanged cases"),
     ("withdrawn", "withdrawn"),
     ("gone", "404/410 answers (probes included)"),
+    ("known_beyond_probe", "known cases past where probing stopped (rechecked)"),
     ("robots_disallowed", "skipped: disallowed by robots.txt"),
     ("parse_issues", "parse issues"),
     ("failed", "failed (after retries, or unparseable)"),
@@ -82,6 +87,47 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, int]]:
     return [(label, int(summary.counts.get(key, 0))) for key, label in COUNT_LABELS]
 
 
+# Per language (counts ``lang_{lang}_{key}``): pages that are there (200, 304 or unchanged per
+# the sitemap), fetched with a body, answered 404/410, and active cases whose row it fills.
+LANGUAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("discovered", "pages discovered"),
+    ("fetched", "fetched (200)"),
+    ("gone", "404/410"),
+    ("cases", "cases it fills"),
+)
+
+
+def language_rows(summary: RunSummary) -> list[tuple[str, ...]]:
+    """One row per language the run met: the language, then the ``LANGUAGE_COLUMNS`` counts."""
+    langs = sorted(
+        {k.split("_")[1] for k in summary.counts if k.startswith("lang_") and k.count("_") == 2},
+        key=lambda lang: (LANG_ORDER.index(lang) if lang in LANG_ORDER else 9, lang),
+    )
+    return [
+        (
+            lang,
+            *(str(int(summary.counts.get(f"lang_{lang}_{key}", 0))) for key, _ in LANGUAGE_COLUMNS),
+        )
+        for lang in langs
+    ]
+
+
+def probe_rows(summary: RunSummary) -> list[tuple[int, int, int]]:
+    """Per probed prefix: the last serial probed in sequence, and the known cases past it
+    (rechecked one by one all the same; 0 unless ``source.max_serial`` is below them)."""
+    prefixes = sorted(
+        int(k.rsplit("_", 1)[1]) for k in summary.counts if k.startswith("probe_stop_")
+    )
+    return [
+        (
+            prefix,
+            int(summary.counts.get(f"probe_stop_{prefix}", 0)),
+            int(summary.counts.get(f"probe_known_beyond_{prefix}", 0)),
+        )
+        for prefix in prefixes
+    ]
+
+
 def summary_table(summary: RunSummary) -> list[dict[str, Any]]:
     """The key numbers of a run, one row per count: the run's Prefect table artifact."""
     return [{"what": label, "count": count} for label, count in summary_rows(summary)] + [
@@ -99,6 +145,26 @@ def summary_markdown(summary: RunSummary) -> str:
         "|---|---:|",
         *(f"| {label} | {count} |" for label, count in summary_rows(summary)),
     ]
+    languages = language_rows(summary)
+    if languages:
+        lines += [
+            "",
+            "## By language",
+            "",
+            "| language | " + " | ".join(label for _, label in LANGUAGE_COLUMNS) + " |",
+            "|---|" + "---:|" * len(LANGUAGE_COLUMNS),
+            *("| " + " | ".join(row) + " |" for row in languages),
+        ]
+    probes = probe_rows(summary)
+    if probes:
+        lines += [
+            "",
+            "## Probing",
+            "",
+            "| prefix | stopped after serial | known cases past it |",
+            "|---:|---:|---:|",
+            *(f"| {p} | {stop} | {beyond} |" for p, stop, beyond in probes),
+        ]
     if summary.failed_urls:
         lines += ["", "## Failed pages", "", *(f"- {url}" for url in summary.failed_urls[:200])]
     return "\n".join(lines) + "\n"

@@ -20,9 +20,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.batch import BatchResult, Known, LoadTarget, process_batch
 from flows.carton import Carton
-from flows.discover import fetch_cases, probe_prefix
+from flows.discover import ProbeOutcome, fetch_cases, probe_prefix, refetch_survivors
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult, Validators
+from flows.guard import DriftGuard, before_run
 from flows.parsing import ParseEngine
 from flows.progress import report
 from latinno.pages import page_key
@@ -34,9 +35,9 @@ def plan_run(
     db_path: str, lock_timeout_s: float, run_id: str, params: dict[str, Any], full: bool
 ) -> Known:
     """Open the warehouse once to start the run and read what it already knows."""
-    from warehouse.archive import page_validators
+    from warehouse.archive import misassigned_cases, page_validators
     from warehouse.db import writing
-    from warehouse.known import stale_cases
+    from warehouse.known import current_contents, stale_cases
     from warehouse.runs import known_cases, start_run
 
     with writing(db_path, lock_timeout_s) as con:
@@ -44,7 +45,10 @@ def plan_run(
         validators = page_validators(con)
         statuses = known_cases(con)
         stale = stale_cases(con, PARSER_VERSION)
-    # --full and cases parsed by an older parser go without validators: they must be re-read.
+        # Rows not built from the first configured language that has the case are re-read too.
+        stale |= misassigned_cases(con, params.get("languages") or [])
+        contents = current_contents(con)
+    # --full and stale cases go without validators: they must be re-read.
     conditional = {
         key: Validators(v.etag, v.last_modified)
         for key, v in validators.items()
@@ -55,6 +59,7 @@ def plan_run(
         statuses=statuses,
         stale=frozenset(stale),
         validators=conditional,
+        filled=before_run(contents),
     )
 
 
@@ -62,30 +67,41 @@ def plan_run(
 async def discover_prefix(
     fetcher: Fetcher,
     base_url: str,
-    lang: str,
+    langs: Sequence[str],
     prefix: int,
     max_misses: int,
     max_serial: int,
     known_ids: Sequence[int],
     known: Known,
-) -> Carton[list[FetchResult]]:
-    """Probe one country prefix (and recheck its known ids) in the primary language."""
-    mine = {cid: known.validators.get((cid, lang)) for cid in known_ids}
-    results = await probe_prefix(
-        fetcher, base_url, lang, prefix, max_misses=max_misses, max_serial=max_serial, known=mine
+    other_languages: bool = True,
+    sweep: bool = False,
+) -> Carton[ProbeOutcome]:
+    """Probe one country prefix in every configured language (and recheck its known ids)."""
+    mine = {cid: {lang: known.validators.get((cid, lang)) for lang in langs} for cid in known_ids}
+    outcome = await probe_prefix(
+        fetcher,
+        base_url,
+        prefix,
+        langs=langs,
+        max_misses=max_misses,
+        max_serial=max_serial,
+        known=mine,
+        other_languages=other_languages,
+        sweep=sweep,
     )
-    report("fetched", len(results))
-    return Carton(results)
+    outcome.results = await refetch_survivors(fetcher, outcome.results, known.sha256)
+    report("fetched", len(outcome.results))
+    return Carton(outcome)
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
 async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> Carton[list[FetchResult]]:
-    """Fetch a batch of case URLs (from the sitemap, known cases, other languages)."""
+    """Fetch a batch of case URLs (every page of each of its cases, from the sitemap or known)."""
     pending = []
     for url in urls:
         key = page_key(url)
         pending.append((url, known.validators.get(key) if key else None))
-    results = await fetch_cases(fetcher, pending)
+    results = await refetch_survivors(fetcher, await fetch_cases(fetcher, pending), known.sha256)
     report("fetched", len(results))
     return Carton(results)
 
@@ -98,9 +114,12 @@ async def process_results(
     target: LoadTarget,
     full: bool,
     threads: ThreadPoolExecutor,
+    guard: DriftGuard[Any] | None = None,
 ) -> BatchResult:
     """Parse and load one batch in a worker thread, so fetching goes on meanwhile."""
-    work = partial(process_batch, results, known=known, parser=parser, target=target, full=full)
+    work = partial(
+        process_batch, results, known=known, parser=parser, target=target, full=full, guard=guard
+    )
     # The task's context goes with the work (run_in_executor alone would drop it).
     context = contextvars.copy_context()
     out = await asyncio.get_running_loop().run_in_executor(threads, context.run, work)

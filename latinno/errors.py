@@ -174,3 +174,9 @@ class RefreshRunningError(LatinnoError):
 
 class SiteUnreachableError(LatinnoError):
     """The site answered nothing at all (no HTTP response): the run failed before any page."""
+
+
+class RunHeldError(LatinnoError):
+    """The site-drift guard held a run: nothing was applied (pages stay archived)."""
+
+    exit_code = 3

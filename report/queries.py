@@ -13,28 +13,32 @@ from typing import Any
 
 import duckdb
 
+from latinno.columns import of_kind
+from latinno.record import CASE_COLUMNS
+from latinno.vocabulary import DESIGN_FIELDS, FIELD_LABELS, SECTION_HEADINGS
 from warehouse.views import BRIDGES
 
 UNKNOWN_COUNTRY = "?"
-# Design fields and list fields whose fill rate the report shows, in page order.
-FILL_FIELDS: tuple[tuple[str, str], ...] = (
-    ("country_code", "Country"),
-    ("title", "Title"),
-    ("description", "Description"),
-    ("formalization", "Formalization"),
-    ("frequency", "Frequency"),
-    ("participant_selection", "Mode of selection of participants"),
-    ("participant_types", "Type of participants"),
-    ("decisiveness", "Decisiveness"),
-    ("co_governance", "Co-governance"),
-    ("means", "Means"),
-    ("ends", "Ends"),
-    ("policy_cycle", "Policy cycle"),
-    ("sources", "Sources"),
+_OWN_LABELS = {"country_code": "Country"}
+
+
+def _field_label(name: str) -> str:
+    """A field's label as the page shows it (its heading or design label), else its name."""
+    labels = FIELD_LABELS.get(name) or SECTION_HEADINGS.get(name) or {}
+    return _OWN_LABELS.get(name) or labels.get("en") or name.replace("_", " ").capitalize()
+
+
+# The record's content fields whose fill rate the report shows, in page order (the list of the
+# parts a page showed is not one: it is read by missing_sections).
+FILL_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (c.name, _field_label(c.name)) for c in CASE_COLUMNS if c.kind != "sections"
 )
-# The parser's wording for a section or label that was not on the page (parsers/case_page.py,
-# parsers/design.py): the warehouse keeps it as a parse issue without a raw value.
-MISSING_PATTERNS: tuple[str, ...] = ("section '%' not found", "label of '%' not found%")
+# The parts a page may show (cases.sections_present), in page order, and the section each
+# design field lies in: a case whose page lacked a section is counted under the section only.
+[_SECTIONS] = of_kind(CASE_COLUMNS, "sections")
+PAGE_PARTS: tuple[str, ...] = _SECTIONS.parts
+_DESIGN_SECTION = "institutional_design"
+_KINDS = {c.name: c.kind for c in CASE_COLUMNS}
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -124,8 +128,7 @@ SELECT (SELECT count(*) FROM pages), (SELECT count(*) FROM parse_issues),
 # Active cases with their country key: '?' when the page named none.
 _ACTIVE = """
 active AS (
-    SELECT case_id, coalesce(country_code, '?') AS cc, decisiveness, co_governance
-    FROM cases WHERE status = 'active'
+    SELECT *, coalesce(country_code, '?') AS cc FROM cases WHERE status = 'active'
 ),
 per_country AS (SELECT cc, count(*) AS n FROM active GROUP BY cc),
 names AS (
@@ -241,13 +244,13 @@ SELECT e.cc, e.code, e.k, e.k / (SELECT count(*) FROM active) FROM everywhere AS
 
 
 def category_shares(con: duckdb.DuckDBPyConnection, field: str) -> Matrix:
-    """Share of a country's active cases in each value of decisiveness or co-governance.
+    """Share of a country's active cases in each value of a coded field or a yes/no flag.
 
     NULL (not shown on the page) is its own column, 'not shown'; a value that is not a code
     (kept raw) is 'other'.
     """
-    if field == "co_governance":
-        expr = "CASE WHEN co_governance THEN 'yes' WHEN NOT co_governance THEN 'no' END"
+    if _KINDS.get(field) == "flag":
+        expr = f"CASE WHEN {field} THEN 'yes' WHEN NOT {field} THEN 'no' END"
         cols = [("yes", "Yes"), ("no", "No")]
     else:
         expr = (
@@ -473,35 +476,38 @@ WHERE resolved_run_id IS NULL ORDER BY url, run_id LIMIT {int(limit)}""",
     return int(total), [(str(r), int(k)) for r, k in reasons], listed
 
 
-_MISSING = " OR ".join(
-    f"i.message LIKE '{p.replace(chr(39), chr(39) * 2)}'" for p in MISSING_PATTERNS
-)
-
-
 def missing_sections(
     con: duckdb.DuckDBPyConnection, limit: int = 50
 ) -> tuple[int, list[tuple[str, int]], list[tuple[Any, ...]]]:
-    """Active cases whose page lacked a section or a design label, from the parse issues.
+    """Active cases whose page lacked a section or a design field, from what the warehouse
+    stored of each page (``cases.sections_present``); a design field is not counted again
+    when its whole section was missing.
 
-    Returns (cases in all, (field, cases) most first, first ``limit`` cases with what was missing).
+    Returns (cases in all, (part, cases) most first, first ``limit`` cases with what was
+    missing, in page order).
     """
+    parts = ", ".join(f"({i}, '{part}')" for i, part in enumerate(PAGE_PARTS))
+    inside = ", ".join(f"'{name}'" for name in DESIGN_FIELDS)
     base = f"""
 missing AS (
-    SELECT DISTINCT i.case_id, i.lang, i.field, i.url
-    FROM parse_issues AS i JOIN cases AS c USING (case_id)
-    WHERE c.status = 'active' AND i.raw IS NULL AND ({_MISSING})
+    SELECT c.case_id, c.lang, c.url, p.position, p.part AS field
+    FROM cases AS c CROSS JOIN (VALUES {parts}) AS p(position, part)
+    WHERE c.status = 'active'
+      AND NOT list_contains(c.{_SECTIONS.name}, p.part)
+      AND NOT (p.part IN ({inside})
+               AND NOT list_contains(c.{_SECTIONS.name}, '{_DESIGN_SECTION}'))
 )"""
     total = one(con, f"WITH {base} SELECT count(DISTINCT case_id) FROM missing")[0]
     by_field = rows(
         con,
         f"WITH {base} SELECT field, count(DISTINCT case_id) FROM missing "
-        "GROUP BY field ORDER BY 2 DESC, 1",
+        "GROUP BY field ORDER BY 2 DESC, min(position)",
     )
     listed = rows(
         con,
         f"""
 WITH {base}
-SELECT case_id, lang, string_agg(field, ', ' ORDER BY field), min(url)
+SELECT case_id, lang, string_agg(field, ', ' ORDER BY position), min(url)
 FROM missing GROUP BY case_id, lang ORDER BY case_id, lang LIMIT {int(limit)}""",
     )
     return int(total), [(str(f), int(k)) for f, k in by_field], listed

@@ -325,8 +325,39 @@ def _translations(en: dict[int, CaseSpec]) -> list[CaseSpec]:
     ]
 
 
+# Cases the site publishes without an English page: as much cases as any (issue 15). Same
+# row layout as _ROWS; the English title only seeds the country and design values.
+_NOT_IN_ENGLISH: tuple[
+    tuple[tuple[int, str, str, str, str, str, str, int], dict[str, str]], ...
+] = (
+    (
+        (16075, "PY", "Departmental Development Councils", "C r r cs N y", "DR", "RS", "AF", 1),
+        {"es": "Consejos Departamentales de Desarrollo"},
+    ),
+    (
+        (3402, "BR", "Municipal Conferences of Cities", "C r b csp N y", "DR", "RIS", "AFE", 2),
+        {"pt": "Conferências Municipais das Cidades"},
+    ),
+    (
+        (13402, "MX", "Citizen Observatories of Jalisco", "N r o cs X n", "D", "AL", "E", 1),
+        {"es": "Observatorios Ciudadanos de Jalisco", "pt": "Observatórios Cidadãos de Jalisco"},
+    ),
+)
+
+
+def _not_in_english() -> list[CaseSpec]:
+    """es-only, pt-only, and es+pt cases (no English page): their rows fill from es or pt."""
+    out = []
+    for index, (row, titles) in enumerate(_NOT_IN_ENGLISH):
+        base = _case(row, index)
+        for lang, title in titles.items():
+            out.append(_translate(base, lang, title, (index + len(out)) % len(PRESETS)))
+    return out
+
+
 def fixture_cases() -> list[CaseSpec]:
-    """Every fixture case page, en first, then es and pt; (lang, case_id) is unique."""
+    """Every fixture case page: en, then translations, then cases with no English page;
+    (lang, case_id) is unique."""
     en = _special()
     by_id = {spec.case_id: spec for spec in en}
-    return [*en, *_translations(by_id)]
+    return [*en, *_translations(by_id), *_not_in_english()]

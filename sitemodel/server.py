@@ -237,6 +237,25 @@ def _parse_plan(plan: Mapping[str, Sequence[str]] | None) -> dict[str, collectio
     return parsed
 
 
+def _rename_marker(body: bytes) -> bytes:
+    # The class marking an applying option is renamed ("active" -> "is-on"), as a redesign of
+    # the site's theme would: every option then reads as not applying.
+    return re.sub(rb'(class="[^"]*?)\bactive\b', rb"\1is-on", body)
+
+
+def _rename_headings(body: bytes) -> bytes:
+    # The case sections get new headings, as a rewrite of the site's texts would.
+    for old, new in ((b"Means", b"Instruments"), (b"Ends", b"Goals"), (b"Policy cycle", b"Stages")):
+        body = re.sub(
+            rb"(<h[1-6][^>]*>\s*)" + old + rb"(\s*</h[1-6]>)", rb"\1" + new + rb"\2", body
+        )
+    return body
+
+
+# ``redesign``: the site changed under us (issue 9's drift guard is tested against these).
+REDESIGNS = {"marker": _rename_marker, "headings": _rename_headings}
+
+
 class SiteServer:
     """The asyncio server; run it with :func:`run_server_in_thread` or ``latinno site serve``."""
 
@@ -255,9 +274,13 @@ class SiteServer:
         hostile: bool = False,
         drip_s: float = 2.0,
         bomb_bytes: int = 1 << 30,
+        redesign: str | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be a share between 0 and 1, got {faults}")
+        if redesign is not None and redesign not in REDESIGNS:
+            raise ValueError(f"redesign must be one of {sorted(REDESIGNS)}, got {redesign!r}")
+        self.redesign = redesign
         self.hostile = hostile
         self.drip_s = drip_s
         self.bomb_bytes = bomb_bytes
@@ -523,6 +546,18 @@ class SiteServer:
 
     # -- resources -------------------------------------------------------------------------
 
+    @property
+    def _redesigned_s(self) -> int:
+        # A redesigned site changed every page when the server started (sitemap, Last-Modified).
+        return self._started_s if self.redesign else 0
+
+    def _changed_s(self, st: os.stat_result) -> int:
+        return max(_mtime_s(st), self._redesigned_s)
+
+    def _read(self, file: Path) -> bytes:
+        body = file.read_bytes()
+        return REDESIGNS[self.redesign](body) if self.redesign else body
+
     def _page(self, file: Path, headers: Mapping[str, str]) -> _Response:
         try:
             st = file.stat()
@@ -530,16 +565,16 @@ class SiteServer:
             page = self._pages.get(file)
             body = None
             if page is None or page.key != key:
-                body = file.read_bytes()
+                body = self._read(file)
                 digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-                mtime_s = _mtime_s(st)
+                mtime_s = self._changed_s(st)
                 page = _Page(key, f'"{digest}"', formatdate(mtime_s, usegmt=True), mtime_s)
                 self._pages[file] = page
             validators = [("ETag", page.etag), ("Last-Modified", page.last_modified)]
             if _not_modified(page, headers):
                 return _Response(304, validators)
             if body is None:
-                body = file.read_bytes()
+                body = self._read(file)
         except (FileNotFoundError, NotADirectoryError):
             self._pages.pop(file, None)
             return _not_found()
@@ -554,7 +589,10 @@ class SiteServer:
 
     def _sitemap(self, headers: Mapping[str, str]) -> _Response:
         base = f"http://{headers.get('host', '127.0.0.1')}"
-        pages = list(iter_case_page_mtimes(self.root))
+        pages = [
+            (lang, cid, max(m, self._redesigned_s))
+            for lang, cid, m in iter_case_page_mtimes(self.root)
+        ]
         if self.hostile:
             known = {(lang, case_id) for lang, case_id, _ in pages}
             pages = sorted(
@@ -751,6 +789,7 @@ def run_server_in_thread(
     hostile: bool = False,
     drip_s: float = 2.0,
     bomb_bytes: int = 1 << 30,
+    redesign: str | None = None,
 ) -> ServerHandle:
     """Start a site server in a background thread; use as a context manager.
 
@@ -761,6 +800,7 @@ def run_server_in_thread(
     hit case pages only. ``redirects`` maps a path to a Location answered with 301.
     ``hostile`` adds the pages of ``HOSTILE_PAGES`` (see the module docstring); ``drip_s`` is
     the slow drip's pause per byte, ``bomb_bytes`` what the double gzip expands to.
+    ``redesign`` ("marker" or "headings") serves every page as a redesigned site would.
     """
     server = SiteServer(
         root,
@@ -775,6 +815,7 @@ def run_server_in_thread(
         hostile=hostile,
         drip_s=drip_s,
         bomb_bytes=bomb_bytes,
+        redesign=redesign,
     )
     return ServerHandle(server, host, port)
 
@@ -790,6 +831,7 @@ async def serve_forever(
     sitemap_lastmod: bool = True,
     robots: str | None = None,
     hostile: bool = False,
+    redesign: str | None = None,
     on_ready: Any = None,
 ) -> None:
     """Run until cancelled or sent SIGTERM (the CLI's ``latinno site serve``)."""
@@ -800,6 +842,7 @@ async def serve_forever(
         sitemap=sitemap,
         sitemap_lastmod=sitemap_lastmod,
         robots=robots,
+        redesign=redesign,
         hostile=hostile,
     )
     url = await server.start(host, port)

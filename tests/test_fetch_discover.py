@@ -21,11 +21,13 @@ import pytest
 from _fetch_support import fast_fetcher, make_site
 
 from flows.discover import (
+    ProbeOutcome,
     fetch_cases,
     parse_w3c_datetime,
     probe_prefix,
     read_sitemap,
     read_sitemap_entries,
+    sitemap_pages,
 )
 from flows.fetch import Fetcher
 from flows.fetch_types import Validators
@@ -242,63 +244,146 @@ def test_sitemap_index_traversal_keeps_lastmods(
     assert f"{base}/a.xml" in bad[0] and "'yesterday'" in bad[0] and " 1 lastmod" in bad[0]
 
 
+def _probe(base_url: str, prefix: int, **args: Any) -> ProbeOutcome:
+    args.setdefault("langs", ["en"])
+    args.setdefault("max_misses", 5)
+    args.setdefault("max_serial", 999)
+    args.setdefault("known", {})
+    fetcher_args = args.pop("fetcher_args", {})
+    return _with_fetcher(lambda f: probe_prefix(f, base_url, prefix, **args), **fetcher_args)
+
+
+def _case_paths(stats: dict[str, Any], lang: str = "en") -> set[str]:
+    return {p for p in stats["paths"] if p.startswith(f"/{lang}/case/")}
+
+
 def test_probe_stops_after_misses_and_rechecks_known_ids(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", IDS)
     with run_server_in_thread(site) as server:
-        first = _with_fetcher(
-            lambda f: probe_prefix(
-                f, server.base_url, "en", 1, max_misses=5, max_serial=999, known={}
-            )
-        )
-        probed = {p for p in server.stats()["paths"] if p.startswith("/en/case/")}
+        first = _probe(server.base_url, 1)
         # Last hit 1009, five misses after it: serials 1..14 asked for, nothing past them.
-        assert probed == {f"/en/case/{1000 + s}/" for s in range(1, 15)}
-        assert [r.case_id for r in first] == [1001, 1002, 1005, 1009]
-        assert all(r.ok for r in first)
+        assert _case_paths(server.stats()) == {f"/en/case/{1000 + s}/" for s in range(1, 15)}
+        hits = [r for r in first.results if r.ok]
+        assert [r.case_id for r in hits] == [1001, 1002, 1005, 1009]
+        assert first.last_probed == 14 and first.known_beyond == 0
+        # Every answer comes back, the 404s of the misses too (they are counted).
+        assert len(first.results) == 14 and sum(r.gone for r in first.results) == 10
 
         server.reset_stats()
-        known = {r.case_id or 0: Validators(r.etag, r.last_modified) for r in first}
-        known[1030] = None  # known from an earlier run, past where probing stops
-        known[1003] = Validators('"was-here"', None)  # known, now withdrawn
-        known[2002] = None  # another prefix: not this call's business
-        second = _with_fetcher(
-            lambda f: probe_prefix(
-                f, server.base_url, "en", 1, max_misses=5, max_serial=999, known=known
-            )
-        )
+        known: dict[int, dict[str, Validators | None]] = {
+            r.case_id or 0: {"en": Validators(r.etag, r.last_modified)} for r in hits
+        }
+        known[1030] = {}  # known from an earlier run (or a sitemap), past a gap of 20
+        known[1003] = {"en": Validators('"was-here"', None)}  # known, now withdrawn
+        known[2002] = {}  # another prefix: not this call's business
+        second = _probe(server.base_url, 1, known=known)
         stats = server.stats()
-    by_id = {r.case_id: r for r in second}
-    assert sorted(by_id) == [1001, 1002, 1003, 1005, 1009, 1030]
+    by_id = {r.case_id: r for r in second.results}
     assert all(by_id[cid].not_modified for cid in (1001, 1002, 1005, 1009))
     assert by_id[1003].gone
     assert by_id[1030].ok
+    # Probing never stops below the highest known serial: 1030, then five misses past it.
+    assert second.last_probed == 35 and second.known_beyond == 0
+    assert _case_paths(stats) == {f"/en/case/{1000 + s}/" for s in range(1, 36)}
     assert stats["conditional_requests"] == 5  # 4 unchanged pages + the withdrawn one
     assert stats["paths"]["/en/case/1030/"] == 1
-    assert "/en/case/1015/" not in stats["paths"]
     assert "/en/case/2002/" not in stats["paths"]
+
+
+def test_probe_asks_other_languages_before_a_miss(tmp_path: Path) -> None:
+    """1001 in all three, 1002 only es, 1004 only pt (after a gap), 1012 only pt: with the other
+    languages probed every one is found; without, only the English hit and known ids."""
+    site = tmp_path / "site"
+    make_site(site, [1001], langs=("en", "es", "pt"))
+    make_site(site, [1002], langs=("es",))
+    make_site(site, [1004, 1012], langs=("pt",))
+    langs = ["en", "es", "pt"]
+    with run_server_in_thread(site) as server:
+        outcome = _probe(server.base_url, 1, langs=langs, max_misses=8)
+        stats = server.stats()
+        found = {(r.case_id, r.lang) for r in outcome.results if r.ok}
+        assert found == {(1001, "en"), (1001, "es"), (1001, "pt"), (1002, "es"), (1004, "pt"),
+                         (1012, "pt")}  # fmt: skip
+        # Last hit 12, 8 misses past it: 20 serials, each asked in all three languages.
+        assert outcome.last_probed == 20
+        assert sum(stats["paths"].values()) - stats["paths"].get("/robots.txt", 0) == 60
+        # Grouped by case, languages in configured order.
+        keys = [(r.case_id, r.lang) for r in outcome.results]
+        assert keys == [(1000 + s, lang) for s in range(1, 21) for lang in langs]
+
+        server.reset_stats()
+        english = _probe(
+            server.base_url, 1, langs=langs, max_misses=8, other_languages=False,
+            known={1012: {}},
+        )  # fmt: skip
+        stats = server.stats()
+    found = {(r.case_id, r.lang) for r in english.results if r.ok}
+    # 1001 found in English, so asked in es and pt; 1012 known, so asked in every language;
+    # 1002 and 1004 are no English page and not known: missed, at one request each.
+    assert found == {(1001, "en"), (1001, "es"), (1001, "pt"), (1012, "pt")}
+    assert english.last_probed == 20
+    assert _case_paths(stats, "es") == {"/es/case/1001/", "/es/case/1012/"}
+    assert sum(stats["paths"].values()) - stats["paths"].get("/robots.txt", 0) == 20 + 4
+
+
+def test_probe_sweep_goes_to_max_serial(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", [1001, 1090])
+    with run_server_in_thread(site) as server:
+        outcome = _probe(server.base_url, 1, max_misses=3, max_serial=120, sweep=True)
+        stats = server.stats()
+    assert outcome.last_probed == 120
+    assert [r.case_id for r in outcome.results if r.ok] == [1001, 1090]
+    assert len(_case_paths(stats)) == 120
 
 
 def test_probe_respects_max_serial_and_keeps_failures(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", IDS)
     plan = {"/en/case/2003/": ["500"] * 3}
     with run_server_in_thread(site, plan=plan) as server:
-        results = _with_fetcher(
-            lambda f: probe_prefix(
-                f, server.base_url, "en", 2, max_misses=50, max_serial=3, known={2777: None}
-            ),
-            max_retries=1,
+        outcome = _probe(
+            server.base_url,
+            2,
+            max_misses=50,
+            max_serial=3,
+            known={2777: {}},
+            fetcher_args={"max_retries": 1},
         )
         paths = server.stats()["paths"]
-    assert [r.case_id for r in results] == [2002, 2003, 2777]
-    assert results[0].ok
-    assert results[1].failed and results[1].status == 500  # failures are returned, not dropped
-    assert results[2].gone  # known id beyond max_serial is still rechecked
+    results = outcome.results
+    assert [r.case_id for r in results] == [2001, 2002, 2003, 2777]
+    assert results[0].gone and results[1].ok
+    assert results[2].failed and results[2].status == 500  # failures are returned, not dropped
+    assert results[3].gone  # known id beyond max_serial is still rechecked
+    assert outcome.last_probed == 3 and outcome.known_beyond == 1
     assert set(paths) - {"/robots.txt"} == {
         "/en/case/2001/",
         "/en/case/2002/",
         "/en/case/2003/",
         "/en/case/2777/",
     }
+
+
+def test_sitemap_pages_per_case_and_language() -> None:
+    base = "http://h"
+    listed = [
+        f"{base}/en/case/1001/",
+        f"{base}/es/case/1001/",
+        f"{base}/es/case/1002/",  # es only
+        f"{base}/pt/case/1003/",  # pt only, and pt is not configured below
+        f"{base}/en/case/9001/",  # a prefix not configured
+    ]
+    groups = sitemap_pages(
+        listed, ["en", "es"], [1, 2], known_ids=[1004, 2005], held={(1004, "es"), (2005, "pt")}
+    )
+    assert groups == [
+        [PageKey(1001, "en"), PageKey(1001, "es")],
+        [PageKey(1002, "es")],  # the sitemap covers en: en/1002 would be a 404
+        [PageKey(1004, "es")],  # known, not listed: the configured language we hold it in
+        [PageKey(2005, "en")],  # known, held only in pt: asked in the first language
+    ]  # 1003: listed only in a language not configured, unknown: not asked
+    # A sitemap that lists English only says nothing about Spanish: asked for every case.
+    groups = sitemap_pages([f"{base}/en/case/1001/"], ["en", "es"], [1], [], set())
+    assert groups == [[PageKey(1001, "en"), PageKey(1001, "es")]]
 
 
 def test_fetch_cases_keeps_order_and_sends_validators(tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ from _warehouse_support import day, issue, make_record
 
 import report
 from latinno.errors import LatinnoError
-from latinno.record import Source
-from latinno.vocabulary import COUNTRIES
+from latinno.record import PAGE_PARTS, Source
+from latinno.vocabulary import COUNTRIES, DESIGN_FIELDS
 from warehouse.db import connect, writing
 from warehouse.load import load_records, mark_withdrawn, touch_seen
 from warehouse.runs import (
@@ -184,17 +184,30 @@ def assert_bars_proportional(figure: Figure) -> None:
 EXTRA = {"gone": 3, "parse_failed": 1}
 
 
+def _without(*parts: str) -> tuple[str, ...]:
+    return tuple(p for p in PAGE_PARTS if p not in parts)
+
+
 def build_warehouse(path: Path) -> None:
     """Two runs over a dozen cases in four countries, with the quality problems the report shows."""
     first = [
         make_record(17001),
         make_record(17002, means=("deliberation", "e_participation"), ends=("social_equality",)),
-        make_record(17003, co_governance=None, decisiveness=None, means=(), ends=()),
+        # The stored parts, not the issues, say what a page lacked (this one has no issue).
+        make_record(
+            17003,
+            co_governance=None,
+            decisiveness=None,
+            means=(),
+            ends=(),
+            sections_present=_without("ends"),
+        ),
         make_record(
             17004,
             decisiveness="binding",
             policy_cycle=(),
-            issues=(issue("policy_cycle", None, "section 'policy_cycle' not found"),),
+            sections_present=_without("policy_cycle"),
+            issues=(issue("policy_cycle", None, "section 'policy_cycle' not found on the page"),),
         ),
         make_record(5001, country_code="CO", co_governance=False, decisiveness="no_decision"),
         make_record(5002, country_code="CO", means=("direct_voting",), sources=()),
@@ -209,6 +222,7 @@ def build_warehouse(path: Path) -> None:
             3002,
             country_code="BR",
             co_governance=None,
+            sections_present=_without("co_governance"),
             issues=(
                 issue("co_governance", None, "label of 'co_governance' not found on the page"),
                 issue("ends", "Other", "unknown option"),
@@ -218,6 +232,12 @@ def build_warehouse(path: Path) -> None:
         make_record(
             1002,
             country_code=None,
+            **dict.fromkeys(("formalization", "frequency", "participant_selection")),
+            participant_types=(),
+            decisiveness=None,
+            co_governance=None,
+            # No Institutional design: counted once, not again for each of its six fields.
+            sections_present=("means", "ends", "policy_cycle"),
             issues=(issue("country", None, "no country shown on the page"),),
         ),
     ]
@@ -559,10 +579,22 @@ def test_quality_tables(page: ReportReader, con: duckdb.DuckDBPyConnection) -> N
     assert listed == ["https://latinno.net/en/case/5009/"]
 
     missing = page.figures["missing-sections"]
-    assert missing.values() == {"policy_cycle": 1, "co_governance": 1}
-    assert "does not record which sections" in " ".join(missing.text)
-    cases = [cells[0] for _, cells in missing.tables[1][1:]]
-    assert cases == ["3002", "17004"]
+    stored = con.execute(
+        "SELECT p.part, count(*) FROM cases AS c, unnest(?::VARCHAR[]) AS p(part) "
+        "WHERE c.status = 'active' AND NOT list_contains(c.sections_present, p.part) "
+        "AND (NOT list_contains(?::VARCHAR[], p.part) "
+        "     OR list_contains(c.sections_present, 'institutional_design')) GROUP BY 1",
+        [list(PAGE_PARTS), list(DESIGN_FIELDS)],
+    ).fetchall()
+    assert missing.values() == dict(stored)
+    assert missing.values() == {
+        "policy_cycle": 1, "co_governance": 1, "ends": 1, "institutional_design": 1
+    }  # fmt: skip
+    listed = {cells[0]: cells[2] for _, cells in missing.tables[1][1:]}
+    assert listed == {
+        "1002": "institutional_design", "3002": "co_governance", "17003": "ends",
+        "17004": "policy_cycle",
+    }  # fmt: skip
 
 
 def test_runs(page: ReportReader, con: duckdb.DuckDBPyConnection) -> None:

@@ -15,12 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 from _warehouse_support import day, make_record
 
-from latinno.record import Source
+from latinno.record import PAGE_PARTS, Source
 from warehouse.db import connect
 from warehouse.export import CODEBOOK, EXPORT_TABLES, export
 from warehouse.load import load_records, mark_withdrawn
 
 FORMULA_TITLE = '=HYPERLINK("http://evil.example","click")'
+WITHOUT_MEANS = tuple(p for p in PAGE_PARTS if p != "means")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             5099, country_code="CO", co_governance=None, means=(), sources=(Source("=1+1", "u"),)
         ),
         make_record(1003, country_code="AR", title="Ação cidadã — ñandú"),
+        # The page showed no Means section: every means_* is unknown, not "no".
+        make_record(2004, country_code="BO", means=(), sections_present=WITHOUT_MEANS),
     ]
     load_records(con, records, run_id="r1", seen_at=day(0), primary_lang="en")
     mark_withdrawn(con, [1003], day(1))
@@ -61,6 +64,8 @@ def _expected_cell(value: object) -> str:
         return str(value).lower()
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
+    if isinstance(value, list):
+        return "[" + ",".join(f'"{v}"' for v in value) + "]"
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -149,7 +154,7 @@ def test_codebook_has_labels_codes_and_missing_share(warehouse: Path, tmp_path: 
     assert (co["type"], co["allowed_codes"], co["missing_pct"]) == (
         "BOOLEAN",
         "true | false",
-        33.33,
+        25.0,  # 1 of 4 cases
     )
     means = by_key[("case_means", "means")]
     assert means["allowed_codes"] == (
@@ -231,3 +236,37 @@ def test_export_into_a_file_or_an_unwritable_folder_is_one_line(
         ]
     assert len(targets) == 3, "no unwritable folder to try on this machine"
     assert blocker.read_text(encoding="utf-8") == "in the way"
+
+
+def test_a_list_the_page_did_not_show_is_null_in_every_export(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    _export(warehouse, tmp_path)
+    wide = pq.read_table(tmp_path / "cases_wide.parquet").to_pylist()
+    by_id = {row["case_id"]: row for row in wide}
+    means = [c for c in by_id[2004] if c.startswith("means_")]
+    assert len(means) == 4 and {by_id[2004][c] for c in means} == {None}
+    assert {by_id[5099][c] for c in means} == {False}  # shown, none applies: "no"
+    assert None not in {v for k, v in by_id[2004].items() if k.startswith(("ends_", "policy_"))}
+    with open(tmp_path / "cases_wide.csv", encoding="utf-8", newline="") as handle:
+        rows = {row["case_id"]: row for row in csv.DictReader(handle)}
+    assert {rows["2004"][c] for c in means} == {""}  # an empty cell, never "false"
+    assert rows["5099"]["means_deliberation"] == "false"
+    assert rows["2004"]["ends_accountability"] == "true"
+    with open(tmp_path / "cases.csv", encoding="utf-8", newline="") as handle:
+        cases = {row["case_id"]: row for row in csv.DictReader(handle)}
+    assert json.loads(cases["2004"]["sections_present"]) == list(WITHOUT_MEANS)
+    # The codebook counts the unknown as missing, and only there.
+    book = {
+        (r["table_name"], r["column_name"]): r
+        for r in pq.read_table(tmp_path / "codebook.parquet").to_pylist()
+    }
+    assert {book[("cases_wide", c)]["missing_pct"] for c in means} == {25.0}
+    assert book[("cases_wide", "ends_accountability")]["missing_pct"] == 0.0
+    assert book[("cases_wide", "means_deliberation")]["label"].endswith("NULL: Means not shown).")
+    parts = book[("cases", "sections_present")]
+    assert (parts["type"], parts["allowed_codes"]) == ("VARCHAR[]", " | ".join(PAGE_PARTS))
+    package = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    [resource] = [r for r in package["resources"] if r["path"] == "cases.csv"]
+    fields = {f["name"]: f for f in resource["schema"]["fields"]}
+    assert fields["sections_present"]["type"] == "array"

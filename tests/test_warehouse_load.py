@@ -11,7 +11,7 @@ import pytest
 from _warehouse_support import day, issue, make_record, naive, rows, snapshot
 
 from latinno.errors import WarehouseError
-from latinno.record import Source
+from latinno.record import PAGE_PARTS, Source
 from warehouse.content import canonical_json, case_content
 from warehouse.db import connect
 from warehouse.load import LoadStats, load_records, mark_withdrawn, touch_seen
@@ -40,12 +40,14 @@ def test_first_load_writes_whole_rows(con) -> None:
     assert stats == LoadStats(new=2, changed=0, unchanged=0, texts=3, reactivated=0, issues=1)
 
     t = naive(0)
+    every = list(PAGE_PARTS)
     assert rows(con, "cases", exclude=("quick_hash",)) == [
         (5099, "CO", other.title, other.description, "government_program_or_policy",
          "regular", "restricted", "non_binding", None, other.url, "en", "active",
-         t, t, t, "1.0", _hash(other)),
+         t, t, t, "1.0", _hash(other), every),
         (17001, "PE", en.title, en.description, "government_program_or_policy", "regular",
-         "restricted", "non_binding", True, en.url, "en", "active", t, t, t, "1.0", _hash(en)),
+         "restricted", "non_binding", True, en.url, "en", "active", t, t, t, "1.0", _hash(en),
+         every),
     ]  # fmt: skip
     assert rows(con, "case_participant_types") == [
         (5099, "citizens"), (5099, "civil_society"), (17001, "citizens"), (17001, "civil_society")
@@ -332,3 +334,88 @@ def test_natural_keys_stay_unique_through_a_lifecycle(con) -> None:
         (1, "new"), (2, "changed"), (3, "withdrawn"), (4, "reactivated")
     ]  # fmt: skip
     assert rows(con, "case_sources") == [(17001, 1, "a", "u"), (17001, 2, "a", "u")]
+
+
+# --- Unknown is not "no": what the page did not show is NULL in cases_wide -------------------
+
+_WIDE_LISTS = ("participant_types", "means", "ends", "policy_cycle")
+
+
+def _wide(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, object]:
+    cursor = con.execute("SELECT * FROM cases_wide WHERE case_id = ?", [case_id])
+    names = [d[0] for d in cursor.description]
+    [row] = cursor.fetchall()
+    return dict(zip(names, row, strict=True))
+
+
+def _without(*parts: str) -> tuple[str, ...]:
+    return tuple(p for p in PAGE_PARTS if p not in parts)
+
+
+def _dummies(row: dict[str, object], field: str) -> list[object]:
+    return [v for k, v in row.items() if k.startswith(field + "_")]
+
+
+def test_a_page_without_means_gives_null_for_every_means_dummy(con) -> None:
+    no_means = make_record(5099, means=(), sections_present=_without("means"))
+    none_apply = make_record(5008, means=())  # Means shown, no option marked: "no"
+    _load(con, [no_means, none_apply, make_record()])
+    row = _wide(con, 5099)
+    assert len(_dummies(row, "means")) == 4 and set(_dummies(row, "means")) == {None}
+    assert _dummies(_wide(con, 5008), "means") == [False] * 4
+    for field in ("participant_types", "ends", "policy_cycle"):  # the other lists: known
+        values = _dummies(row, field)
+        assert values and None not in values and True in values and False in values, field
+    assert _wide(con, 17001)["means_deliberation"] is True
+    assert con.execute(
+        "SELECT count(*) FILTER (WHERE means_deliberation IS NULL), "
+        "count(*) FILTER (WHERE NOT means_deliberation) FROM cases_wide"
+    ).fetchone() == (1, 1)
+
+
+def test_every_missing_part_is_null_and_the_rest_stays_known(con) -> None:
+    """Each list alone, a design field alone, the whole design section."""
+    design = ("formalization", "frequency", "participant_selection", "decisiveness")
+    cases = {
+        1001: make_record(1001, participant_types=(), sections_present=_without("participant_types")),
+        1002: make_record(1002, ends=(), sections_present=_without("ends")),
+        1003: make_record(1003, policy_cycle=(), sections_present=_without("policy_cycle")),
+        1004: make_record(
+            1004,
+            **dict.fromkeys((*design, "co_governance")),
+            participant_types=(),
+            sections_present=tuple(p for p in PAGE_PARTS if p in ("means", "ends", "policy_cycle")),
+        ),
+    }
+    _load(con, list(cases.values()))
+    lacking = {1001: {"participant_types"}, 1002: {"ends"}, 1003: {"policy_cycle"}}
+    lacking[1004] = {"participant_types"}
+    for case_id, missing in lacking.items():
+        row = _wide(con, case_id)
+        for field in _WIDE_LISTS:
+            values = set(_dummies(row, field))
+            assert (values == {None}) == (field in missing), (case_id, field, values)
+    row = _wide(con, 1004)
+    assert [row[f] for f in (*design, "co_governance")] == [None] * 5
+    stored = con.execute("SELECT case_id, sections_present FROM cases ORDER BY 1").fetchall()
+    assert stored[3] == (1004, ["means", "ends", "policy_cycle"])
+
+
+def test_a_page_that_loses_a_section_is_a_change(con) -> None:
+    # Its Policy cycle showed no stage before; now the section is gone: "none" became unknown.
+    before = make_record(policy_cycle=())
+    _load(con, [before])
+    after = replace(before, sections_present=_without("policy_cycle"))
+    assert _load(con, [after], n=1, run="r2").changed == 1
+    assert con.execute("SELECT field, old_value, new_value FROM case_changes").fetchall() == [
+        ("sections_present", canonical_json(list(PAGE_PARTS)),
+         canonical_json(list(_without("policy_cycle")))),
+    ]  # fmt: skip
+    assert set(_dummies(_wide(con, 17001), "policy_cycle")) == {None}
+    # The section back, in another order of the parts: the same content as the first version.
+    shuffled = replace(before, sections_present=tuple(reversed(PAGE_PARTS)))
+    assert _load(con, [shuffled], n=2, run="r3").changed == 1
+    assert set(_dummies(_wide(con, 17001), "policy_cycle")) == {False}
+    assert con.execute(
+        "SELECT count(DISTINCT content_hash), count(*) FROM case_history"
+    ).fetchone() == (2, 3)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -11,7 +15,9 @@ import pytest
 from _warehouse_support import day, make_record, naive
 
 from latinno.errors import WarehouseError
+from latinno.record import CASE_COLUMNS, PAGE_PARTS, CaseRecord, ParseIssue
 from latinno.vocabulary import COUNTRIES, vocabulary_rows
+from warehouse import db, views
 from warehouse.archive import (
     ArchivedPage,
     Validators,
@@ -20,6 +26,7 @@ from warehouse.archive import (
     page_validators,
     store_pages,
 )
+from warehouse.content import canonical_json, case_content
 from warehouse.db import connect, latest_version, migrations, schema_version
 from warehouse.load import load_records, mark_withdrawn
 from warehouse.runs import (
@@ -93,6 +100,111 @@ def test_cases_wide_has_a_boolean_per_code(con) -> None:
         "policy_cycle_policy_evaluation, country_name FROM cases_wide"
     ).fetchall()
     assert row == [(True, False, True, False, False, True, False, "Peru")]
+
+
+def _as_before_migration_3(record: CaseRecord, *issues: tuple[str, str | None, str]) -> CaseRecord:
+    """A record as parser 1.x made it: no sections, the reasons only in its issues."""
+    return replace(record, issues=tuple(ParseIssue(*i) for i in issues))
+
+
+def test_migration_3_reads_sections_from_the_old_issues_and_keeps_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.duckdb"
+    old_spec = CASE_COLUMNS[:-1]  # the column spec before sections_present
+    assert [c.kind for c in CASE_COLUMNS[-1:]] == ["sections"]
+    design = ("formalization", "frequency", "participant_selection", "participant_types",
+              "decisiveness", "co_governance")  # fmt: skip
+    not_found = "label of '{}' not found on the page"
+    old = {
+        17001: _as_before_migration_3(make_record()),
+        1288: _as_before_migration_3(
+            make_record(1288, policy_cycle=()),
+            ("policy_cycle", None, "section 'policy_cycle' not found"),
+        ),
+        16030: _as_before_migration_3(
+            make_record(16030, **dict.fromkeys(design[:3] + design[4:]), participant_types=()),
+            *((name, None, not_found.format(name)) for name in design),
+        ),
+        14037: _as_before_migration_3(
+            make_record(14037, co_governance=None, frequency=None),
+            ("frequency", "biannual", "value 'biannual' of 'frequency' is not in the vocabulary"),
+            ("co_governance", None, not_found.format("co_governance")),
+        ),
+        5099: _as_before_migration_3(
+            make_record(5099, participant_types=()),
+            ("participant_types", None, "'participant_types' label found but no value after it"),
+        ),
+        3001: _as_before_migration_3(make_record(3001)),
+    }
+    # Another language's page lacking a section says nothing of the row's own page.
+    spanish = _as_before_migration_3(
+        make_record(17001, "es"), ("means", None, "section 'means' not found")
+    )
+    real_migrations, real_statements = migrations, views.statements
+    with monkeypatch.context() as patch:  # the warehouse code as it was before migration 3
+        home = sys.modules[db.migrate.__module__]  # where migrate finds the migrations
+        patch.setattr(home, "migrations", lambda: [m for m in real_migrations() if m[0] < 3])
+        patch.setattr(views, "statements", lambda columns=old_spec: real_statements(columns))
+        con = connect(path)
+        load = functools.partial(load_records, con, primary_lang="en", columns=old_spec)
+        load([*old.values(), spanish], run_id="r1", seen_at=day(0))
+        load([replace(old[3001], title="Renamed")], run_id="r2", seen_at=day(1))
+        mark_withdrawn(con, [5099], day(2), run_id="r2")
+        assert "sections_present" not in {
+            r[0] for r in con.execute("SELECT column_name FROM duckdb_columns()").fetchall()
+        }
+        con.close()
+
+    con = connect(path)  # applies migration 3 (and the views of today)
+    every = list(PAGE_PARTS)
+    expected = {
+        17001: every,
+        1288: every[:-1],
+        16030: ["means", "ends", "policy_cycle"],
+        14037: [p for p in every if p != "co_governance"],  # biannual: shown, not coded
+        5099: [p for p in every if p != "participant_types"],
+        3001: every,
+    }
+    stored = dict(con.execute("SELECT case_id, sections_present FROM cases").fetchall())
+    assert stored == expected
+    now = {
+        case_id: replace(record, sections_present=tuple(expected[case_id]))
+        for case_id, record in old.items()
+    }
+    now[3001] = replace(now[3001], title="Renamed")
+    current = con.execute(
+        "SELECT h.case_id, h.record::VARCHAR, h.content_hash, c.content_hash "
+        "FROM case_history AS h JOIN cases AS c USING (case_id) WHERE h.valid_to IS NULL"
+    ).fetchall()
+    for case_id, text, history_hash, case_hash in current:
+        assert text == canonical_json(case_content(now[case_id])), case_id
+        assert history_hash == case_hash == hashlib.sha256(text.encode()).hexdigest()
+    # The version before keeps its record; no change is read into the field it lacks.
+    first = con.execute(
+        "SELECT record::VARCHAR FROM case_history WHERE case_id = 3001 AND version = 1"
+    ).fetchone()
+    assert first == (canonical_json(case_content(old[3001], old_spec)),)
+    changes = con.execute("SELECT case_id, field FROM case_changes ORDER BY ALL").fetchall()
+    assert changes == [(3001, "title"), (5099, "status")]
+    # The new parser's records of the same pages are no change; the wide view reads NULL.
+    stats = load_records(
+        con,
+        [r for case_id, r in now.items() if case_id != 5099],
+        run_id="r3",
+        seen_at=day(3),
+        primary_lang="en",
+    )
+    assert (stats.new, stats.changed, stats.unchanged) == (0, 0, 5)
+    wide = con.execute(
+        "SELECT case_id, policy_cycle_implementation, participant_types_citizens, "
+        "means_deliberation FROM cases_wide ORDER BY case_id"
+    ).fetchall()
+    assert wide == [
+        (1288, None, True, True), (3001, True, True, True), (5099, True, None, True),
+        (14037, True, True, True), (16030, True, None, True), (17001, True, True, True),
+    ]  # fmt: skip
+    con.close()
 
 
 def test_read_only_open_of_missing_file_says_to_refresh(tmp_path: Path) -> None:

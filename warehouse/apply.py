@@ -32,7 +32,8 @@ FROM _changed WHERE kind = 'new'
 UPDATE cases SET
     {sets}url = c.url, lang = c.lang, status = 'active',
     last_seen_at = greatest(cases.last_seen_at, $seen),
-    last_changed_at = CASE WHEN c.kind = 'amended' THEN cases.last_changed_at ELSE $seen END,
+    last_changed_at = CASE WHEN c.kind IN ('amended', 'reassigned') THEN cases.last_changed_at
+                           ELSE $seen END,
     parser_version = c.parser_version, content_hash = c.content_hash,
     quick_hash = c.quick_hash
 FROM _changed AS c
@@ -118,11 +119,12 @@ FROM _staged WHERE kind IN ('new', 'changed', 'reactivated')
     )
     # Loaded again in the same run (its languages in separate batches, the row first built
     # from another language): the run's version is completed in place, not versioned again.
+    # So is a version whose row only changed language (reassigned): the content is the same.
     con.execute(
         """
 UPDATE case_history SET content_hash = s.content_hash, record = s.record
 FROM _staged AS s
-WHERE s.kind = 'amended' AND s.case_id = case_history.case_id
+WHERE s.kind IN ('amended', 'reassigned') AND s.case_id = case_history.case_id
   AND case_history.valid_to IS NULL
 """
     )

@@ -136,12 +136,33 @@ SELECT * FROM pages
 QUALIFY row_number() OVER (
     PARTITION BY case_id, lang ORDER BY fetched_at DESC, first_fetched_at DESC, sha256) = 1
 """
+# Pages still there: the latest answer of their (case_id, lang) was a page, not a 404/410.
+_LIVE = f"SELECT * FROM ({_LATEST}) WHERE status = 200"
+
+
+def gone_page(case_id: int, lang: str, url: str, status: int, at: datetime) -> ArchivedPage:
+    """The archive's note that a page we held answered ``status`` (404/410): an empty body.
+
+    It becomes the latest row of its (case_id, lang), so the page no longer counts as held
+    (no validators, not reparsed, not a language the case has); a page that comes back is
+    archived again and is the latest once more.
+    """
+    return ArchivedPage(
+        case_id=case_id,
+        lang=lang,
+        url=url,
+        status=status,
+        headers={},
+        body=b"",
+        sha256=body_sha256(b""),
+        fetched_at=at,
+    )
 
 
 def page_validators(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, str], Validators]:
-    """Validators of the latest archived page of every (case_id, lang)."""
+    """Validators of the latest archived page of every (case_id, lang) still there."""
     rows = con.execute(
-        f"SELECT case_id, lang, etag, last_modified, sha256, url FROM ({_LATEST})"
+        f"SELECT case_id, lang, etag, last_modified, sha256, url FROM ({_LIVE})"
     ).fetchall()
     return {(r[0], r[1]): Validators(r[2], r[3], r[4], r[5]) for r in rows}
 
@@ -149,12 +170,13 @@ def page_validators(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, str], Val
 def iter_archived_pages(
     con: duckdb.DuckDBPyConnection, *, batch_size: int = 500
 ) -> Iterator[ArchivedPage]:
-    """The latest archived page of every (case_id, lang), by case_id then lang (for reparse)."""
+    """The latest archived page of every (case_id, lang) still there, by case_id then lang
+    (for reparse): a page that went (see :func:`gone_page`) is not parsed again."""
     cursor = con.cursor()
     try:
         cursor.execute(
             "SELECT case_id, lang, url, status, headers, body_zstd, body_size, sha256, "
-            f"fetched_at, etag, last_modified FROM ({_LATEST}) ORDER BY case_id, lang"
+            f"fetched_at, etag, last_modified FROM ({_LIVE}) ORDER BY case_id, lang"
         )
         while batch := cursor.fetchmany(batch_size):
             for row in batch:
@@ -173,3 +195,24 @@ def iter_archived_pages(
                 )
     finally:
         cursor.close()
+
+
+def misassigned_cases(con: duckdb.DuckDBPyConnection, languages: Sequence[str]) -> set[int]:
+    """Active cases whose row is not built from the first of ``languages`` with a page still
+    there: the languages were reordered, or the row's page went. Their pages must be read
+    again (no validators, parsed even when unchanged) so the row can be rebuilt."""
+    if not languages:
+        return set()
+    rows = con.execute(
+        f"""
+SELECT c.case_id
+FROM cases AS c
+JOIN (
+    SELECT case_id, arg_min(lang, list_position($languages, lang)) AS lang
+    FROM ({_LIVE}) WHERE list_contains($languages, lang) GROUP BY case_id
+) AS best USING (case_id)
+WHERE c.status = 'active' AND c.lang <> best.lang
+""",
+        {"languages": list(languages)},
+    ).fetchall()
+    return {row[0] for row in rows}

@@ -81,18 +81,25 @@ class BatchTables:
         return {"_in_cases": self.cases, "_in_texts": self.texts, "_in_issues": self.issues}
 
 
+def language_order(primary_lang: str, languages: Sequence[str] = ()) -> list[str]:
+    """The order in which languages fill a case's row: ``languages`` as configured, else the
+    primary language; then en, es, pt."""
+    return list(dict.fromkeys((*(languages or (primary_lang,)), *LANGS)))
+
+
 def choose(
-    records: Sequence[CaseRecord], primary_lang: str
+    records: Sequence[CaseRecord], primary_lang: str, languages: Sequence[str] = ()
 ) -> tuple[list[CaseRecord], list[CaseRecord]]:
     """(record building each case's row, every distinct (case_id, lang) record).
 
-    A repeated (case_id, lang) in one batch: the last one wins.
+    Of a case's records, the one earliest in :func:`language_order`. A repeated (case_id, lang)
+    in one batch: the last one wins.
     """
     by_key = {(r.case_id, r.lang): r for r in records}
     pages = list(by_key.values())
     if all(r.lang == primary_lang for r in pages):  # the usual batch: one language
         return pages, pages
-    rank = {lang: i for i, lang in enumerate((primary_lang, *LANGS))}
+    rank = {lang: i for i, lang in enumerate(language_order(primary_lang, languages))}
     chosen: dict[int, CaseRecord] = {}
     for record in pages:
         held = chosen.get(record.case_id)
@@ -161,11 +168,14 @@ def _issues_table(pages: list[CaseRecord]) -> pa.Table:
 
 
 def batch_tables(
-    records: Sequence[CaseRecord], primary_lang: str, columns: tuple[Column, ...]
+    records: Sequence[CaseRecord],
+    primary_lang: str,
+    columns: tuple[Column, ...],
+    languages: Sequence[str] = (),
 ) -> BatchTables:
     """The Arrow tables of one batch: chosen case rows, texts of every page, parse issues."""
     with _no_gc():
-        chosen, pages = choose(records, primary_lang)
+        chosen, pages = choose(records, primary_lang, languages)
         cases_schema, texts_schema = case_schema(columns), text_schema(columns)
         sources = {c.name for c in of_kind(columns, "sources")}
         plain = [f for f in cases_schema.names if f not in sources and f != "is_primary"]

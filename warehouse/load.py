@@ -6,10 +6,14 @@ One call = one transaction. Records become Arrow tables that DuckDB reads direct
 statement per row. What is stored and hashed follows the column spec
 (``latinno.record.CASE_COLUMNS``).
 
-Which record builds the ``cases`` row: a case's record in ``primary_lang`` (the first configured
-language). Without one, another language's record builds it only when the case has no row yet,
-or its row came from a non-primary language; otherwise that record only updates ``case_texts``
-(a 304 on the English page plus a changed Spanish page must not turn the row Spanish).
+Which record builds the ``cases`` row: of a case's records in the batch, the one in the first
+of ``languages`` (the configured order; default: ``primary_lang``, then en, es, pt). It builds
+the row when the case has none, when its language comes no later than the row's, or when the
+row's page went (the archive's latest answer for it is a 404/410); otherwise it only updates
+``case_texts`` (a 304 on the English page plus a changed Spanish page must not turn the row
+Spanish). A row that changes language while the content did not (same non-text fields, and the
+new language's texts as ``case_texts`` already held them) is ``reassigned``: its current
+version is rewritten in place, no new version (the languages were reordered, or a page went).
 
 Change detection: ``warehouse.content`` defines the hashed content. Same hash and active
 status = unchanged: only ``last_seen_at`` moves (and url/parser_version follow the latest
@@ -58,9 +62,10 @@ def _apply(
     seen: datetime,
     primary: str,
     columns: tuple[Column, ...],
+    languages: Sequence[str] = (),
 ) -> dict[str, int]:
     """Every step of one load, inside the caller's transaction; returns cases by kind."""
-    con.register("_staged", stage(con, run_id, primary, columns))
+    con.register("_staged", stage(con, run_id, primary, columns, languages))
     con.execute(CHANGED_VIEW)
     apply.apply_cases(con, seen, columns)
     apply.apply_bridges(con, columns)
@@ -81,6 +86,7 @@ def load_records(
     seen_at: datetime,
     primary_lang: str,
     columns: tuple[Column, ...] = CASE_COLUMNS,
+    languages: Sequence[str] = (),
 ) -> LoadStats:
     """Upsert a batch of records (any languages) in one transaction; see the module doc.
 
@@ -88,13 +94,13 @@ def load_records(
     """
     if not records:
         return LoadStats()
-    tables = batch_tables(records, primary_lang, columns).named()
+    tables = batch_tables(records, primary_lang, columns, languages).named()
     seen = utc_naive(seen_at)
     for name, table in tables.items():
         con.register(name, table)
     con.begin()
     try:
-        kinds = _apply(con, run_id, seen, primary_lang, columns)
+        kinds = _apply(con, run_id, seen, primary_lang, columns, languages)
         con.commit()
     except duckdb.Error as exc:
         con.rollback()

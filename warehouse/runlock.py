@@ -35,6 +35,9 @@ _ATTEMPTS = 20
 # empty waits this long for them before naming an unknown holder.
 _DETAILS_WAIT_S = 1.0
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Takers hold the folder's flock for microseconds; one held longer was inherited by a stray
+# process, and waiting for it any longer would only hang the refresh.
+_GUARD_WAIT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,32 +139,39 @@ def running_refresh(db_path: Path) -> LockOwner | None:
 
 
 def _acquire(db_path: Path, lock_file: Path, owner: LockOwner) -> tuple[int, LockOwner | None]:
-    """The descriptor holding the flock on the current lock file, and the stale owner it
-    replaced (None when the lock was free and clean)."""
+    """The descriptor holding the flock on the current lock file, and the stale owner that
+    file named (None when the lock was free and clean).
+
+    Takers go one at a time (a flock on the folder): a holder has always written its details
+    by the time another taker reads them, so a held lock naming a dead process is orphaned,
+    never one taken a moment ago.
+    """
     try:
         lock_file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WarehouseError(f"{lock_file}: cannot create the run lock: {exc.strerror}") from None
-    orphaned: LockOwner | None = None
-    for _attempt in range(_ATTEMPTS):
-        fd = _open_lock(lock_file)
-        try:
-            if _try_flock(fd, lock_file, fcntl.LOCK_EX):
-                if not _is_current(fd, lock_file):
-                    os.close(fd)  # its holder removed it on release: take the new one
-                    continue
-                left = LockOwner.from_bytes(_read(fd))
-                _write(fd, lock_file, owner)
-                return fd, left or orphaned
-            holder = _holder_details(fd)
-            if holder is None or not holder.gone():
-                raise _running(db_path, lock_file, holder)
-            _remove_orphaned(fd, lock_file)
-            orphaned = holder
+    guard = _open_guard(lock_file.parent)
+    try:
+        for _attempt in range(_ATTEMPTS):
+            fd = _open_lock(lock_file)
+            try:
+                if _try_flock(fd, lock_file, fcntl.LOCK_EX):
+                    if _is_current(fd, lock_file):  # else its holder removed it on release
+                        left = LockOwner.from_bytes(_read(fd))
+                        _write(fd, lock_file, owner)
+                        return fd, left
+                else:
+                    holder = _holder_details(fd)
+                    if holder is None or not holder.gone():
+                        raise _running(db_path, lock_file, holder)
+                    _replace_orphaned(fd, lock_file, holder.to_bytes())
+            except BaseException:
+                _close_quietly(fd)
+                raise
             os.close(fd)
-        except BaseException:
-            _close_quietly(fd)
-            raise
+    finally:
+        if guard is not None:
+            os.close(guard)
     raise WarehouseError(
         f"{lock_file}: cannot take the run lock: the file kept changing under {_ATTEMPTS} tries; "
         "run again"
@@ -187,38 +197,42 @@ def _holder_details(fd: int) -> LockOwner | None:
         time.sleep(0.05)
 
 
-def _remove_orphaned(fd: int, lock_file: Path) -> None:
-    """Unlink the lock file ``fd`` is open on, if it is still the current one.
-
-    Several takers may find the same orphaned lock: a flock on the folder makes the check and
-    the unlink one step, so none removes the fresh file another one just created.
-    """
-    guard = _open_guard(lock_file.parent)
+def _replace_orphaned(fd: int, lock_file: Path, stale: bytes) -> None:
+    """Put a fresh lock file, free and naming the dead holder, in place of the one ``fd`` is
+    open on; the next try takes it as a stale lock, with its note."""
+    fresh = lock_file.with_name(f"{lock_file.name}.{os.getpid()}.tmp")
     try:
         if _is_current(fd, lock_file):
-            os.unlink(lock_file)
-    except FileNotFoundError:
-        pass
+            fresh.write_bytes(stale)
+            os.replace(fresh, lock_file)
     except OSError as exc:
         raise WarehouseError(
             f"{lock_file}: cannot replace the stale run lock: {exc.strerror}"
         ) from None
     finally:
-        if guard is not None:
-            os.close(guard)
+        fresh.unlink(missing_ok=True)
 
 
 def _open_guard(folder: Path) -> int | None:
+    """A flock on ``folder`` that makes takers go one at a time; None where the folder cannot
+    be locked (or another taker kept it for ``_GUARD_WAIT_S``): then unguarded."""
     try:
         guard = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return None  # a folder we cannot open: unguarded, as good as it gets there
-    try:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-    except OSError:
+        return None
+    deadline = time.monotonic() + _GUARD_WAIT_S
+    while True:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return guard
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.01)
+                continue
+        except OSError:
+            pass
         os.close(guard)
         return None
-    return guard
 
 
 def _release(fd: int, lock_file: Path) -> None:

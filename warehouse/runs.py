@@ -195,3 +195,11 @@ ORDER BY r.started_at DESC NULLS LAST, f.url
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def cases_by_language(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Active cases by the language their row (title, description) comes from."""
+    rows = con.execute(
+        "SELECT lang, count(*) FROM cases WHERE status = 'active' GROUP BY lang ORDER BY lang"
+    ).fetchall()
+    return {lang: int(count) for lang, count in rows}

@@ -16,13 +16,15 @@ second table re-reading and copying them through a join).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import duckdb
 import pyarrow as pa
 
-from latinno.columns import Column
+from latinno.columns import Column, of_kind
 from latinno.vocabulary import codes_for
+from warehouse.arrow_tables import language_order
 
 
 def _ordered(name: str, order: tuple[str, ...]) -> str:
@@ -49,6 +51,15 @@ def record_json(columns: tuple[Column, ...]) -> str:
     return f"json_object({parts})"
 
 
+def kept_json(columns: tuple[Column, ...]) -> str:
+    """SQL: the record's content with the existing row's texts (``i._row_{name}``) in place of
+    its own: hashed, it equals the row's content_hash when nothing but the language changed."""
+    parts = ", ".join(
+        f"'{c.name}', {'i._row_' + c.name if c.kind == 'text' else _value(c)}" for c in columns
+    )
+    return f"json_object({parts})"
+
+
 def quick_hash(columns: tuple[Column, ...]) -> str:
     """SQL: DuckDB's 64-bit hash of the raw content fields (lists as given)."""
     return "hash(" + ", ".join(f"i.{c.name}" for c in columns) + ")"
@@ -56,7 +67,14 @@ def quick_hash(columns: tuple[Column, ...]) -> str:
 
 @cache
 def staging_sql(columns: tuple[Column, ...]) -> str:
-    """SQL: one row per incoming case that builds its row: kind, hashes, record JSON."""
+    """SQL: one row per incoming case that builds its row: kind, hashes, record JSON.
+
+    The language rule (see ``warehouse.load``): ``$languages`` is the order languages fill a
+    row in; a page whose archive's latest answer is not a 200 went from the site.
+    """
+    texts = [c.name for c in of_kind(columns, "text")]
+    row_texts = "".join(f"e.{n} AS _row_{n}, " for n in texts)
+    held = " AND ".join(f"t.{n} IS NOT DISTINCT FROM i.{n}" for n in texts) or "true"
     return f"""
 SELECT
     k.case_id,
@@ -67,6 +85,8 @@ SELECT
         WHEN NOT k.known THEN 'new'
         WHEN k.status = 'withdrawn' THEN 'reactivated'
         WHEN k.old_hash <> k.new_hash AND k.version_run_id = $run_id THEN 'amended'
+        WHEN k.old_hash <> k.new_hash AND k.kept_hash = k.old_hash AND k.texts_held
+            THEN 'reassigned'
         WHEN k.old_hash <> k.new_hash THEN 'changed'
         ELSE 'unchanged'
     END AS kind,
@@ -78,8 +98,10 @@ FROM (
     FROM (
         SELECT
             i.case_id, i.quick_hash, i.known, i.status, i.old_hash, i.fast,
-            i.current_version, i.version_run_id,
-            CASE WHEN i.fast THEN NULL ELSE {record_json(columns)} END AS record
+            i.current_version, i.version_run_id, i.texts_held,
+            CASE WHEN i.fast THEN NULL ELSE {record_json(columns)} END AS record,
+            CASE WHEN NOT i.fast AND i.lang <> i.row_lang
+                 THEN sha256(({kept_json(columns)})::VARCHAR) END AS kept_hash
         FROM (
             SELECT
                 i.*,
@@ -90,13 +112,20 @@ FROM (
                 coalesce(e.status = 'active' AND e.quick_hash = {quick_hash(columns)}, false)
                     AS fast,
                 v.version AS current_version,
-                v.run_id AS version_run_id
+                v.run_id AS version_run_id,
+                e.lang AS row_lang, {row_texts}
+                t.case_id IS NOT NULL AND {held} AS texts_held
             FROM _in_cases AS i
             LEFT JOIN cases AS e ON e.case_id = i.case_id
             LEFT JOIN (
                 SELECT case_id, version, run_id FROM case_history WHERE valid_to IS NULL
             ) AS v ON v.case_id = i.case_id
-            WHERE i.is_primary OR e.case_id IS NULL OR e.lang <> $primary
+            LEFT JOIN case_texts AS t ON t.case_id = i.case_id AND t.lang = i.lang
+            WHERE e.case_id IS NULL
+               OR coalesce(list_position($languages, i.lang), 99)
+                  <= coalesce(list_position($languages, e.lang), 99)
+               OR coalesce((SELECT arg_max(p.status, p.fetched_at) FROM pages AS p
+                            WHERE p.case_id = e.case_id AND p.lang = e.lang), 200) <> 200
         ) AS i
     ) AS j
 ) AS k
@@ -114,7 +143,11 @@ WHERE s.kind <> 'unchanged'
 
 
 def stage(
-    con: duckdb.DuckDBPyConnection, run_id: str, primary: str, columns: tuple[Column, ...]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    primary: str,
+    columns: tuple[Column, ...],
+    languages: Sequence[str] = (),
 ) -> pa.Table:
     """The staged cases (``staging_sql``) as an Arrow table, for the caller to register as
     ``_staged`` (and then create ``CHANGED_VIEW``).
@@ -126,7 +159,7 @@ def stage(
     Arrow's JSON extension type, so DuckDB reads it back as JSON without re-parsing it
     (pyarrow < 19 has no such type: the text is then cast to JSON on insert, same value).
     """
-    params = {"primary": primary, "run_id": run_id}
+    params = {"languages": language_order(primary, languages), "run_id": run_id}
     staged = con.sql(staging_sql(columns), params=params).to_arrow_table()
     if not hasattr(pa, "json_"):
         return staged

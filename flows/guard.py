@@ -1,0 +1,164 @@
+"""The site-drift guard: a run that would empty what the warehouse knows is held, not applied.
+
+When the site is redesigned, parsing keeps "working" but yields empty sections. Before a run's
+records replace the ones we hold, the guard compares them, case by case (known active cases in
+the primary language): the share of pages that no longer parse, and for each content field the
+share of cases that had a value and now have none. Above the limits (once ``min_pages`` pages
+were compared) the run is held: its pages are archived, but cases, bridges and history are not
+touched. Until it can judge, the guard keeps a run's first batches waiting (at most
+``buffer_pages`` pages); a run with too few known cases to compare is applied.
+
+No Prefect here: the refresh flow and ``latinno reparse`` use it alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from latinno.record import CASE_COLUMNS, CaseRecord
+
+W = TypeVar("W")
+Mode = Literal["apply", "hold"]
+
+# Content fields compared (the sections list says what the others say already).
+FIELDS: tuple[str, ...] = tuple(c.name for c in CASE_COLUMNS if c.kind != "sections")
+
+
+def filled(values: Mapping[str, Any]) -> frozenset[str]:
+    """The content fields that hold a value: not None, not empty text, not an empty list."""
+    out = []
+    for name in FIELDS:
+        value = values.get(name)
+        if value is None or (isinstance(value, str | tuple | list) and not value):
+            continue
+        out.append(name)
+    return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardLimits:
+    max_parse_failure_share: float
+    max_field_loss_share: float
+    min_pages: int
+
+
+@dataclass
+class Drift:
+    """What a run would lose, counted over the cases compared."""
+
+    compared: int = 0
+    parse_failed: int = 0
+    had: Counter[str] = field(default_factory=Counter)
+    lost: Counter[str] = field(default_factory=Counter)
+
+    def findings(self, limits: GuardLimits) -> list[str]:
+        """One phrase per limit exceeded, worst first; empty when the run may be applied."""
+        found: list[tuple[float, str]] = []
+        if self.compared and self.parse_failed / self.compared > limits.max_parse_failure_share:
+            share = self.parse_failed / self.compared
+            found.append((share, f"{self.parse_failed} of {self.compared} pages no longer parse"))
+        for name, had in self.had.items():
+            lost = self.lost[name]
+            if had and lost / had > limits.max_field_loss_share:
+                found.append(
+                    (lost / had, f"{name} lost on {lost} of {had} cases ({lost / had:.1%})")
+                )
+        return [text for _, text in sorted(found, key=lambda item: -item[0])]
+
+
+class DriftGuard(Generic[W]):
+    """Decides, once it has seen enough, whether a run's writes are applied or held."""
+
+    def __init__(
+        self,
+        before: Mapping[int, frozenset[str]],
+        limits: GuardLimits,
+        *,
+        lang: str,
+        accept: bool = False,
+        buffer_pages: int = 800,
+    ) -> None:
+        self.before = before
+        self.limits = limits
+        self.lang = lang
+        self.accept = accept
+        self.buffer_pages = buffer_pages
+        self.drift = Drift()
+        self.mode: Mode | None = None
+        self.findings: list[str] = []
+        self._waiting: list[W] = []
+        self._waiting_pages = 0
+        self._lock = threading.Lock()
+
+    def admit(
+        self, records: Iterable[CaseRecord], failed_ids: Iterable[int], writes: W, pages: int
+    ) -> tuple[Mode, list[W]]:
+        """Count a batch, and say what may be written now and how (applied or held)."""
+        with self._lock:
+            self._observe(records, failed_ids)
+            if self.mode is None:
+                if self.drift.compared >= self.limits.min_pages:
+                    self._decide()
+                else:
+                    self._waiting.append(writes)
+                    self._waiting_pages += pages
+                    if self._waiting_pages < self.buffer_pages:
+                        return "apply", []
+                    self.mode = "apply"  # too few known cases to judge this run: apply it
+                ready, self._waiting = [*self._waiting], []
+                if writes not in ready:
+                    ready.append(writes)
+                return self._mode(), ready
+            return self._mode(), [writes]
+
+    def flush(self) -> tuple[Mode, list[W]]:
+        """At the end of the run: the writes still waiting, and how to write them."""
+        with self._lock:
+            if self.mode is None and self.drift.compared >= self.limits.min_pages:
+                self._decide()
+            self.mode = self.mode or "apply"  # too few known cases compared to judge
+            ready, self._waiting = self._waiting, []
+            return self._mode(), ready
+
+    @property
+    def held(self) -> bool:
+        return self._mode() == "hold"
+
+    def message(self, *, what: str = "refresh") -> str:
+        """The one line a held run ends with."""
+        return (
+            f"held: {'; '.join(self.findings)}; nothing applied. Check the site's markup "
+            "(`latinno parse`), adjust parser settings, then `latinno reparse`, or apply anyway "
+            f"with `latinno {what} --accept-drift`"
+        )
+
+    def _mode(self) -> Mode:
+        return "hold" if self.mode == "hold" and not self.accept else "apply"
+
+    def _decide(self) -> None:
+        self.findings = self.drift.findings(self.limits)
+        self.mode = "hold" if self.findings else "apply"
+
+    def _observe(self, records: Iterable[CaseRecord], failed_ids: Iterable[int]) -> None:
+        drift = self.drift
+        for record in records:
+            had = self.before.get(record.case_id)
+            if had is None or record.lang != self.lang:
+                continue
+            drift.compared += 1
+            now = filled({name: getattr(record, name) for name in FIELDS})
+            drift.had.update(had)
+            drift.lost.update(had - now)
+        for case_id in failed_ids:
+            if case_id in self.before:
+                drift.compared += 1
+                drift.parse_failed += 1
+
+
+def before_run(contents: Mapping[int, Mapping[str, Any]]) -> dict[int, frozenset[str]]:
+    """What each known case held before the run: its filled content fields."""
+    return {case_id: filled(values) for case_id, values in contents.items()}

@@ -1,0 +1,79 @@
+"""How a refresh run ends: recorded in ``runs`` (completed, failed or held), published as
+Prefect artifacts, and, when it failed before fetching or was held, raised as one line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from flows.summary import RunSummary, summary_markdown, summary_table
+from latinno.config import Settings
+from latinno.errors import SiteUnreachableError
+from parsers import PARSER_VERSION
+
+
+def run_params(settings: Settings, limit: int | None, full: bool) -> dict[str, Any]:
+    """What the ``runs`` table keeps of how a run was asked for."""
+    source, polite = settings.source, settings.politeness
+    return {
+        "base_url": source.base_url,
+        "languages": source.languages,
+        "limit": limit,
+        "full": full,
+        "rate": polite.rate,
+        "concurrency": polite.concurrency,
+        "engine": settings.runner.engine,
+        "parser_version": PARSER_VERSION,
+    }
+
+
+def finish(
+    settings: Settings,
+    summary: RunSummary,
+    seen: Sequence[tuple[int, str]],
+    *,
+    held: str | None = None,
+) -> None:
+    """Record the run's end; pages of no-write batches are marked seen here, in one go.
+
+    A run the drift guard ``held`` (the message) touches no case, not even to mark it seen.
+    """
+    from warehouse.db import writing
+    from warehouse.load import touch_seen
+    from warehouse.runs import finish_run, resolve_failures
+
+    counts = {k: v for k, v in summary.counts.items() if isinstance(v, int | float)}
+    counts["duration_s"] = summary.duration_s
+    status = "completed" if summary.exit_code == 0 else "failed"
+    reason = summary.headline
+    if held is not None:
+        status, reason = "held", held
+    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+        if held is None:
+            touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
+            resolve_failures(con, seen, summary.run_id)
+        finish_run(con, summary.run_id, datetime.now(UTC), counts, status=status, reason=reason)
+
+
+def fail(settings: Settings, run_id: str, reason: str) -> NoReturn:
+    """End the run as failed before it fetched anything, and say why in one line."""
+    from warehouse.db import writing
+    from warehouse.runs import finish_run
+
+    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+        finish_run(con, run_id, datetime.now(UTC), {}, status="failed", reason=reason)
+    raise SiteUnreachableError(f"{reason}; nothing was fetched, the warehouse is unchanged")
+
+
+async def publish(summary: RunSummary) -> None:
+    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
+    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+
+    description = f"LATINNO refresh {summary.run_id}"
+    await acreate_markdown_artifact(
+        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
+    )
+    await acreate_table_artifact(
+        table=summary_table(summary), key="latinno-refresh-counts", description=description
+    )
