@@ -112,3 +112,17 @@ def quiet_prefect(level: str = "WARNING") -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", level)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    # Prefect's temporary API server once took longer than its default 20 s to start on a busy
+    # machine (issue 13); a run would rather wait than fail.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_SERVER_TELEMETRY_ENABLED", "false")
+    reap_children()
+
+
+def reap_children() -> None:
+    """Whatever this command starts (Prefect's server, parse workers) ends with it, even when
+    it is killed with -9 (latinno.reaper)."""
+    if not _state.get("reaper"):
+        from latinno.reaper import watch_over
+
+        _state["reaper"] = watch_over()

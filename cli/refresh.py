@@ -7,6 +7,7 @@ orchestration), after the environment that keeps it quiet offline is set.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,9 +23,11 @@ from cli.app import (
     is_verbose,
     overrides_for,
     quiet_prefect,
+    reap_children,
     settings_for,
 )
 from latinno.config import Settings, resolve_settings
+from latinno.errors import LatinnoError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
@@ -48,6 +51,20 @@ def _languages(value: str | None) -> list[str] | None:
 
 
 def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
+    try:
+        return _run_flow_once(params, show_progress)
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
+        raise LatinnoError(
+            f"Prefect's temporary API server did not start within {timeout} s, so nothing ran. "
+            "Try again, raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or start a "
+            "server (`prefect server start`) and set PREFECT_API_URL"
+        ) from None
+
+
+def _run_flow_once(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
     quiet_prefect("CRITICAL")
     from flows.progress import set_reporter
     from flows.refresh import refresh as refresh_flow
@@ -205,6 +222,7 @@ def reparse(
 
     settings = settings_for(config, db)
     _check_warehouse(settings)
+    reap_children()
     counts, failures = reparse_archive(settings, accept_drift=accept_drift)
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")

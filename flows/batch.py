@@ -9,6 +9,7 @@ loaded.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) stays out of the parse worker pro
     from warehouse.archive import ArchivedPage
     from warehouse.runs import FetchFailure
 
+log = logging.getLogger(__name__)
+
 # flows.fetch words a robots.txt refusal so; it is the site's wish, not a failure.
 ROBOTS_REFUSAL = "disallowed by robots.txt"
 # ... and a robots.txt that answered 5xx or nothing: every page of the host fails unrequested.
@@ -45,6 +48,7 @@ class Known:
     validators: Mapping[tuple[int, str], Validators] = field(default_factory=dict)
     # The content fields each active case holds now, for the drift guard (flows.guard).
     filled: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # for the run summary (e.g. earlier runs found interrupted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +261,10 @@ def _write(target: LoadTarget, writes: _Writes, counts: Counter[str], *, apply: 
     from warehouse.runs import record_fetch_failures, resolve_failures
 
     now = datetime.now(UTC)
-    with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
+    # Patient: a reader holding the file (a long `latinno query`) delays a batch, it never
+    # fails the run midway; every 10 s the wait is logged naming the reader (issue 13).
+    patience = writing(target.db_path, target.lock_timeout_s, patient=True, on_wait=log.warning)
+    with _LOAD_LOCK, patience as con:
         if not apply:
             record_fetch_failures(con, target.run_id, writes.failures)
             store_pages(con, writes.pages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from flows.tasks import plan_run
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
 from latinno.pages import case_url
+from warehouse.runlock import hold_run_lock
 
 
 @flow(name="latinno-refresh", log_prints=False, validate_parameters=True)
@@ -58,10 +60,13 @@ async def refresh(
     )
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     primary = source.languages[0]
-    target = LoadTarget(store.path, store.lock_timeout_s, primary, run_id)
-    try:
+    target = LoadTarget(store.path, store.lock_timeout_s, primary, run_id, tuple(source.languages))
+    with ExitStack() as stack:
+        stack.callback(parser.close)
         if runner.engine == "dask":
             parser.start()  # a wrong scheduler address fails before the run starts or fetches
+        # One refresh per warehouse: a second one stops here, naming the first (issue 13).
+        lock = stack.enter_context(hold_run_lock(store.path))
         params = run_params(settings, limit, full)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         limits = GuardLimits(**settings.guard.model_dump())
@@ -87,25 +92,26 @@ async def refresh(
                 await pipeline.count_languages()
             finally:
                 pipeline.close()
-    finally:
         parser.close()
 
-    counts = pipeline.counts
-    counts["failed"] += counts["parse_failed"]
-    summary = RunSummary(
-        run_id=run_id,
-        db_path=str(store.path),
-        base_url=source.base_url,
-        counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
-        failed_urls=pipeline.failed_urls,
-        duration_s=round(time.monotonic() - started, 3),
-        max_failure_share=settings.http.max_failure_share,
-        reasons=dict(pipeline.reasons.most_common()),
-    )
-    finish(settings, summary, pipeline.deferred_seen, held=guard.message() if guard.held else None)
+        counts = pipeline.counts
+        counts["failed"] += counts["parse_failed"]
+        summary = RunSummary(
+            run_id=run_id,
+            db_path=str(store.path),
+            base_url=source.base_url,
+            counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
+            failed_urls=pipeline.failed_urls,
+            duration_s=round(time.monotonic() - started, 3),
+            max_failure_share=settings.http.max_failure_share,
+            reasons=dict(pipeline.reasons.most_common()),
+            notes=[n for n in (lock.note, *known.notes) if n],
+        )
+        held = guard.message() if guard.held else None
+        finish(settings, summary, pipeline.deferred_seen, held=held)
     await publish(summary)
-    if guard.held:
-        raise RunHeldError(guard.message())  # a held run ends failed, in Prefect too
+    if held:
+        raise RunHeldError(held)  # a held run ends failed, in Prefect too
     return summary.as_dict()
 
 

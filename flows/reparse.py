@@ -24,6 +24,14 @@ CHUNK = 500
 def reparse_archive(
     settings: Settings, *, accept_drift: bool = False
 ) -> tuple[Counter[str], list[ParseFailure]]:
+    """``_reparse`` while holding the warehouse's run lock: never beside a refresh."""
+    from warehouse.runlock import hold_run_lock
+
+    with hold_run_lock(settings.warehouse.path):
+        return _reparse(settings, accept_drift=accept_drift)
+
+
+def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[Counter[str], list[ParseFailure]]:
     """Parse the latest archived body of every page with today's parser and load the records.
 
     The archive is read in full first (bodies are compressed; 3,744 pages fit in memory), so

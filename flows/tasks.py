@@ -38,9 +38,11 @@ def plan_run(
     from warehouse.archive import misassigned_cases, page_validators
     from warehouse.db import writing
     from warehouse.known import current_contents, stale_cases
-    from warehouse.runs import known_cases, start_run
+    from warehouse.runs import known_cases, mark_interrupted, start_run
 
     with writing(db_path, lock_timeout_s) as con:
+        # The run lock is held: a run still marked running was killed on the way.
+        interrupted = mark_interrupted(con, datetime.now(UTC))
         start_run(con, run_id, datetime.now(UTC), params)
         validators = page_validators(con)
         statuses = known_cases(con)
@@ -60,6 +62,7 @@ def plan_run(
         stale=frozenset(stale),
         validators=conditional,
         filled=before_run(contents),
+        notes=tuple(f"run {r} had been interrupted; marked so in table runs" for r in interrupted),
     )
 
 

@@ -87,9 +87,7 @@ def content_columns(record_type: type) -> tuple[Column, ...]:
     for field in dataclasses.fields(record_type):
         spec = field.metadata.get(_KEY)
         if isinstance(spec, _Content):
-            columns.append(
-                Column(field.name, spec.kind, spec.table, spec.code_column, spec.parts)
-            )
+            columns.append(Column(field.name, spec.kind, spec.table, spec.code_column, spec.parts))
     return tuple(columns)
 
 

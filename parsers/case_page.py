@@ -33,9 +33,9 @@ from latinno.pages import page_key
 from latinno.record import PAGE_PARTS, RECORD_FIELDS, CaseRecord, ParseIssue, Source
 from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, Labels, build_labels
 from parsers.decoding import Decoded, decode_body, decode_page
-from parsers.design import find_markers, read_design
+from parsers.design import Design, find_markers, read_design
 from parsers.options import read_options
-from parsers.preface import read_country, read_description, read_preface
+from parsers.preface import Preface, read_country, read_description, read_preface
 from parsers.sections import (
     CASE_SECTIONS,
     Heading,
@@ -190,6 +190,40 @@ def _options(
     return options, shown, issues
 
 
+def _description_and_design(
+    stream: Stream, layout: _Layout, preface: Preface, labels: Labels, issues: list[ParseIssue]
+) -> tuple[str | None, Design]:
+    """The description and the design fields; their issues are added to ``issues``."""
+    begin = layout.headings[0].first
+    design_heading = layout.by_section.get(_DESIGN)
+    if design_heading is not None:
+        design_start = design_heading.end
+        design_end = layout.zone_end[_DESIGN]
+        description_end = design_heading.first
+    else:
+        # The heading may be gone while the labels remain: read them, and keep them out of
+        # the description. Each field not found gets its own issue from read_design.
+        design_start = _design_start(stream, preface.title_line_end, begin, labels)
+        design_end, description_end = begin, design_start
+    description = read_description(stream, preface.title_line_end, description_end)
+    if description is None:
+        issues.append(ParseIssue("description", None, "no description found"))
+    design = read_design(stream, design_start, design_end, labels)
+    issues.extend(design.issues)
+    return description, design
+
+
+def _page_sources(stream: Stream, layout: _Layout, page_url: str) -> list[Source]:
+    """The links of the Sources section, if the page has one."""
+    if "sources" not in layout.by_section:
+        return []
+    # Relative links resolve against the canonical URL, so a page fetched from a mirror or
+    # our local site server yields the same record as from latinno.net.
+    base = base_of(stream.heads, page_url)
+    start, end = layout.by_section["sources"].end, layout.zone_end["sources"]
+    return _sources(stream, start, end, layout.container, base)
+
+
 def parse_case(
     body: bytes,
     url: str,
@@ -213,37 +247,16 @@ def parse_case(
     if preface.title is None:
         issues.append(ParseIssue("title", None, "no title found before the case content"))
 
-    design_heading = layout.by_section.get("institutional_design")
-    if design_heading is not None:
-        design_start = design_heading.end
-        design_end = layout.zone_end["institutional_design"]
-        description_end = design_heading.first
-    else:
-        # The heading may be gone while the labels remain: read them, and keep them out of
-        # the description. Each field not found gets its own issue from read_design.
-        design_start = _design_start(stream, preface.title_line_end, begin, labels)
-        design_end, description_end = begin, design_start
-    description = read_description(stream, preface.title_line_end, description_end)
-    if description is None:
-        issues.append(ParseIssue("description", None, "no description found"))
-    design = read_design(stream, design_start, design_end, labels)
-    issues.extend(design.issues)
+    description, design = _description_and_design(stream, layout, preface, labels, issues)
     shown = set(design.shown)
-    if design_heading is not None or design.labelled:
+    if _DESIGN in layout.by_section or design.labelled:
         shown.add(_DESIGN)
     else:
         issues.append(ParseIssue(_DESIGN, None, f"section '{_DESIGN}' not found on the page"))
     options, shown_lists, missing = _options(stream, layout, labels, active_classes)
     shown |= shown_lists
     issues.extend(missing)
-
-    sources: list[Source] = []
-    if "sources" in layout.by_section:
-        # Relative links resolve against the canonical URL, so a page fetched from a mirror or
-        # our local site server yields the same record as from latinno.net.
-        base = base_of(stream.heads, page.canonical or url)
-        start, end = layout.by_section["sources"].end, layout.zone_end["sources"]
-        sources = _sources(stream, start, end, layout.container, base)
+    sources = _page_sources(stream, layout, page.canonical or url)
 
     problem = page.decoded.problem()
     if problem is not None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from latinno.columns import of_kind
+from latinno.record import CASE_COLUMNS
 from release.errors import ReleaseError
 from release.folders import list_releases
 from release.snapshot import data_time, read_runs
@@ -28,9 +30,11 @@ from release.states import (
     states_at,
 )
 from release.tabular import CsvDialect, csv_bytes
-from warehouse.content import LIST_FIELDS
 
-_JSON_FIELDS = frozenset((*LIST_FIELDS, "sources"))
+# Written as they are: JSON text (lists, sources), true/false (flags) and the status word.
+_AS_IS = frozenset(
+    ("status", *(c.name for c in of_kind(CASE_COLUMNS, "codes", "sources", "sections", "flag")))
+)
 MD_VALUE_CHARS = 300
 
 
@@ -48,7 +52,7 @@ def _md(text: str) -> str:
 def _md_value(field: str, value: str | None) -> str:
     if value is None:
         return "(none)"
-    shown = value if field in _JSON_FIELDS or field in ("status", "co_governance") else None
+    shown = value if field in _AS_IS else None
     if shown is None:
         shown = json.dumps(value, ensure_ascii=False)  # quoted, line breaks as \n
     if len(shown) > MD_VALUE_CHARS:

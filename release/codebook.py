@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from latinno.columns import shown_by
 from latinno.record import CASE_COLUMNS
 from latinno.vocabulary import COUNTRIES, FIELD_LABELS, FIELD_TERMS, LANGS, SECTION_HEADINGS
 from release.snapshot import VOCABULARY_FIELD, Snapshot
@@ -103,6 +104,7 @@ for _column in CASE_COLUMNS:
             else f"the values listed after the label {_label} (Institutional design)"
         )
 _WIDE = {column: (name, code) for column, name, code in wide_columns()}
+_SHOWN_BY = shown_by(CASE_COLUMNS)
 _LANG_NAMES = {"en": "English", "es": "Spanish", "pt": "Portuguese"}
 
 
@@ -115,7 +117,13 @@ def obtained_from(table: str, column: str) -> str:
         return _PIPELINE
     if column in _WIDE:
         name, code = _WIDE[column]
-        return f"1 when {code} is among {_LIST_SECTION[name]}."
+        unknown = (
+            f"; missing (empty, never 0) when the page did not show {_page_label(name)} "
+            f"(cases.{_SHOWN_BY[name]})"
+            if name in _SHOWN_BY
+            else ""
+        )
+        return f"1 when {code} is among {_LIST_SECTION[name]}, else 0{unknown}."
     if column in VOCABULARY_FIELD and VOCABULARY_FIELD[column] in _LIST_SECTION:
         return f"One row per code among {_LIST_SECTION[VOCABULARY_FIELD[column]]}."
     if column.endswith("_at"):

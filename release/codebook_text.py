@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from latinno.columns import of_kind
+from latinno.record import CASE_COLUMNS
 from release.codebook import (
     CHANGES_COLUMNS,
     CODEBOOK_LABELS,
@@ -15,9 +17,14 @@ from release.codebook import (
     column_codes,
     obtained_from,
 )
-from release.snapshot import KEYLESS, Snapshot, TableData
+from release.snapshot import KEYLESS, VOCABULARY_FIELD, Snapshot, TableData
 from release.statfiles import SPSS_STRING_BYTES, UNCODED_FROM, StatVariable
 from release.tabular import CsvDialect
+
+# The coded variables of cases_wide: the spec's code fields that the vocabulary codes.
+_CODED: tuple[str, ...] = tuple(
+    c.name for c in of_kind(CASE_COLUMNS, "code") if c.name in VOCABULARY_FIELD
+)
 
 
 def md_cell(value: Any) -> str:
@@ -100,12 +107,14 @@ def _stata_section(variables: Sequence[StatVariable]) -> str:
         "`stata/latinno_cases.dta` (Stata 14 or later, format 118) and "
         "`spss/latinno_cases.sav` hold `cases_wide`, one row per case, with these differences:",
         "",
-        "- Coded variables (formalization, frequency, participant_selection, decisiveness) are "
+        f"- Coded variables ({', '.join(_CODED)}) are "
         "numbers with value labels: the position of the code in `vocabulary` and its English "
         f"label (the numbers are in the `cases_wide` table below). Numbers from {UNCODED_FROM} "
         "are page text that matched no code; their label is that text.",
         "- True/false variables are 1/0 with the value labels yes/no; missing is `.` (Stata) or "
-        "system-missing (SPSS).",
+        "system-missing (SPSS). A list the case page did not show (its section, or the label "
+        "of a list field, was not on the page) is missing in every one of its variables, "
+        "never 0: not shown is unknown, not no.",
         "- Text has no missing value in Stata or SPSS: NULL is written as empty text. Stata "
         f"(strL) holds text of any length; SPSS holds {SPSS_STRING_BYTES:,} bytes per value.",
         "- Timestamps are UTC date-times to the millisecond (Stata `%tc`, SPSS DATETIME).",

@@ -115,6 +115,8 @@ def diff_states(before: States, after: States) -> list[Change]:
             kind = "withdrawn" if new.status == "withdrawn" else "reactivated"
             rows.append(Change(kind, case_id, title, "status", old.status, new.status))
         for field in HASHED_FIELDS:
+            if field not in old.record:  # recorded before the field existed: nothing to compare
+                continue
             a, b = old.record.get(field), new.record.get(field)
             if a != b:
                 rows.append(Change("changed", case_id, title, field, value_text(a), value_text(b)))

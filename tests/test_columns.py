@@ -181,8 +181,6 @@ PLACES = {
 # report/ and release/: CASE_COLUMNS (kinds) with the vocabulary's labels (FIELD_LABELS), as
 # warehouse/export.py takes its allowed codes from views.allowed_values().
 TO_DERIVE = {
-    "release/changes.py": "co_governance shown as a flag (the spec's kind 'flag' says so)",
-    "release/codebook_text.py": "prose naming the coded variables",
     "release/statfiles.py": "short variable prefixes for list fields (editorial, may stay)",
 }
 

@@ -49,7 +49,13 @@ def loaded(site: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
 
 
 def test_first_refresh_loads_every_fixture_case_as_expected(loaded: dict[str, Any]) -> None:
-    expected = expected_records(loaded["site"], "en")
+    # Every case, whatever its languages; its row from the first of en, es, pt that has it.
+    expected = {
+        **expected_records(loaded["site"], "pt"),
+        **expected_records(loaded["site"], "es"),
+        **expected_records(loaded["site"], "en"),
+    }
+    assert len(expected) > len(expected_records(loaded["site"], "en"))  # es/pt-only cases
     summary = loaded["summary"]
     assert summary["counts"].get("failed", 0) == 0, summary["failed_urls"]
     assert summary["counts"]["new"] == len(expected)
@@ -61,8 +67,8 @@ def test_first_refresh_loads_every_fixture_case_as_expected(loaded: dict[str, An
             assert stored_case(con, case_id) == want, f"case {case_id}"
             issues = sorted(
                 con.execute(
-                    "SELECT field, raw FROM parse_issues WHERE case_id = ? AND lang = 'en'",
-                    [case_id],
+                    "SELECT field, raw FROM parse_issues WHERE case_id = ? AND lang = ?",
+                    [case_id, record["lang"]],
                 ).fetchall(),
                 key=str,
             )

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from test_release_support import (
     GONE_ID,
     LONG_DESCRIPTION,
     LONG_ID,
+    NO_MEANS_ID,
     RAW_FORMALIZATION,
     RAW_ID,
     build_warehouse,
@@ -33,9 +35,12 @@ from test_release_support import (
     run,
 )
 
+from latinno.record import CASE_COLUMNS, PAGE_PARTS
 from release import write_release
 from release.errors import ReleaseError
+from release.states import CaseState, diff_states
 from release.statfiles import stata_names
+from warehouse.content import case_content
 from warehouse.db import reading, writing
 
 # The list of tables, and the key each is ordered by.
@@ -273,6 +278,64 @@ def test_spss_file_reads_back_equal_to_cases_wide(warehouse: Path, released: Pat
         text_limit=32_767,
     )
     assert any("Pogrebinschi" in note for note in meta.notes)
+
+
+def test_a_list_the_page_did_not_show_is_missing_in_every_format_never_0(
+    warehouse: Path, released: Path
+) -> None:
+    means = [f"means_{code}" for code in ("deliberation", "direct_voting", "e_participation")]
+    means.append("means_citizen_representation")
+    # RAW_ID's page showed Means with none marked (0); NO_MEANS_ID's showed no Means (missing).
+    for read in (pyreadstat.read_dta, pyreadstat.read_sav):
+        suffix = (
+            "stata/latinno_cases.dta" if read is pyreadstat.read_dta else "spss/latinno_cases.sav"
+        )
+        df, _meta = read(released / suffix)
+        by_id = df.set_index("case_id")
+        assert all(pd.isna(by_id.loc[NO_MEANS_ID, c]) for c in means), suffix
+        assert [by_id.loc[RAW_ID, c] for c in means] == [0, 0, 0, 0], suffix
+        assert by_id.loc[NO_MEANS_ID, "ends_accountability"] == 1, suffix
+    frame = pd.read_stata(released / "stata" / "latinno_cases.dta", convert_categoricals=True)
+    row = frame.set_index("case_id").loc[NO_MEANS_ID]
+    assert all(pd.isna(row[c]) for c in means) and row["ends_accountability"] == "yes"
+    with open(released / "csv" / "cases_wide.csv", encoding="utf-8", newline="") as handle:
+        by_id = {int(r["case_id"]): r for r in csv.DictReader(handle)}
+    assert {by_id[NO_MEANS_ID][c] for c in means} == {""}
+    assert {by_id[RAW_ID][c] for c in means} == {"0"}
+    book = _codebook(released)
+    with reading(warehouse) as con:
+        unknown = con.execute(
+            "SELECT round(100.0 * count(*) FILTER (WHERE means_deliberation IS NULL) / count(*), 2)"
+            " FROM cases_wide"
+        ).fetchone()[0]
+        no_means = con.execute(
+            "SELECT count(*) FROM cases WHERE NOT list_contains(sections_present, 'means')"
+        ).fetchone()[0]
+    assert no_means == 1 and unknown > 0
+    for column in means:
+        assert float(book[("cases_wide", column)]["missing_pct"]) == unknown
+        assert "never 0" in book[("cases_wide", column)]["obtained_from"]
+    text = (released / "codebook.md").read_text(encoding="utf-8")
+    assert "not shown is unknown, not no" in text
+
+
+def test_a_field_an_earlier_release_did_not_record_is_no_change() -> None:
+    # A release made before sections_present existed, against one that has it.
+    before = make_record(policy_cycle=())
+    old_record = case_content(before, CASE_COLUMNS[:-1])
+    lost = replace(before, sections_present=PAGE_PARTS[:-1], title="Renamed")
+    rows = diff_states(
+        {17001: CaseState("active", old_record)},
+        {17001: CaseState("active", case_content(lost))},
+    )
+    assert [(r.change, r.field) for r in rows] == [("changed", "title")]
+    # Both recorded it: a lost section is a change like any other.
+    rows = diff_states(
+        {17001: CaseState("active", case_content(before))},
+        {17001: CaseState("active", case_content(lost))},
+    )
+    assert [r.field for r in rows] == ["title", "sections_present"]
+    assert rows[1].new_value == json.dumps(list(PAGE_PARTS[:-1])).replace(" ", "")
 
 
 def test_codebook_covers_every_column_with_labels_codes_and_notes(

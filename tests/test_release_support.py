@@ -12,7 +12,7 @@ from pathlib import Path
 
 from _warehouse_support import day, make_record
 
-from latinno.record import CaseRecord, Source
+from latinno.record import PAGE_PARTS, CaseRecord, ParseIssue, Source
 from warehouse.db import writing
 from warehouse.load import load_records, mark_withdrawn
 from warehouse.runs import finish_run, start_run
@@ -32,7 +32,7 @@ RUNNER = (
     "    print('PREFECT_LOADED' if loaded else 'NO_PREFECT', file=sys.stderr)\n"
 )
 
-LONG_ID, RAW_ID, EMPTY_ID, GONE_ID = 17901, 17902, 17903, 17904
+LONG_ID, RAW_ID, EMPTY_ID, GONE_ID, NO_MEANS_ID = 17901, 17902, 17903, 17904, 17905
 FORMULA_TITLE = '=HYPERLINK("http://evil.example","click")'
 RAW_FORMALIZATION = "semi-formal arrangement"
 # Longer than SPSS holds (32,767 bytes), with line breaks, quotes and commas.
@@ -78,6 +78,13 @@ def edge_records() -> list[CaseRecord]:
         ),
         make_record(EMPTY_ID, sources=(Source("", "https://www.gob.pe/x"),)),
         make_record(GONE_ID, title="A case that will be withdrawn"),
+        # Its page showed no Means section: every means variable is unknown, not "no".
+        make_record(
+            NO_MEANS_ID,
+            means=(),
+            sections_present=tuple(p for p in PAGE_PARTS if p != "means"),
+            issues=(ParseIssue("means", None, "section 'means' not found on the page"),),
+        ),
     ]
 
 

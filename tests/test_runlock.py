@@ -116,7 +116,6 @@ def test_a_second_refresh_stops_at_once_naming_the_running_one(tmp_path: Path) -
         assert f"started {written['started']}" in line and written["started"].endswith("Z")
         assert f"kill {holder.pid}" in line and line.endswith("then run again")
         assert took < 10  # at once: no waiting for the holder (process start-up included)
-        # The same process cannot take it twice either (the flock belongs to the open file).
         with pytest.raises(RefreshRunningError) as caught, hold_run_lock(db, "again"):
             pass
         assert caught.value.pid == holder.pid and caught.value.command == COMMAND
@@ -128,6 +127,26 @@ def test_a_second_refresh_stops_at_once_naming_the_running_one(tmp_path: Path) -
     assert running_refresh(db) is None
     with hold_run_lock(db, "next") as lock:  # and the next run starts clean
         assert lock.took_over is None and lock.note is None
+
+
+def test_the_holding_process_takes_it_again_and_only_the_outer_block_releases_it(
+    tmp_path: Path,
+) -> None:
+    # The CLI takes the lock before it starts Prefect; the flow, in the same process, takes it
+    # again (scheduled runs have no CLI around them).
+    db = tmp_path / "wh.duckdb"
+    with hold_run_lock(db, "latinno refresh") as outer:
+        with hold_run_lock(db, "flow") as inner:
+            assert inner is outer
+        assert lock_path(db).exists()  # still held after the inner block
+        other = _start(db, "latinno refresh --full")
+        _, err = other.communicate(timeout=30)
+        assert other.returncode == 1 and f"PID {os.getpid()}" in err
+        assert "`latinno refresh`" in err
+    assert not lock_path(db).exists()
+    successor, line = _hold(db)
+    _release(successor)
+    assert line == "clean"
 
 
 def test_a_lock_left_by_a_killed_refresh_is_taken_over_with_a_note(tmp_path: Path) -> None:

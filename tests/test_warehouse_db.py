@@ -14,7 +14,7 @@ import pytest
 
 from latinno.errors import CorruptWarehouseError, DatabaseLockedError
 from warehouse.db import connect, writing
-from warehouse.holders import lock_holder
+from warehouse.holders import lock_holder, locking_pid
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_S = 3.0
@@ -105,6 +105,8 @@ def test_the_lock_message_drops_duckdbs_cli_advice(db: Path, tmp_path: Path) -> 
             duckdb.connect(str(db))
         with pytest.raises(DatabaseLockedError) as caught, writing(db, LOCK_TIMEOUT_S):
             pass
+        # Where DuckDB names nobody, the kernel's lock table still does.
+        assert locking_pid(db) == reader.pid
     finally:
         reader.kill()
         reader.wait(timeout=30)

@@ -377,7 +377,9 @@ def test_every_missing_part_is_null_and_the_rest_stays_known(con) -> None:
     """Each list alone, a design field alone, the whole design section."""
     design = ("formalization", "frequency", "participant_selection", "decisiveness")
     cases = {
-        1001: make_record(1001, participant_types=(), sections_present=_without("participant_types")),
+        1001: make_record(
+            1001, participant_types=(), sections_present=_without("participant_types")
+        ),
         1002: make_record(1002, ends=(), sections_present=_without("ends")),
         1003: make_record(1003, policy_cycle=(), sections_present=_without("policy_cycle")),
         1004: make_record(

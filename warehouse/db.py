@@ -25,7 +25,14 @@ from typing import TypeVar
 import duckdb
 
 from latinno.errors import DatabaseLockedError, WarehouseError
-from warehouse.holders import command_of, describe_holder, lock_holder, waiting_line
+from warehouse.holders import (
+    command_of,
+    describe_holder,
+    holder_pid,
+    lock_holder,
+    locking_pid,
+    waiting_line,
+)
 from warehouse.integrity import check_layout, check_warehouse, corruption, is_damage, one_line
 from warehouse.sandbox import SANDBOX
 from warehouse.schema import (
@@ -113,6 +120,9 @@ def _lock_conflict(path: Path, exc: duckdb.Error) -> str:
     holder = lock_holder(str(exc)) if isinstance(exc, duckdb.IOException) else None
     if holder is None:
         raise WarehouseError(f"{path}: cannot open the warehouse: {one_line(exc)}") from None
+    if holder_pid(holder) is None:
+        pid = locking_pid(path)  # DuckDB did not say who: ask the kernel
+        holder = holder if pid is None else f"{holder} (PID {pid})"
     return holder
 
 

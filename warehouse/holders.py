@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 # 'Could not set lock on file "x": Conflicting lock is held in /usr/bin/python3 (PID 42) [by user
@@ -33,6 +34,25 @@ def lock_holder(message: str) -> str | None:
     if match:
         return " ".join(match.group(1).split())
     return "another process" if "Could not set lock" in message else None
+
+
+def locking_pid(path: Path) -> int | None:
+    """A process holding a POSIX lock on ``path``, from /proc/locks (Linux); None if none is
+    listed or there is no /proc. For DuckDB messages that name no process."""
+    try:
+        st = os.stat(path)
+        listed = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in listed.splitlines():
+        fields = line.split()  # 1: POSIX ADVISORY WRITE 42 fe:00:2293771 0 EOF
+        if len(fields) >= 6 and fields[1] == "POSIX" and fields[5] == device:
+            with suppress(ValueError):
+                pid = int(fields[4])
+                if pid != os.getpid():
+                    return pid
+    return None
 
 
 def holder_pid(holder: str) -> int | None:

@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -38,6 +39,10 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Takers hold the folder's flock for microseconds; one held longer was inherited by a stray
 # process, and waiting for it any longer would only hang the refresh.
 _GUARD_WAIT_S = 5.0
+
+# The run locks this process holds, by lock file: (lock, how many ``with`` blocks hold it).
+_HELD: dict[str, tuple[RunLock, int]] = {}
+_HELD_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,31 +116,55 @@ def hold_run_lock(db_path: Path, command: str | None = None) -> Iterator[RunLock
     at once if another live process holds it.
 
     ``command`` is what the lock file (and so another refresh's error) names this run by:
-    this process's command line when None. The lock file is removed on the way out.
+    this process's command line when None. A process that holds the lock already (the CLI
+    took it before starting the flow) gets the same ``RunLock`` back, and only the outermost
+    ``with`` releases it. The lock file is removed on the way out.
     """
     db_path = Path(db_path)
     lock_file = lock_path(db_path)
+    key = os.path.realpath(lock_file)
+    joined = _join(key)
+    if joined is not None:
+        try:
+            yield joined
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] = (joined, _HELD[key][1] - 1)
+        return
     owner = LockOwner(os.getpid(), _utc_now(), socket.gethostname(), command or this_command())
     fd, took_over = _acquire(db_path, lock_file, owner)
+    lock = RunLock(db_path, lock_file, owner, took_over)
+    with _HELD_GUARD:
+        _HELD[key] = (lock, 1)
     try:
-        yield RunLock(db_path, lock_file, owner, took_over)
+        yield lock
     finally:
+        with _HELD_GUARD:
+            del _HELD[key]
         _release(fd, lock_file)
 
 
+def _join(key: str) -> RunLock | None:
+    """The run lock this process holds on ``key`` (counted once more), or None."""
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is None or held[0].owner.pid != os.getpid():  # none, or a forked child's copy
+            return None
+        _HELD[key] = (held[0], held[1] + 1)
+        return held[0]
+
+
 def running_refresh(db_path: Path) -> LockOwner | None:
-    """The refresh holding the run lock of ``db_path`` now, or None (for status displays)."""
+    """The refresh holding the run lock of ``db_path`` now, or None (for status displays).
+
+    Reads the lock file without locking it, so asking never makes a refresh starting at that
+    moment find the lock taken.
+    """
     try:
-        fd = os.open(lock_path(db_path), os.O_RDONLY | os.O_CLOEXEC)
+        owner = LockOwner.from_bytes(lock_path(db_path).read_bytes())
     except OSError:
         return None
-    try:
-        if _try_flock(fd, lock_path(db_path), fcntl.LOCK_SH):
-            return None
-        owner = LockOwner.from_bytes(_read(fd))
-        return None if owner is not None and owner.gone() else owner
-    finally:
-        os.close(fd)
+    return None if owner is None or owner.gone() else owner
 
 
 def _acquire(db_path: Path, lock_file: Path, owner: LockOwner) -> tuple[int, LockOwner | None]:
