@@ -81,10 +81,10 @@ async def _probe(base_url: str, concurrency: int) -> int:
     async with _fetcher(concurrency) as fetcher:
         found = 0
         for prefix in sorted(COUNTRY_BY_PREFIX):
-            results = await probe_prefix(
-                fetcher, base_url, "en", prefix, max_misses=50, max_serial=999, known={}
+            outcome = await probe_prefix(
+                fetcher, base_url, prefix, langs=["en"], max_misses=50, max_serial=999, known={}
             )
-            found += sum(1 for r in results if r.ok)
+            found += sum(1 for r in outcome.results if r.ok)
         return found
 
 

@@ -122,8 +122,8 @@ def _print_summary(data: dict[str, Any]) -> int:
         probing = Table(title="Probing", title_justify="left")
         for label in ("prefix", "stopped after serial", "known cases past it"):
             probing.add_column(label, justify="right")
-        for row in probes:
-            probing.add_row(*(str(n) for n in row))
+        for numbers in probes:
+            probing.add_row(*(str(n) for n in numbers))
         out.print(probing)
     out.print(f"warehouse: {summary.db_path}")
     if summary.failed_urls:

@@ -73,6 +73,9 @@ class BatchResult:
     deferred_seen: list[tuple[int, str]] = field(default_factory=list)
     # Failed pages by reason (the part before any URL-specific detail), for the summary.
     reasons: Counter[str] = field(default_factory=Counter)
+    # Pages that answered 404/410: an open failure of theirs (a probed id that was not a case
+    # page, say) is closed when the run ends.
+    absent: list[tuple[int, str]] = field(default_factory=list)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -196,6 +199,8 @@ def process_batch(
             writes.seen.append(key)
         elif result.gone:
             counts["gone"] += 1
+            if key is not None:
+                out.absent.append(key)
             if key is not None and key in known.sha256:
                 writes.gone_pages.append(_gone(result, key))
         elif result.error and result.error.startswith(ROBOTS_REFUSAL):

@@ -34,6 +34,7 @@ def finish(
     seen: Sequence[tuple[int, str]],
     *,
     held: str | None = None,
+    absent: Sequence[tuple[int, str]] = (),
 ) -> None:
     """Record the run's end; pages of no-write batches are marked seen here, in one go.
 
@@ -52,7 +53,7 @@ def finish(
     with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
         if held is None:
             touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
-            resolve_failures(con, seen, summary.run_id)
+            resolve_failures(con, [*seen, *absent], summary.run_id)
         finish_run(con, summary.run_id, datetime.now(UTC), counts, status=status, reason=reason)
 
 

@@ -18,11 +18,12 @@ from prefect.utilities.annotations import quote
 
 from flows.batch import BatchResult, Known, LoadTarget
 from flows.carton import Carton
-from flows.discover import ProbeOutcome, by_case, unchanged_per_sitemap
+from flows.discover import ProbeOutcome, by_case
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
 from flows.parsing import ParseEngine
+from flows.sitemap import unchanged_per_sitemap
 from flows.tasks import discover_prefix, fetch_batch, process_results
 from latinno.config import SourceSettings
 from latinno.pages import PageKey, page_key
@@ -59,6 +60,7 @@ class Pipeline:
         self.failed_urls: list[str] = []
         self.deferred_seen: list[tuple[int, str]] = []
         self.reasons: Counter[str] = Counter()
+        self.absent: list[tuple[int, str]] = []
         self._processing: list[asyncio.Future[BatchResult]] = []
         # Two threads: one batch parses while the previous one loads. Few on purpose: each
         # thread's malloc arena keeps what it once held.
@@ -204,6 +206,7 @@ class Pipeline:
             self.failed_urls.extend(outcome.failed_urls)
             self.deferred_seen.extend(outcome.deferred_seen)
             self.reasons.update(outcome.reasons)
+            self.absent.extend(outcome.absent)
         self._processing.clear()
 
     async def count_languages(self) -> None:

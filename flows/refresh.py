@@ -18,7 +18,6 @@ from typing import Any
 from prefect import flow
 
 from flows.batch import LoadTarget, write_waiting
-from flows.discover import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
@@ -26,6 +25,7 @@ from flows.outcome import fail, finish, publish, run_params
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.runners import parse_engine
+from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.summary import RunSummary
 from flows.tasks import plan_run
 from latinno.config import Overrides, Settings, resolve_settings
@@ -108,7 +108,7 @@ async def refresh(
             notes=[n for n in (lock.note, *known.notes) if n],
         )
         held = guard.message() if guard.held else None
-        finish(settings, summary, pipeline.deferred_seen, held=held)
+        finish(settings, summary, pipeline.deferred_seen, held=held, absent=pipeline.absent)
     await publish(summary)
     if held:
         raise RunHeldError(held)  # a held run ends failed, in Prefect too

@@ -20,17 +20,10 @@ import httpx
 import pytest
 from _fetch_support import fast_fetcher, make_site
 
-from flows.discover import (
-    ProbeOutcome,
-    fetch_cases,
-    parse_w3c_datetime,
-    probe_prefix,
-    read_sitemap,
-    read_sitemap_entries,
-    sitemap_pages,
-)
+from flows.discover import ProbeOutcome, fetch_cases, probe_prefix
 from flows.fetch import Fetcher
 from flows.fetch_types import Validators
+from flows.sitemap import parse_w3c_datetime, read_sitemap, read_sitemap_entries, sitemap_pages
 from latinno.pages import PageKey, case_url
 from sitemodel.server import run_server_in_thread
 
@@ -212,7 +205,7 @@ def test_sitemap_index_traversal_keeps_lastmods(
             "</sitemapindex>"
         )
         (tmp_path / "robots.txt").write_text(f"User-agent: *\nSitemap: {base}/index.xml\n")
-        with caplog.at_level(logging.WARNING, logger="flows.discover"):
+        with caplog.at_level(logging.WARNING, logger="flows.sitemap"):
             entries = _with_fetcher(lambda f: read_sitemap_entries(f, base))
         bad = [r.getMessage() for r in caplog.records if "lastmod" in r.getMessage()]
         everything = _with_fetcher(lambda f: read_sitemap_entries(f, base, cases_only=False))

@@ -213,3 +213,14 @@ def test_expected_codes_are_in_the_vocabulary() -> None:
             for code in values:
                 if code is not None:
                     assert str(code).lower() in codes_for(field), (page, field, code)
+
+
+def test_some_cases_have_no_english_page() -> None:
+    """The demo site shows what issue 15 is about: cases only in Spanish, only in Portuguese,
+    and in both but not in English."""
+    langs: dict[int, set[str]] = {}
+    for record in EXPECTED.values():
+        langs.setdefault(record["case_id"], set()).add(record["lang"])
+    shapes = {frozenset(found) for found in langs.values()}
+    assert {frozenset({"es"}), frozenset({"pt"}), frozenset({"es", "pt"})} <= shapes
+    assert frozenset({"en", "es", "pt"}) in shapes and frozenset({"en"}) in shapes

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from _flow_support import expected_records, quiet_cli_env
+from _flow_support import expected_records, quiet_cli_env, run_refresh
 
 from sitemodel.server import HOSTILE_PAGES, run_server_in_thread
 
@@ -90,3 +90,30 @@ def test_bad_pages_are_recorded_and_every_good_case_loads(tmp_path: Path) -> Non
     assert failed == len(REASONS)
     for name in REASONS:
         assert f"/en/case/{HOSTILE_PAGES[name].case_id}/" in proc.stderr  # listed to the user
+
+
+def test_a_probed_page_that_was_not_a_case_is_closed_once_it_is_gone(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for case_id in (1001, 1002, 1003):  # a real case page of prefix 1 at each of these ids
+        folder = site / "en" / "case" / str(case_id)
+        folder.mkdir(parents=True)
+        page = (FIXTURES / "en" / "case" / "1003" / "index.html").read_bytes()
+        (folder / "index.html").write_bytes(page)
+    odd = site / "en" / "case" / "1004"
+    odd.mkdir(parents=True)
+    (odd / "index.html").write_text("<h1>Maintenance</h1>", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    source = {"discovery": "probe", "country_prefixes": [1], "max_consecutive_misses": 3}
+
+    def open_failures() -> list[int]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            sql = "SELECT case_id FROM fetch_failures WHERE resolved_run_id IS NULL"
+            return sorted(r[0] for r in con.execute(sql).fetchall())
+
+    with run_server_in_thread(site) as server:
+        first = run_refresh(base_url=server.base_url, db=str(db), overrides={"source": source})
+        assert first["counts"]["failed"] == 1 and open_failures() == [1004]
+        (odd / "index.html").unlink()  # the site fixed it: that id answers 404 now
+        second = run_refresh(base_url=server.base_url, db=str(db), overrides={"source": source})
+    assert second["counts"].get("failed", 0) == 0
+    assert open_failures() == []
