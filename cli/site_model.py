@@ -74,20 +74,55 @@ def serve(
 
     The first line printed is the server's URL, e.g. http://127.0.0.1:8765
     """
-    from sitemodel.server import serve_forever
+    robots_text = _checked_options(root, faults, redesign, robots)
+    _serve_until_interrupted(
+        root,
+        host=host,
+        port=port,
+        faults=faults,
+        seed=seed,
+        sitemap=sitemap,
+        sitemap_lastmod=sitemap_lastmod,
+        robots=robots_text,
+        hostile=hostile,
+        redesign=redesign,
+    )
 
+
+def _checked_options(
+    root: Path, faults: float, redesign: str | None, robots: Path | None
+) -> str | None:
+    """Refuse a bad ``serve`` option in one line before anything listens; return the text of
+    the robots.txt to serve, if one was named."""
     if not root.is_dir():
         raise LatinnoError(f"{root}: site root is not a folder (expected {{lang}}/case/{{id}}/)")
     if not 0.0 <= faults <= 1.0:
         raise LatinnoError(f"--faults {faults}: expected a share between 0 and 1, such as 0.2")
     if redesign not in (None, "marker", "headings"):
         raise LatinnoError(f"--redesign {redesign}: expected 'marker' or 'headings'")
-    robots_text = None
-    if robots is not None:
-        try:
-            robots_text = robots.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LatinnoError(f"{robots}: cannot read robots.txt: {exc.strerror}") from None
+    if robots is None:
+        return None
+    try:
+        return robots.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LatinnoError(f"{robots}: cannot read robots.txt: {exc.strerror}") from None
+
+
+def _serve_until_interrupted(
+    root: Path,
+    *,
+    host: str,
+    port: int,
+    faults: float,
+    seed: int,
+    sitemap: bool,
+    sitemap_lastmod: bool,
+    robots: str | None,
+    hostile: bool,
+    redesign: str | None,
+) -> None:
+    """Run the site server, announcing its URL first (on stdout: scripts wait for that line)."""
+    from sitemodel.server import serve_forever
 
     def announce(url: str) -> None:
         print(url, flush=True)
@@ -104,7 +139,7 @@ def serve(
                 seed=seed,
                 sitemap=sitemap,
                 sitemap_lastmod=sitemap_lastmod,
-                robots=robots_text,
+                robots=robots,
                 hostile=hostile,
                 redesign=redesign,
                 on_ready=announce,

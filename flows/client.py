@@ -146,3 +146,31 @@ class BoundedDecoder:
         body = b"".join(self._parts)
         self._parts = [body]
         return body
+
+
+# --- transport errors as a person says them ---------------------------------------------
+
+
+def refused_reason(exc: BaseException) -> str | None:
+    """ "connection refused" when that is what lies under httpx's ConnectError (anyio words it
+    "All connection attempts failed"), else None."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        for inner in getattr(seen, "exceptions", ()):  # an ExceptionGroup of attempts
+            if isinstance(inner, ConnectionRefusedError):
+                return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def plain_reason(error: str) -> str:
+    """A transport error as a person says it: "connection refused", not the exception."""
+    lowered = error.lower()
+    for phrase in ("connection refused", "name or service not known", "no route to host"):
+        if phrase in lowered:
+            return phrase
+    return error

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +31,8 @@ from flows.client import (
     BoundedDecoder,
     build_client,
     content_codings,
+    plain_reason,
+    refused_reason,
 )
 from flows.fetch_types import FetchPolicy, FetchResult
 from flows.politeness import HostPolicy, RobotsRules
@@ -70,31 +73,6 @@ def _retry_after_s(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _refused(exc: BaseException) -> str | None:
-    """ "connection refused" when that is what lies under httpx's ConnectError (anyio words it
-    "All connection attempts failed"), else None."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return None
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        for inner in getattr(seen, "exceptions", ()):  # an ExceptionGroup of attempts
-            if isinstance(inner, ConnectionRefusedError):
-                return "connection refused"
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _plain(error: str) -> str:
-    """A transport error as a person says it: "connection refused", not the exception."""
-    lowered = error.lower()
-    for phrase in ("connection refused", "name or service not known", "no route to host"):
-        if phrase in lowered:
-            return phrase
-    return error
-
-
 def _host_key(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -119,6 +97,9 @@ class Fetcher:
         # from its site has failed, whatever its pages say.
         self._answered: set[str] = set()
         self._silence: dict[str, str] = {}
+        # Every request's answer, retries, robots.txt and sitemaps included: the run's counts
+        # must equal what the site saw (status -> requests; 0: no answer at all).
+        self.statuses: Counter[int] = Counter()
 
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
@@ -258,7 +239,7 @@ class Fetcher:
             if status is not None and 400 <= status < 500 and status not in RETRY_STATUSES:
                 # RFC 9309 2.3.1.3: robots.txt "unavailable" (4xx) means no restrictions.
                 return RobotsRules.allow_all(self.policy.user_agent)
-            why = f"{status}" if status is not None else _plain(outcome.error or "no answer")
+            why = f"{status}" if status is not None else plain_reason(outcome.error or "no answer")
             return RobotsRules.unreachable(
                 self.policy.user_agent, f"robots.txt unavailable ({why})"
             )
@@ -272,10 +253,11 @@ class Fetcher:
             attempt += 1
             outcome = await self._attempt(policy, url, headers)
             outcome.attempts = attempt
+            self.statuses[outcome.status or 0] += 1
             if outcome.status is not None:
                 self._answered.add(_host_key(url))
             elif outcome.error:
-                self._silence[_host_key(url)] = _plain(outcome.error)
+                self._silence[_host_key(url)] = plain_reason(outcome.error)
             if not outcome.retryable or attempt > self.policy.max_retries:
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
@@ -311,7 +293,7 @@ class Fetcher:
                 if isinstance(exc, httpx.RemoteProtocolError) and "message body" in text:
                     return _Attempt(error=f"truncated body: {text}", retryable=True)
                 name = type(exc).__name__
-                refused = _refused(exc)
+                refused = refused_reason(exc)
                 return _Attempt(
                     error=refused or f"connection error ({name}){': ' + text if text else ''}",
                     retryable=True,

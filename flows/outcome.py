@@ -3,7 +3,7 @@ Prefect artifacts, and, when it failed before fetching or was held, raised as on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -11,6 +11,13 @@ from flows.summary import RunSummary, summary_markdown, summary_table
 from latinno.config import Settings
 from latinno.errors import SiteUnreachableError
 from parsers import PARSER_VERSION
+
+
+def request_counts(statuses: Mapping[int, int]) -> dict[str, int]:
+    """The run's requests as the site saw them: in all, by HTTP status, and unanswered."""
+    counts = {"requests": sum(statuses.values()), "no_answer": statuses.get(0, 0)}
+    counts |= {f"http_{status}": n for status, n in sorted(statuses.items()) if status}
+    return counts
 
 
 def run_params(settings: Settings, limit: int | None, full: bool) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
-from flows.outcome import fail, finish, publish, run_params
+from flows.outcome import fail, finish, publish, request_counts, run_params
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.runners import parse_engine
@@ -92,6 +92,7 @@ async def refresh(
                 await pipeline.count_languages()
             finally:
                 pipeline.close()
+                pipeline.counts.update(request_counts(fetcher.statuses))
         parser.close()
 
         counts = pipeline.counts

@@ -26,6 +26,8 @@ COUNT_LABELS: tuple[tuple[str, str], ...] = (
     ("robots_disallowed", "skipped: disallowed by robots.txt"),
     ("parse_issues", "parse issues"),
     ("failed", "failed (after retries, or unparseable)"),
+    ("requests", "HTTP requests (retries, robots.txt, sitemap included)"),
+    ("no_answer", "requests answered by nothing (reset, timeout)"),
 )
 
 

@@ -1,4 +1,4 @@
-"""The one source of truth for labels, values, codes and countries (../shared/VOCABULARY.md).
+"""The one source of truth for labels, values, codes and countries, in en, es and pt.
 
 Only labels seen on real pages live here. Translations nobody has seen yet are assumptions and
 live in config.yaml (``parser.extra_labels``); ``build_labels`` merges the two.

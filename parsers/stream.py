@@ -1,6 +1,6 @@
 """A page as a stream of visible text pieces in reading order, each tied to its element.
 
-The parser reads the page the way the text copies in ../shared/seed read it: as lines of
+The parser reads the page the way a person copying its text reads it: as lines of
 visible text. Tag names only decide where a line breaks (HTML's block elements) and which
 subtrees are never visible (scripts, styles); no site- or fixture-specific tag or class is used.
 

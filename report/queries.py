@@ -1,9 +1,12 @@
-"""Every number of the report, computed by SQL on a read-only warehouse connection.
+"""The report's SQL: shared helpers, and the numbers of the sections about the dataset itself
+(at a glance, countries, combinations of means and ends).
 
-Python only arranges the rows; counts, shares and totals come from the queries, so what the
-report shows is what ``latinno query`` would show. Charts about the dataset use the active cases
-(withdrawn cases are no longer on the site); each function says which rows it rests on.
-Ordering is total (ties broken by code) so the same data always gives the same report.
+Every number of the report is computed by SQL on a read-only warehouse connection, here and in
+``queries_quality`` and ``queries_runs``. Python only arranges the rows; counts, shares and totals
+come from the queries, so what the report shows is what ``latinno query`` would show. Charts about
+the dataset use the active cases (withdrawn cases are no longer on the site); each function says
+which rows it rests on. Ordering is total (ties broken by code) so the same data always gives the
+same report.
 """
 
 from __future__ import annotations
@@ -13,32 +16,19 @@ from typing import Any
 
 import duckdb
 
-from latinno.columns import of_kind
 from latinno.record import CASE_COLUMNS
-from latinno.vocabulary import DESIGN_FIELDS, FIELD_LABELS, SECTION_HEADINGS
+from latinno.vocabulary import FIELD_LABELS, SECTION_HEADINGS
 from warehouse.views import BRIDGES
 
 UNKNOWN_COUNTRY = "?"
 _OWN_LABELS = {"country_code": "Country"}
+_KINDS = {c.name: c.kind for c in CASE_COLUMNS}
 
 
-def _field_label(name: str) -> str:
+def field_label(name: str) -> str:
     """A field's label as the page shows it (its heading or design label), else its name."""
     labels = FIELD_LABELS.get(name) or SECTION_HEADINGS.get(name) or {}
     return _OWN_LABELS.get(name) or labels.get("en") or name.replace("_", " ").capitalize()
-
-
-# The record's content fields whose fill rate the report shows, in page order (the list of the
-# parts a page showed is not one: it is read by missing_sections).
-FILL_FIELDS: tuple[tuple[str, str], ...] = tuple(
-    (c.name, _field_label(c.name)) for c in CASE_COLUMNS if c.kind != "sections"
-)
-# The parts a page may show (cases.sections_present), in page order, and the section each
-# design field lies in: a case whose page lacked a section is counted under the section only.
-[_SECTIONS] = of_kind(CASE_COLUMNS, "sections")
-PAGE_PARTS: tuple[str, ...] = _SECTIONS.parts
-_DESIGN_SECTION = "institutional_design"
-_KINDS = {c.name: c.kind for c in CASE_COLUMNS}
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -333,255 +323,3 @@ WHERE c.status = 'active'
     ends += [(str(c), str(c)) for c in sorted({r[1] for r in found} - known_ends)]
     order = [(code, label, int(per_means.get(code, 0))) for code, label in means]
     return Cooccurrence(_matrix(found, ends, order), int(cases))
-
-
-# --- 4. change over time ----------------------------------------------------------------------
-
-CHANGE_KINDS: tuple[tuple[str, str], ...] = (
-    ("new", "New"),
-    ("changed", "Changed"),
-    ("withdrawn", "Withdrawn"),
-    ("reactivated", "Reactivated"),
-)
-NO_RUN = "(no run recorded)"
-
-
-@dataclass(frozen=True, slots=True)
-class RunChanges:
-    run_id: str
-    started_at: Any  # datetime | None for versions without a recorded run
-    counts: dict[str, int]
-
-
-def changes_per_run(con: duckdb.DuckDBPyConnection, last: int = 20) -> list[RunChanges]:
-    """Case versions each of the last ``last`` runs created (case_history), oldest first."""
-    kinds = ", ".join(
-        f"count(h.case_id) FILTER (WHERE h.change = '{key}') AS {key}" for key, _ in CHANGE_KINDS
-    )
-    found = rows(
-        con,
-        f"""
-WITH recent AS (
-    SELECT run_id, started_at FROM runs ORDER BY started_at DESC, run_id DESC LIMIT {int(last)}
-)
-SELECT r.run_id, r.started_at, {kinds}
-FROM recent AS r LEFT JOIN case_history AS h ON h.run_id = r.run_id
-GROUP BY r.run_id, r.started_at
-UNION ALL
-SELECT '{NO_RUN}', NULL, {kinds}
-FROM case_history AS h
-WHERE h.run_id IS NULL OR h.run_id NOT IN (SELECT run_id FROM runs)
-HAVING count(*) > 0
-ORDER BY 2 NULLS FIRST, 1""",
-    )
-    return [
-        RunChanges(
-            str(r[0]),
-            r[1],
-            {key: int(v) for (key, _), v in zip(CHANGE_KINDS, r[2:], strict=True)},
-        )
-        for r in found
-    ]
-
-
-def changed_fields(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
-    """(field, changes, cases) over the whole history (view case_changes), most changes first."""
-    return [
-        (str(f), int(k), int(c))
-        for f, k, c in rows(
-            con,
-            "SELECT field, count(*), count(DISTINCT case_id) FROM case_changes "
-            "GROUP BY field ORDER BY 2 DESC, 1",
-        )
-    ]
-
-
-def changed_case_count(con: duckdb.DuckDBPyConnection) -> int:
-    return int(one(con, "SELECT count(DISTINCT case_id) FROM case_changes")[0])
-
-
-# --- 5. data quality --------------------------------------------------------------------------
-
-
-def fill_rates(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int, float]]:
-    """(field, label, active cases with a value, active cases, share) per field.
-
-    A list field (means, ...) counts as filled when at least one code applies.
-    """
-    parts: list[str] = []
-    for field, label in FILL_FIELDS:
-        if field in BRIDGES:
-            table = BRIDGES[field][0]
-            filled = f"count(*) FILTER (WHERE case_id IN (SELECT case_id FROM {table}))"
-        elif field == "sources":
-            filled = "count(*) FILTER (WHERE case_id IN (SELECT case_id FROM case_sources))"
-        else:
-            filled = f"count({field})"
-        parts.append(
-            f"SELECT '{field}' AS field, '{label}' AS label, {filled} AS filled, "
-            f"count(*) AS n, {len(parts)} AS pos FROM cases WHERE status = 'active'"
-        )
-    found = rows(
-        con,
-        "SELECT field, label, filled, n, CASE WHEN n > 0 THEN filled / n END FROM ("
-        + " UNION ALL ".join(parts)
-        + ") ORDER BY pos",
-    )
-    return [(str(f), str(lb), int(k), int(n), float(s or 0.0)) for f, lb, k, n, s in found]
-
-
-def issues_by_field(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
-    """(field, issues, distinct cases) over the current parse issues, most issues first."""
-    return [
-        (str(f), int(k), int(c))
-        for f, k, c in rows(
-            con,
-            "SELECT field, count(*), count(DISTINCT case_id) FROM parse_issues "
-            "GROUP BY field ORDER BY 2 DESC, 1",
-        )
-    ]
-
-
-def issues_by_value(
-    con: duckdb.DuckDBPyConnection, limit: int = 40
-) -> tuple[int, list[tuple[Any, ...]]]:
-    """(groups in all, top groups of (field, raw, message, pages, example url))."""
-    total = one(con, "SELECT count(*) FROM (SELECT DISTINCT field, raw, message FROM parse_issues)")
-    found = rows(
-        con,
-        f"""
-SELECT field, raw, message, count(*) AS pages, min(url)
-FROM parse_issues GROUP BY field, raw, message
-ORDER BY pages DESC, field, raw NULLS LAST, message LIMIT {int(limit)}""",
-    )
-    return int(total[0]), found
-
-
-def open_failures(
-    con: duckdb.DuckDBPyConnection, limit: int = 50
-) -> tuple[int, list[tuple[str, int]], list[tuple[Any, ...]]]:
-    """(open failures, (reason, count) most first, first ``limit`` failures by url)."""
-    total = one(con, "SELECT count(*) FROM fetch_failures WHERE resolved_run_id IS NULL")[0]
-    reasons = rows(
-        con,
-        "SELECT reason, count(*) FROM fetch_failures WHERE resolved_run_id IS NULL "
-        "GROUP BY reason ORDER BY 2 DESC, 1",
-    )
-    listed = rows(
-        con,
-        f"""
-SELECT run_id, url, status, reason, attempts FROM fetch_failures
-WHERE resolved_run_id IS NULL ORDER BY url, run_id LIMIT {int(limit)}""",
-    )
-    return int(total), [(str(r), int(k)) for r, k in reasons], listed
-
-
-def missing_sections(
-    con: duckdb.DuckDBPyConnection, limit: int = 50
-) -> tuple[int, list[tuple[str, int]], list[tuple[Any, ...]]]:
-    """Active cases whose page lacked a section or a design field, from what the warehouse
-    stored of each page (``cases.sections_present``); a design field is not counted again
-    when its whole section was missing.
-
-    Returns (cases in all, (part, cases) most first, first ``limit`` cases with what was
-    missing, in page order).
-    """
-    parts = ", ".join(f"({i}, '{part}')" for i, part in enumerate(PAGE_PARTS))
-    inside = ", ".join(f"'{name}'" for name in DESIGN_FIELDS)
-    base = f"""
-missing AS (
-    SELECT c.case_id, c.lang, c.url, p.position, p.part AS field
-    FROM cases AS c CROSS JOIN (VALUES {parts}) AS p(position, part)
-    WHERE c.status = 'active'
-      AND NOT list_contains(c.{_SECTIONS.name}, p.part)
-      AND NOT (p.part IN ({inside})
-               AND NOT list_contains(c.{_SECTIONS.name}, '{_DESIGN_SECTION}'))
-)"""
-    total = one(con, f"WITH {base} SELECT count(DISTINCT case_id) FROM missing")[0]
-    by_field = rows(
-        con,
-        f"WITH {base} SELECT field, count(DISTINCT case_id) FROM missing "
-        "GROUP BY field ORDER BY 2 DESC, min(position)",
-    )
-    listed = rows(
-        con,
-        f"""
-WITH {base}
-SELECT case_id, lang, string_agg(field, ', ' ORDER BY position), min(url)
-FROM missing GROUP BY case_id, lang ORDER BY case_id, lang LIMIT {int(limit)}""",
-    )
-    return int(total), [(str(f), int(k)) for f, k in by_field], listed
-
-
-# --- 6. runs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    run_id: str
-    started_at: Any
-    finished_at: Any
-    duration_s: float | None
-    requests: int
-    fetched: int
-    not_modified: int
-    gone: int
-    fetch_failed: int
-    not_requested: int  # unchanged by the sitemap's lastmod, so not asked for
-    share_304: float | None
-    new: int
-    changed: int
-    withdrawn: int
-    parse_issues: int
-
-
-def runs(con: duckdb.DuckDBPyConnection, last: int = 20) -> list[RunRow]:
-    """The last ``last`` runs, oldest first.
-
-    Requests are the page requests that ended with an answer or a failure: fetched (200), not
-    modified (304), gone (404/410, probes included) and fetch failures (``failed`` minus pages
-    that failed to parse), unless the run recorded its own ``requests`` count. Share 304 is
-    not modified / (fetched + not modified).
-    """
-    found = rows(
-        con,
-        f"""
-WITH r AS (
-    SELECT run_id, started_at, finished_at, duration_s,
-           coalesce(fetched, 0) AS fetched, coalesce(not_modified, 0) AS not_modified,
-           coalesce(TRY_CAST(extra ->> 'gone' AS BIGINT), 0) AS gone,
-           greatest(coalesce(failed, 0)
-                    - coalesce(TRY_CAST(extra ->> 'parse_failed' AS BIGINT), 0), 0) AS fetch_failed,
-           TRY_CAST(extra ->> 'requests' AS BIGINT) AS recorded_requests,
-           coalesce(TRY_CAST(extra ->> 'sitemap_unchanged' AS BIGINT), 0) AS not_requested,
-           coalesce(new, 0) AS new, coalesce(changed, 0) AS changed,
-           coalesce(withdrawn, 0) AS withdrawn, coalesce(parse_issues, 0) AS parse_issues
-    FROM runs ORDER BY started_at DESC, run_id DESC LIMIT {int(last)}
-)
-SELECT run_id, started_at, finished_at, duration_s,
-       coalesce(recorded_requests, fetched + not_modified + gone + fetch_failed),
-       fetched, not_modified, gone, fetch_failed, not_requested,
-       CASE WHEN fetched + not_modified > 0 THEN not_modified / (fetched + not_modified) END,
-       new, changed, withdrawn, parse_issues
-FROM r ORDER BY started_at, run_id""",
-    )
-    return [
-        RunRow(
-            run_id=str(r[0]),
-            started_at=r[1],
-            finished_at=r[2],
-            duration_s=None if r[3] is None else float(r[3]),
-            requests=int(r[4]),
-            fetched=int(r[5]),
-            not_modified=int(r[6]),
-            gone=int(r[7]),
-            fetch_failed=int(r[8]),
-            not_requested=int(r[9]),
-            share_304=None if r[10] is None else float(r[10]),
-            new=int(r[11]),
-            changed=int(r[12]),
-            withdrawn=int(r[13]),
-            parse_issues=int(r[14]),
-        )
-        for r in found
-    ]

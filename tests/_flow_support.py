@@ -59,6 +59,9 @@ def stored_case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict[str, Any]:
             "SELECT text, url FROM case_sources WHERE case_id = ? ORDER BY position", [case_id]
         ).fetchall()
     ]
+    case["sections_present"] = con.execute(
+        "SELECT sections_present FROM cases WHERE case_id = ?", [case_id]
+    ).fetchone()[0]  # type: ignore[index]
     return case
 
 

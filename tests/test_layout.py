@@ -74,7 +74,7 @@ def test_the_import_scan_sees_nested_imports() -> None:
 
 # --- Sizes (issue 8): no module above 400 lines, no function above 80 ---------------------------
 
-SIZED = ("latinno", "parsers", "flows", "warehouse", "cli")
+SIZED = ("latinno", "parsers", "flows", "warehouse", "cli", "report", "release")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 

@@ -109,3 +109,47 @@ def test_a_first_and_a_no_change_run_are_quiet_and_complete(tmp_path: Path) -> N
     with duckdb.connect(str(db), read_only=True) as con:
         counts = con.execute("SELECT * FROM runs").fetchall()
     assert all(v is not None for row in counts for v in row[4:14])  # counts: 0, never NULL
+
+
+def test_every_count_equals_what_the_site_server_saw(tmp_path: Path) -> None:
+    """A probing run with injected faults, then a run of 304s: the summary's requests by
+    status, its 404s, its 304s and its 200s are the server's own counts."""
+    from _flow_support import run_refresh
+
+    from sitemodel.generate import generate_site
+
+    root = tmp_path / "site"
+    generate_site(root, total=120, seed=5)
+    db = tmp_path / "w.duckdb"
+    overrides = {
+        "source": {"discovery": "probe", "country_prefixes": [1, 2, 3]},
+        "http": {"max_retries": 8, "backoff_base_s": 0.01, "backoff_max_s": 0.05},
+    }
+    with run_server_in_thread(root, faults=0.15, seed=11, slow_s=0.05) as site:
+        for _ in range(2):
+            site.reset_stats()
+            summary = run_refresh(base_url=site.base_url, db=str(db), overrides=overrides)
+            seen = site.stats()
+            counts = summary["counts"]
+            served = {int(k): v for k, v in seen["statuses"].items()}
+            mine = {int(k[5:]): v for k, v in counts.items() if k.startswith("http_")}
+            assert mine == served, (mine, served)
+            assert counts["requests"] == seen["total_requests"]
+            # Resets, and bodies cut short (the server counts no status for those either).
+            cut = seen["faults"].get("reset", 0) + seen["faults"].get("truncate", 0)
+            assert counts["no_answer"] == cut
+            assert counts.get("gone", 0) == served.get(404, 0)
+            assert counts.get("not_modified", 0) == served.get(304, 0)
+            robots = seen["paths"]["/robots.txt"]
+            assert counts.get("fetched", 0) == served.get(200, 0) - robots
+            assert counts.get("failed", 0) == 0, summary["failed_urls"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        (fetched, not_modified, failed) = con.execute(
+            "SELECT fetched, not_modified, failed FROM runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    assert (fetched, not_modified, failed) == (
+        counts.get("fetched", 0),
+        counts.get("not_modified", 0),
+        0,
+    )
+    assert not_modified > 0  # the second run was one of revalidations
