@@ -7,10 +7,12 @@ orchestration), after the environment that keeps it quiet offline is set.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -26,6 +28,7 @@ from cli.app import (
     reap_children,
     settings_for,
 )
+from cli.progress import with_progress
 from latinno.config import Settings, resolve_settings
 from latinno.errors import LatinnoError
 
@@ -66,34 +69,9 @@ def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
 
 def _run_flow_once(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
     quiet_prefect("CRITICAL")
-    from flows.progress import set_reporter
     from flows.refresh import refresh as refresh_flow
 
-    if not show_progress:
-        return asyncio.run(refresh_flow(**params))
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[fetched]} fetched · {task.fields[processed]} processed"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("refreshing", total=None, fetched=0, processed=0)
-        totals = {"fetched": 0, "processed": 0}
-
-        def reporter(event: str, amount: int) -> None:
-            totals[event] = totals.get(event, 0) + amount
-            progress.update(task, fetched=totals["fetched"], processed=totals["processed"])
-
-        set_reporter(reporter)
-        try:
-            return asyncio.run(refresh_flow(**params))
-        finally:
-            set_reporter(None)
+    return with_progress(lambda: asyncio.run(refresh_flow(**params)), terminal=show_progress)
 
 
 def _print_summary(data: dict[str, Any]) -> int:
@@ -190,6 +168,7 @@ def refresh(
     # Validates the overrides before Prefect starts; the flow resolves the same two values.
     settings = resolve_settings(config, overrides, "command line")
     _check_warehouse(settings)
+    _warn_about_contact(settings)
     params = {
         "config_path": str(config) if config else None,
         "overrides": overrides,
@@ -261,6 +240,7 @@ def serve(
     """
     settings = settings_for(config)
     _check_warehouse(settings)
+    _warn_about_contact(settings)
     quiet_prefect()
     from prefect import serve as prefect_serve
 
@@ -301,6 +281,23 @@ def demo(
     _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
     _publish(settings)
     raise typer.Exit(code)
+
+
+def _warn_about_contact(settings: Settings) -> None:
+    """Once, at start: a real site should be able to tell who crawls it (not for loopback)."""
+    host = urlsplit(settings.source.base_url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.politeness.placeholder_contact and not loopback:
+        err.print(
+            f"warning: politeness.contact is still the example "
+            f"({settings.politeness.contact}); set it to a URL or mailto: you answer, so "
+            f"{host} can reach whoever runs this crawl",
+            style="yellow",
+            highlight=False,
+        )
 
 
 def _check_warehouse(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
 from flows.parsing import ParseEngine
+from flows.progress import report, stage
 from flows.sitemap import unchanged_per_sitemap
 from flows.tasks import discover_prefix, fetch_batch, process_results
 from latinno.config import SourceSettings
@@ -76,6 +77,8 @@ class Pipeline:
         all; one page not so dated and the case is asked for whole (unchanged pages answer
         304), so whoever decides on it sees every language.
         """
+        report("planned", sum(len(urls) for urls in groups))
+        stage("fetching")
         found: set[int] = set()
         parts: list[list[str]] = [[]]
         for urls in groups:
@@ -84,6 +87,7 @@ class Pipeline:
                 unchanged_per_sitemap(key, lastmods, self.known.validators) for key in keys
             ):
                 self.counts["sitemap_unchanged"] += len(keys)
+                report("fetched", len(keys))  # done, without a request
                 self.counts["discovered"] += len(keys)
                 for key in keys:
                     self.counts[f"lang_{key.lang}_discovered"] += 1
@@ -121,6 +125,7 @@ class Pipeline:
             by_prefix.setdefault(cid // 1000, []).append(cid)
 
         def probe(prefix: int) -> Any:
+            stage(f"probing prefix {prefix}")
             return discover_prefix(
                 quote(self.fetcher),
                 source.base_url,

@@ -24,6 +24,7 @@ from flows.guard import DriftGuard, GuardLimits
 from flows.outcome import fail, finish, publish, request_counts, run_params
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
+from flows.progress import stage
 from flows.runners import parse_engine
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.summary import RunSummary
@@ -78,6 +79,7 @@ async def refresh(
             buffer_pages=2 * runner.batch_size,
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
+            stage("reading robots.txt")
             if why := await fetcher.unreachable(source.base_url):
                 fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
             pipeline = Pipeline(

@@ -20,6 +20,15 @@ DEFAULT_CONFIG_PATH = Path("config.yaml")
 ENV_DB = "LATINNO_DB"
 ENV_BASE_URL = "LATINNO_BASE_URL"
 
+# The contacts this project ships (config.yaml's and the built-in default): a site's admin who
+# reads them in our User-Agent cannot reach whoever runs the crawl.
+PLACEHOLDER_CONTACTS = frozenset(
+    {
+        "https://example.org/latinno-pipeline/contact",
+        "https://github.com/latinno-pipeline/latinno-pipeline",
+    }
+)
+
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -78,6 +87,11 @@ class PolitenessSettings(_Section):
     @property
     def user_agent_header(self) -> str:
         return self.user_agent.format(contact=self.contact)
+
+    @property
+    def placeholder_contact(self) -> bool:
+        """True while ``contact`` is still one of the examples this project ships."""
+        return self.contact in PLACEHOLDER_CONTACTS
 
 
 class HttpSettings(_Section):
