@@ -53,6 +53,7 @@ async def refresh(
     path = Path(config_path) if config_path else None
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
+    batch_size = runner.pages_per_batch(settings.politeness.rate)
     parser = parse_engine(
         ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes),
         engine=runner.engine,
@@ -76,14 +77,14 @@ async def refresh(
             limits,
             lang=primary,
             accept=accept_drift,
-            buffer_pages=2 * runner.batch_size,
+            buffer_pages=2 * batch_size,
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")
             if why := await fetcher.unreachable(source.base_url):
                 fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
             pipeline = Pipeline(
-                fetcher, known, parser, target, batch_size=runner.batch_size, full=full, guard=guard
+                fetcher, known, parser, target, batch_size=batch_size, full=full, guard=guard
             )
             try:
                 fetch_started = time.monotonic()

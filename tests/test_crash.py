@@ -1,0 +1,73 @@
+"""A refresh killed with -9 midway (issue 13, part 6): loading kept pace with fetching, the file
+opens, the next run marks the dead one interrupted and finishes the work."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from _flow_support import quiet_cli_env
+
+from sitemodel.generate import generate_site
+from sitemodel.server import run_server_in_thread
+
+pytestmark = pytest.mark.slow
+
+TOTAL = 1000
+
+
+def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    generate_site(root, total=TOTAL, seed=9)
+    db = tmp_path / "w.duckdb"
+    config = tmp_path / "c.yaml"
+    # 50 requests/s and batches of one second of fetching: 50 pages each.
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "politeness": {"rate": 50, "concurrency": 4},
+                "runner": {"batch_seconds": 1},
+                "warehouse": {"path": str(db)},
+            }
+        )
+    )
+    command = [sys.executable, "-m", "cli", "refresh", "--config", str(config)]
+    with run_server_in_thread(root, sitemap=True) as site:
+        command += ["--base-url", site.base_url]
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=quiet_cli_env(tmp_path),
+        )
+        deadline = time.monotonic() + 240
+        while site.stats()["total_requests"] < 0.6 * TOTAL and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        requested = site.stats()["total_requests"]
+        assert requested >= 0.6 * TOTAL, "the run never got to 60%"
+        time.sleep(1)
+        with duckdb.connect(str(db), read_only=True) as con:  # the file opens: nothing torn
+            (loaded,) = con.execute("SELECT count(*) FROM cases").fetchone()  # type: ignore[misc]
+            (status,) = con.execute("SELECT status FROM runs").fetchone()  # type: ignore[misc]
+        assert status == "running"
+        assert loaded >= requested - 200, (loaded, requested)  # at most ~4 batches behind
+
+        again = subprocess.run(
+            command, capture_output=True, text=True, env=quiet_cli_env(tmp_path), timeout=300
+        )
+    assert again.returncode == 0, again.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        (cases,) = con.execute("SELECT count(*) FROM cases").fetchone()  # type: ignore[misc]
+        runs = con.execute("SELECT status, reason FROM runs ORDER BY started_at").fetchall()
+    assert cases == TOTAL
+    assert [s for s, _ in runs] == ["interrupted", "completed"]
+    assert "ended before the run finished" in runs[0][1]
