@@ -1,6 +1,7 @@
 """Peer benchmark (issue 12): `latinno refresh` against a bare floor and a Scrapy spider.
 
-    python bench/bench_peer.py [--sizes 300,3744] [--rounds 3] [--concurrency 8] [--no-write]
+    python bench/bench_peer.py [--sizes 300,3744] [--rounds 3] [--concurrency 8] [--at REV]
+                               [--no-write] [--keep]
 
 The generated site (English pages only: ``sitemodel.generate``) is served by nginx on loopback,
 so the server is never the bottleneck; nginx answers conditional GETs with 304 (ETag and
@@ -16,16 +17,18 @@ rotates between rounds:
   with ``HTTPCACHE_ENABLED`` and ``RFC2616Policy`` followed by a rerun (every page a
   conditional GET answered 304, parsed again from the cache);
 - ``latinno refresh`` (``source.discovery: sitemap``): full with a warm Prefect server (started
-  once by this script), full cold (a fresh PREFECT_HOME and no PREFECT_API_URL: Prefect's
-  temporary server), then no-change with every page revalidated (``trust_sitemap_lastmod:
-  false``) and no-change trusting the sitemap's lastmod;
+  once by this script); full cold (a fresh PREFECT_HOME and no PREFECT_API_URL: Prefect's
+  temporary server); full warm with ``runner.parse_workers: 1`` (no parse pool); no-change
+  with every page revalidated (``trust_sitemap_lastmod: false``) and trusting the sitemap;
 - the no-change floor: a bare httpx loop of conditional GETs with the validators of a first pass.
 
 Scrapy lives in its own virtualenv under bench/.work/ (created on first use; the parser's
-dependencies at the versions of requirements.lock), never in the project's .venv. Medians over
-rounds, peak RSS of each whole process tree (sampled from /proc: parse workers and Prefect's
-temporary server included), ratios against the floor and against Scrapy, written to
-bench/results/peer.md with the machine, the date and the load average.
+dependencies at the versions of requirements.lock), never in the project's .venv. ``--at REV``
+measures a commit's files (``git archive``) instead of the working tree. Medians over rounds of
+wall-clock and CPU seconds (user + system of the whole process tree), peak RSS of each whole
+process tree (sampled from /proc: parse workers and Prefect's temporary server included), ratios
+against the floor and against Scrapy, written to bench/results/peer.md with the machine, the
+date and the load average.
 """
 
 from __future__ import annotations
@@ -374,6 +377,8 @@ class SizeRun:
         self.validators = self.dir / "validators.json"
         self.config = self.dir / "peer.yaml"
         self.config.write_text("source:\n  discovery: sitemap\n")
+        self.inproc = self.dir / "inproc.yaml"
+        self.inproc.write_text("source:\n  discovery: sitemap\nrunner:\n  parse_workers: 1\n")
         self.revalidate = self.dir / "revalidate.yaml"
         self.revalidate.write_text(
             "source:\n  discovery: sitemap\n  trust_sitemap_lastmod: false\n"
@@ -491,6 +496,15 @@ def measure_refresh(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -
         s.add(kind, measured)
 
 
+def measure_inproc(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
+    """The warm full refresh parsing in its own process: what the parse pool costs or gains."""
+    db = s.dir / f"inproc-{round_no}.duckdb"
+    measured = measure(refresh_cmd(s, db, conc, s.inproc), env)
+    measured["flow"] = last_run(db)["duration_s"]
+    assert duck_count(db, "SELECT count(*) FROM cases") == s.pages
+    s.add("refresh_inproc", measured)
+
+
 def measure_cold(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
     home = s.dir / f"prefect-cold-{round_no}"
     cold_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
@@ -595,6 +609,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("scrapy", lambda s, r: measure_scrapy(s, env, conc, r, python)),
             ("refresh", lambda s, r: measure_refresh(s, warm_env, conc, r)),
             ("conditional", lambda s, r: measure_conditional(s, env, conc, r)),
+            ("inproc", lambda s, r: measure_inproc(s, warm_env, conc, r)),
             ("cold", lambda s, r: measure_cold(s, env, conc, r)),
         ]
         for round_no in range(args.rounds):
@@ -658,6 +673,10 @@ FULL_ROWS = (
     ("scrapy", "Scrapy `SitemapSpider`, same parser, JSONL → DuckDB"),
     ("refresh_warm", "`latinno refresh`, warm Prefect server"),
     ("refresh_cold", "`latinno refresh`, cold (temporary Prefect server)"),
+    (
+        "refresh_inproc",
+        "`latinno refresh`, warm, parsing in its own process (`runner.parse_workers: 1`)",
+    ),
     ("scrapy_cache_first", "Scrapy with HTTP cache on, first run (fills the cache)"),
 )
 NOCHANGE_ROWS = (

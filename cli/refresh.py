@@ -274,7 +274,10 @@ def demo(
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
     with run_server_in_thread(root, sitemap=True) as server:
         out.print(f"Site server: {server.base_url} (serving {root})")
-        overrides = overrides_for(db, source__base_url=server.base_url)
+        # Every language, so the demo shows the cases published only in Spanish or Portuguese.
+        overrides = overrides_for(
+            db, source__base_url=server.base_url, source__languages=["en", "es", "pt"]
+        )
         params = {"config_path": str(config) if config else None, "overrides": overrides}
         data = _run_flow(params, show_progress=sys.stderr.isatty())
     code = _print_summary(data)

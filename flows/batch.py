@@ -246,9 +246,11 @@ def process_batch(
 def write_waiting(target: LoadTarget, guard: DriftGuard[_Writes]) -> Counter[str]:
     """Write what the guard still held back when the run ended, as it decides."""
     counts: Counter[str] = Counter()
+    started = time.perf_counter()
     mode, ready = guard.flush()
     for batch in ready:
         _write(target, batch, counts, apply=mode == "apply")
+    counts["load_s"] += time.perf_counter() - started
     return counts
 
 

@@ -5,12 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flows.summary import RunSummary, summary_markdown, summary_table
+
+if TYPE_CHECKING:
+    from flows.pipeline import Pipeline
 from latinno.config import Settings
 from latinno.errors import SiteUnreachableError
 from parsers import PARSER_VERSION
+
+
+def summarize(
+    settings: Settings, run_id: str, pipeline: Pipeline, duration_s: float, notes: list[str]
+) -> RunSummary:
+    """The run's summary from what its pipeline counted."""
+    counts = pipeline.counts
+    counts["failed"] += counts["parse_failed"]
+    return RunSummary(
+        run_id=run_id,
+        db_path=str(settings.warehouse.path),
+        base_url=settings.source.base_url,
+        counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
+        failed_urls=pipeline.failed_urls,
+        duration_s=round(duration_s, 3),
+        max_failure_share=settings.http.max_failure_share,
+        reasons=dict(pipeline.reasons.most_common()),
+        notes=notes,
+    )
 
 
 def request_counts(statuses: Mapping[int, int]) -> dict[str, int]:
@@ -20,7 +42,9 @@ def request_counts(statuses: Mapping[int, int]) -> dict[str, int]:
     return counts
 
 
-def run_params(settings: Settings, limit: int | None, full: bool) -> dict[str, Any]:
+def run_params(
+    settings: Settings, limit: int | None, full: bool, sweep: bool = False
+) -> dict[str, Any]:
     """What the ``runs`` table keeps of how a run was asked for."""
     source, polite = settings.source, settings.politeness
     return {
@@ -28,6 +52,7 @@ def run_params(settings: Settings, limit: int | None, full: bool) -> dict[str, A
         "languages": source.languages,
         "limit": limit,
         "full": full,
+        "sweep": sweep,
         "rate": polite.rate,
         "concurrency": polite.concurrency,
         "engine": settings.runner.engine,

@@ -21,13 +21,12 @@ from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
-from flows.outcome import fail, finish, publish, request_counts, run_params
+from flows.outcome import fail, finish, publish, request_counts, run_params, summarize
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.progress import stage
 from flows.runners import parse_engine
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
-from flows.summary import RunSummary
 from flows.tasks import plan_run
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
@@ -69,15 +68,11 @@ async def refresh(
             parser.start()  # a wrong scheduler address fails before the run starts or fetches
         # One refresh per warehouse: a second one stops here, naming the first (issue 13).
         lock = stack.enter_context(hold_run_lock(store.path))
-        params = run_params(settings, limit, full)
+        params = run_params(settings, limit, full, sweep)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
-            known.filled,
-            limits,
-            lang=primary,
-            accept=accept_drift,
-            buffer_pages=2 * batch_size,
+            known.filled, limits, lang=primary, accept=accept_drift, buffer_pages=2 * batch_size
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")
@@ -98,19 +93,8 @@ async def refresh(
                 pipeline.counts.update(request_counts(fetcher.statuses))
         parser.close()
 
-        counts = pipeline.counts
-        counts["failed"] += counts["parse_failed"]
-        summary = RunSummary(
-            run_id=run_id,
-            db_path=str(store.path),
-            base_url=source.base_url,
-            counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
-            failed_urls=pipeline.failed_urls,
-            duration_s=round(time.monotonic() - started, 3),
-            max_failure_share=settings.http.max_failure_share,
-            reasons=dict(pipeline.reasons.most_common()),
-            notes=[n for n in (lock.note, *known.notes) if n],
-        )
+        notes = [n for n in (lock.note, *known.notes) if n]
+        summary = summarize(settings, run_id, pipeline, time.monotonic() - started, notes)
         held = guard.message() if guard.held else None
         finish(settings, summary, pipeline.deferred_seen, held=held, absent=pipeline.absent)
     await publish(summary)

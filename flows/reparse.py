@@ -55,7 +55,8 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[Counter[str], l
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-reparse-") + uuid.uuid4().hex[:6]
     with writing(db, settings.warehouse.lock_timeout_s) as con:
         start_run(con, run_id, datetime.now(UTC), {"reparse": True})
-    target = LoadTarget(db, settings.warehouse.lock_timeout_s, settings.source.languages[0], run_id)
+    languages = tuple(settings.source.languages)
+    target = LoadTarget(db, settings.warehouse.lock_timeout_s, languages[0], run_id, languages)
     workers = settings.runner.parse_workers
     spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
     # No orchestration here, so no Prefect task runner: a standard process pool does the work.

@@ -62,7 +62,11 @@ _FROM_PAGE: dict[str, str] = {
     "description": "Every line between the title and the Institutional design section, one "
     "paragraph per line, joined by a blank line.",
     "url": "The URL the page was fetched from (after redirects).",
-    "lang": "The language of the page (from its URL).",
+    "lang": (
+        "The language of title, description and sources: the first"
+        " configured language (source.languages) that has the case's"
+        " page; case_texts holds every language."
+    ),
     "status": "Set by the pipeline: withdrawn when the page is no longer on the site.",
 }
 _FROM_PAGE_IN: dict[tuple[str, str], str] = {

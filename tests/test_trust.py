@@ -40,6 +40,10 @@ def refresh(tmp_path: Path, db: Path, base_url: str, **http: object) -> subproce
     )
     assert not NOISE.search(proc.stderr), proc.stderr
     assert not NOISE.search(proc.stdout), proc.stdout
+    # Progress lines (one per 10 s without a terminal) come before what the run says at the end.
+    proc.stderr = "".join(
+        line for line in proc.stderr.splitlines(keepends=True) if not line.startswith("refresh: ")
+    )
     return proc
 
 

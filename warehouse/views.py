@@ -175,7 +175,11 @@ _COMMENTS_WIDE = {
     "title": "Name of the case (language: lang).",
     "description": "Description of the case (language: lang).",
     "url": "URL of the page the row was built from.",
-    "lang": "Language of title and description.",
+    "lang": (
+        "Language of title, description and sources: the first"
+        " configured language (source.languages) that has the case's"
+        " page; case_texts holds every language."
+    ),
     "status": "active or withdrawn.",
     "first_seen_at": "UTC time the case was first loaded.",
     "last_seen_at": "UTC time the case was last seen on the site.",
