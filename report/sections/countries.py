@@ -5,6 +5,7 @@ value (stacked bars)."""
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import duckdb
 
@@ -99,20 +100,8 @@ def _share_heatmap(con: duckdb.DuckDBPyConnection, field: str, title: str, verb:
         shade_note="Share of the row's active cases: 0% light, 100% dark",
         first_apart=True,
     )
-    numbers = matrix_table(
-        m,
-        "Country",
-        "Cases",
-        caption=f"{title}: cases (share of the country's active cases)",
-        chart=chart_id,
-    )
-    return figure(
-        chart_id,
-        f"{title}: share of each country's active cases",
-        n_of(m.rows[0][2], "active cases") + "; a case may have several, so rows exceed 100%",
-        svg,
-        numbers,
-    )
+    note = "; a case may have several, so rows exceed 100%"
+    return _by_country_figure(chart_id, title, m, svg, note)
 
 
 def _category_bars(con: duckdb.DuckDBPyConnection, field: str, title: str) -> str:
@@ -132,6 +121,11 @@ def _category_bars(con: duckdb.DuckDBPyConnection, field: str, title: str) -> st
         totals=[f"n={n:,}" for _, _, n in m.rows],
         first_apart=True,
     )
+    return _by_country_figure(chart_id, title, m, svg, "; “Not shown”: the page gave no value")
+
+
+def _by_country_figure(chart_id: str, title: str, m: Any, svg: str, note: str) -> str:
+    """A by-country chart with its numbers as a table, shares of each country's cases."""
     numbers = matrix_table(
         m,
         "Country",
@@ -142,7 +136,7 @@ def _category_bars(con: duckdb.DuckDBPyConnection, field: str, title: str) -> st
     return figure(
         chart_id,
         f"{title}: share of each country's active cases",
-        n_of(m.rows[0][2], "active cases") + "; “Not shown”: the page gave no value",
+        n_of(m.rows[0][2], "active cases") + note,
         svg,
         numbers,
     )
