@@ -239,7 +239,7 @@ def serve(
     server, runs show in its UI.
     """
     settings = settings_for(config)
-    _check_warehouse(settings)
+    _check_warehouse(settings, refresh_running_ok=True)
     _warn_about_contact(settings)
     quiet_prefect()
     from prefect import serve as prefect_serve
@@ -303,11 +303,15 @@ def _warn_about_contact(settings: Settings) -> None:
         )
 
 
-def _check_warehouse(settings: Settings) -> None:
-    """A damaged warehouse fails in one line before Prefect starts or anything is fetched."""
+def _check_warehouse(settings: Settings, *, refresh_running_ok: bool = False) -> None:
+    """A damaged warehouse, or one another refresh is running on, fails in one line before
+    Prefect starts or anything is fetched (the run itself holds the run lock)."""
     from warehouse.db import check_warehouse
+    from warehouse.runlock import refuse_if_running
 
     check_warehouse(settings.warehouse.path)
+    if not refresh_running_ok:  # `serve` waits for its cron; its runs take the lock themselves
+        refuse_if_running(settings.warehouse.path)
 
 
 def _publish(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from sitemodel.server import run_server_in_thread
 pytestmark = pytest.mark.slow
 
 TOTAL = 1000
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "html"
 
 
 def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> None:
@@ -71,3 +72,62 @@ def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> Non
     assert cases == TOTAL
     assert [s for s, _ in runs] == ["interrupted", "completed"]
     assert "ended before the run finished" in runs[0][1]
+
+
+def test_a_second_refresh_stops_at_once_naming_the_first_and_asks_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    generate_site(root, total=200, seed=2)
+    db = tmp_path / "w.duckdb"
+    env = quiet_cli_env(tmp_path)
+    refresh = [sys.executable, "-m", "cli", "refresh", "--db", str(db), "--rate", "5"]
+    with (
+        run_server_in_thread(root, sitemap=True) as first_site,
+        run_server_in_thread(root, sitemap=True) as second_site,
+    ):
+        first = subprocess.Popen(
+            [*refresh, "--base-url", first_site.base_url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while first_site.stats()["total_requests"] < 5 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            started = time.monotonic()
+            second = subprocess.run(
+                [*refresh, "--base-url", second_site.base_url],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            took = time.monotonic() - started
+        finally:
+            first.kill()
+            first.wait()
+        asked = second_site.stats()["total_requests"]
+    assert second.returncode == 1, second.stderr
+    (line,) = second.stderr.strip().splitlines()
+    assert "a refresh is already running on this warehouse" in line
+    assert f"PID {first.pid}" in line and "refresh" in line, line
+    assert asked == 0  # nothing asked of the site
+    assert took < 10  # before Prefect starts
+
+
+def test_a_prefect_server_that_does_not_start_is_one_line(tmp_path: Path) -> None:
+    env = dict(quiet_cli_env(tmp_path), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")
+    with run_server_in_thread(FIXTURES, sitemap=True) as site:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli", "refresh", "--db", str(tmp_path / "w.duckdb")]  # noqa: RUF005
+            + ["--base-url", site.base_url],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        asked = site.stats()["total_requests"]
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "Prefect's temporary API server did not start within 0 s" in line, line
+    assert asked == 0

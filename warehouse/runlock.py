@@ -323,3 +323,11 @@ def _close_quietly(fd: int) -> None:
 
 def _utc_now() -> str:
     return datetime.now(UTC).strftime(_TIME_FORMAT)
+
+
+def refuse_if_running(db_path: Path) -> None:
+    """Raise ``RefreshRunningError`` now when a live refresh holds the lock of ``db_path``: the
+    CLI asks before it starts Prefect, so a second refresh stops at once, not 10-25 s later."""
+    holder = running_refresh(db_path)
+    if holder is not None:
+        raise _running(Path(db_path), lock_path(db_path), holder)
