@@ -113,6 +113,9 @@ def test_a_first_and_a_no_change_run_are_quiet_and_complete(tmp_path: Path) -> N
     with duckdb.connect(str(db), read_only=True) as con:
         counts = con.execute("SELECT * FROM runs").fetchall()
     assert all(v is not None for row in counts for v in row[4:14])  # counts: 0, never NULL
+    with duckdb.connect(str(db), read_only=True) as con:
+        times = con.execute("SELECT load_s, fetch_s, duration_s FROM runs").fetchall()
+    assert all(load <= total and fetch <= total for load, fetch, total in times), times
 
 
 def test_every_count_equals_what_the_site_server_saw(tmp_path: Path) -> None:
