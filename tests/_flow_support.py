@@ -97,3 +97,11 @@ def quiet_cli_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
     env.pop("PREFECT_LOGGING_LEVEL", None)
     return env
+
+
+def without_progress(stderr: str) -> str:
+    """A CLI run's stderr without its progress lines (one per 10 s without a terminal), which
+    come before what the run says at the end."""
+    return "".join(
+        line for line in stderr.splitlines(keepends=True) if not line.startswith("refresh: ")
+    )

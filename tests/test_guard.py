@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from _flow_support import quiet_cli_env
+from _flow_support import quiet_cli_env, without_progress
 
 from sitemodel.server import run_server_in_thread
 
@@ -27,13 +27,15 @@ FIXTURES = REPO / "fixtures" / "html"
 
 
 def latinno(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    proc = subprocess.run(
         [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         env=quiet_cli_env(tmp_path),
         timeout=300,
     )
+    proc.stderr = without_progress(proc.stderr)
+    return proc
 
 
 def exported(tmp_path: Path, db: Path, name: str) -> dict[str, str]:

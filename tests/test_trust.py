@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from _flow_support import quiet_cli_env
+from _flow_support import quiet_cli_env, without_progress
 
 from sitemodel.server import run_server_in_thread
 
@@ -40,10 +40,7 @@ def refresh(tmp_path: Path, db: Path, base_url: str, **http: object) -> subproce
     )
     assert not NOISE.search(proc.stderr), proc.stderr
     assert not NOISE.search(proc.stdout), proc.stdout
-    # Progress lines (one per 10 s without a terminal) come before what the run says at the end.
-    proc.stderr = "".join(
-        line for line in proc.stderr.splitlines(keepends=True) if not line.startswith("refresh: ")
-    )
+    proc.stderr = without_progress(proc.stderr)
     return proc
 
 
