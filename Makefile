@@ -31,7 +31,7 @@ test-fast: $(STAMP)
 	@$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
-	@for b in bench_parse bench_load bench_startup fetch_overhead bench_refresh; do \
+	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh; do \
 		$(PY) bench/$$b.py || exit 1; done
 
 lock:
