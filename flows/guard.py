@@ -100,20 +100,18 @@ class DriftGuard(Generic[W]):
         """Count a batch, and say what may be written now and how (applied or held)."""
         with self._lock:
             self._observe(records, failed_ids)
-            if self.mode is None:
-                if self.drift.compared >= self.limits.min_pages:
-                    self._decide()
-                else:
-                    self._waiting.append(writes)
-                    self._waiting_pages += pages
-                    if self._waiting_pages < self.buffer_pages:
-                        return "apply", []
-                    self.mode = "apply"  # too few known cases to judge this run: apply it
-                ready, self._waiting = [*self._waiting], []
-                if writes not in ready:
-                    ready.append(writes)
-                return self._mode(), ready
-            return self._mode(), [writes]
+            if self.mode is not None:
+                return self._mode(), [writes]
+            self._waiting.append(writes)
+            self._waiting_pages += pages
+            if self.drift.compared >= self.limits.min_pages:
+                self._decide()
+            elif self._waiting_pages >= self.buffer_pages:
+                self.mode = "apply"  # too few known cases to judge this run: apply it
+            else:
+                return "apply", []
+            ready, self._waiting = self._waiting, []
+            return self._mode(), ready
 
     def flush(self) -> tuple[Mode, list[W]]:
         """At the end of the run: the writes still waiting, and how to write them."""

@@ -91,7 +91,7 @@ async def refresh(
             finally:
                 pipeline.close()
                 pipeline.counts.update(request_counts(fetcher.statuses))
-        parser.close()
+        parser.close()  # now, not at the stack's end: workers need not wait for the summary
 
         notes = [n for n in (lock.note, *known.notes) if n]
         summary = summarize(settings, run_id, pipeline, time.monotonic() - started, notes)

@@ -20,7 +20,6 @@ from latinno.record import CASE_COLUMNS
 from latinno.vocabulary import FIELD_LABELS, SECTION_HEADINGS
 from warehouse.views import BRIDGES
 
-UNKNOWN_COUNTRY = "?"
 _OWN_LABELS = {"country_code": "Country"}
 _KINDS = {c.name: c.kind for c in CASE_COLUMNS}
 

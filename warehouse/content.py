@@ -17,12 +17,11 @@ import re
 from functools import cache
 from typing import Any
 
-from latinno.columns import Column, of_kind, ordered_parts
+from latinno.columns import Column, ordered_parts
 from latinno.record import CASE_COLUMNS, CaseRecord
 from latinno.vocabulary import codes_for
 
 HASHED_FIELDS: tuple[str, ...] = tuple(c.name for c in CASE_COLUMNS)
-LIST_FIELDS: tuple[str, ...] = tuple(c.name for c in of_kind(CASE_COLUMNS, "codes"))
 
 
 @cache
