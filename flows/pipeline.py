@@ -97,6 +97,9 @@ class Pipeline:
             if len(parts[-1]) >= self.batch_size:
                 parts.append([])
             parts[-1].extend(urls)
+        # Pages asked for without validators all come back to be parsed: a big run starts
+        # its parse workers now, while it fetches.
+        self.parser.expect(sum(key not in self.known.validators for key in _keys(parts)))
         pending = iter(part for part in parts if part)
         running: set[asyncio.Future[Carton[list[FetchResult]]]] = set()
         while True:
@@ -225,6 +228,10 @@ class Pipeline:
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+
+
+def _keys(parts: Sequence[Sequence[str]]) -> list[PageKey]:
+    return [page_key(url) or PageKey(0, "") for part in parts for url in part]
 
 
 def _found(result: FetchResult) -> bool:

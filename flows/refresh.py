@@ -22,7 +22,7 @@ from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
 from flows.outcome import fail, finish, publish, request_counts, run_params, summarize
-from flows.parsing import ParseSpec
+from flows.parsing import ParseSpec, settle_heap
 from flows.pipeline import Pipeline
 from flows.progress import stage
 from flows.runners import parse_engine
@@ -49,6 +49,7 @@ async def refresh(
     ``accept_drift`` applies a run the site-drift guard would hold (flows.guard).
     """
     started = time.monotonic()
+    settle_heap()  # everything but the warehouse is imported by now
     path = Path(config_path) if config_path else None
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
@@ -58,6 +59,7 @@ async def refresh(
         engine=runner.engine,
         workers=runner.parse_workers,
         dask_address=runner.dask_address,
+        pool_min_pages=runner.pool_min_pages,
     )
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     primary = source.languages[0]
@@ -91,7 +93,8 @@ async def refresh(
             finally:
                 pipeline.close()
                 pipeline.counts.update(request_counts(fetcher.statuses))
-        parser.close()  # now, not at the stack's end: workers need not wait for the summary
+        # Workers stop while the summary is written, not after it.
+        stack.callback(parser.close_in_background())
 
         notes = [n for n in (lock.note, *known.notes) if n]
         summary = summarize(settings, run_id, pipeline, time.monotonic() - started, notes)

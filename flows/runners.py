@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import task
@@ -26,6 +27,7 @@ from flows.parsing import (
     ParseSpec,
     Waiter,
     parse_pages,
+    settle_heap,
 )
 from latinno.errors import ParseEngineError
 
@@ -39,6 +41,30 @@ def parse_pages_task(
 ) -> Carton[list[ParseOutcome]]:
     """Parse a chunk of pages on a worker; never fails for a page (see flows.parsing)."""
     return Carton(parse_pages(pages.take(), spec))
+
+
+def parse_inline(items: Sequence[ParseInput], spec: ParseSpec) -> list[ParseOutcome]:
+    """Parse in this process as a ``parse-pages`` task run, so a small run's parsing shows in
+    Prefect as a large run's does (one task run per batch costs 10-15 ms)."""
+    return parse_pages_task(Carton(list(items)), spec).take()
+
+
+def prepare_worker() -> None:
+    """Parse worker initializer: no Prefect collections, and a settled heap.
+
+    Hydrating the flow run's context makes Prefect import every installed collection, so each
+    worker would import prefect-dask, dask, distributed and pandas: 0.6-0.8 s and about 27 MB
+    per worker, for nothing (``bench/results/peer.md``). Prefect has no setting for this; the
+    attribute is private, and ``tests/test_runners.py`` fails if it stops working. Then what a
+    parse-pages task run needs is imported and frozen (``flows.parsing.settle_heap``).
+    """
+    from prefect._internal.plugins import collections
+
+    if hasattr(collections, "_collections"):
+        collections._collections = {}
+    import prefect.task_engine  # noqa: F401 - what runs each parse-pages task run
+
+    settle_heap()
 
 
 def _api_url() -> str | None:
@@ -98,7 +124,8 @@ class TaskRunnerBackend:
 def local_backend(workers: int, context: contextvars.Context) -> Backend:
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    return TaskRunnerBackend(ProcessPoolTaskRunner(max_workers=workers), context)
+    runner = ProcessPoolTaskRunner(max_workers=workers, initializer=prepare_worker)
+    return TaskRunnerBackend(runner, context)
 
 
 def dask_backend(address: str | None, workers: int, context: contextvars.Context) -> Backend:
@@ -128,9 +155,14 @@ def dask_backend(address: str | None, workers: int, context: contextvars.Context
 
 
 def parse_engine(
-    spec: ParseSpec, *, engine: str, workers: int, dask_address: str | None
+    spec: ParseSpec,
+    *,
+    engine: str,
+    workers: int,
+    dask_address: str | None,
+    pool_min_pages: int = 0,
 ) -> ParseEngine:
-    """The engine a run parses with; its backend starts on the first batch that needs it.
+    """The engine a run parses with; its backend starts once the run is big enough.
 
     Call it in the flow's body: parse-pages task runs are submitted in the context it sees.
     """
@@ -142,7 +174,14 @@ def parse_engine(
             lambda: dask_backend(dask_address, workers, context),
             workers=workers,
             min_pages=1,
+            inline=parse_inline,
         )
     if workers <= 1:
-        return ParseEngine(spec, None)
-    return ParseEngine(spec, lambda: local_backend(workers, context), workers=workers)
+        return ParseEngine(spec, None, inline=parse_inline)
+    return ParseEngine(
+        spec,
+        lambda: local_backend(workers, context),
+        workers=workers,
+        pool_min_pages=pool_min_pages,
+        inline=parse_inline,
+    )

@@ -34,6 +34,7 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 MIN_BATCH_PAGES = 20
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
 class _Section(BaseModel):
@@ -170,6 +171,9 @@ class RunnerSettings(_Section):
     # pace with fetching (a run killed at 60% of its requests has most of them loaded).
     batch_seconds: PositiveFloat = 30.0
     parse_workers: PositiveInt = 2
+    # A run parses in its own process until it has this many pages to parse: starting the
+    # workers costs more than they save below it (bench/results/peer.md). 0: always the workers.
+    pool_min_pages: NonNegativeInt = 500
     # Where parse batches run: Prefect's process pool here, or a Dask cluster (prefect-dask).
     engine: Literal["local", "dask"] = "local"
     # An existing cluster's scheduler (tcp://host:8786); empty with engine dask: a LocalCluster.

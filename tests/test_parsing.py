@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -134,3 +135,80 @@ def test_failures_name_their_page() -> None:
     (failure,) = parse_pages(BAD[:1], SPEC)
     assert isinstance(failure, ParseFailure)
     assert page_key(failure.url) == (19991, "en")
+
+
+class CountingPool(ProcessPool):
+    """A real process pool that records what reached it, and when it was started."""
+
+    started: ClassVar[list[float]] = []
+    submitted: ClassVar[list[int]] = []
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        CountingPool.started.append(time.monotonic())
+
+    def submit(self, items: list[ParseInput], spec: ParseSpec):  # type: ignore[no-untyped-def]
+        CountingPool.submitted.append(len(items))
+        return super().submit(items, spec)
+
+
+@pytest.fixture
+def counting() -> type[CountingPool]:
+    CountingPool.started, CountingPool.submitted = [], []
+    return CountingPool
+
+
+def test_a_small_run_parses_in_its_own_process_until_it_is_big_enough(
+    pages: list[ParseInput], counting: type[CountingPool]
+) -> None:
+    threshold = 100
+    inline: list[int] = []
+
+    def parse_here(items, spec):  # type: ignore[no-untyped-def]
+        inline.append(len(items))
+        return parse_pages(items, spec)
+
+    batch = pages[:60]
+    engine = ParseEngine(
+        SPEC, lambda: counting(2), workers=2, pool_min_pages=threshold, inline=parse_here
+    )
+    with engine:
+        first = engine.parse(batch)  # 60 pages so far: below the threshold, parsed here
+        assert counting.started == [] and inline == [60]
+        second = engine.parse(batch)  # 120 so far: the workers start and take this batch
+        third = engine.parse(batch[:10])  # too few to hand over, even with workers running
+    assert inline == [60, 10]
+    assert len(counting.started) == 1 and sum(counting.submitted) == 60
+    assert first == second == parse_pages(batch, SPEC) and third == first[:10]
+
+
+def test_an_announced_big_run_starts_its_workers_before_the_first_batch(
+    pages: list[ParseInput], counting: type[CountingPool]
+) -> None:
+    engine = ParseEngine(SPEC, lambda: counting(2), workers=2, pool_min_pages=100)
+    with engine:
+        engine.expect(99)  # not enough: nothing starts
+        time.sleep(0.2)
+        assert counting.started == []
+        announced = time.monotonic()
+        engine.expect(len(pages))
+        deadline = time.monotonic() + 30
+        while len(workers_of(os.getpid())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert counting.started and counting.started[0] >= announced  # started, in background
+        assert counting.submitted == [0, 0]  # an empty chunk each, to start both processes
+        engine.expect(len(pages))  # a second announcement starts nothing more
+        outcomes = engine.parse(pages[:40])  # below the threshold, but the workers are up
+    assert len(counting.started) == 1 and counting.submitted == [0, 0, 20, 20]
+    assert outcomes == parse_pages(pages[:40], SPEC)
+
+
+def test_workers_closed_in_the_background_are_gone_once_waited_for(
+    pages: list[ParseInput],
+) -> None:
+    engine = ParseEngine(SPEC, lambda: ProcessPool(2), workers=2)
+    engine.parse(pages[:40])
+    assert len(workers_of(os.getpid())) == 2
+    wait = engine.close_in_background()
+    wait()
+    assert workers_of(os.getpid()) == []

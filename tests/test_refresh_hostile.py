@@ -47,7 +47,7 @@ def test_bad_pages_are_recorded_and_every_good_case_loads(tmp_path: Path) -> Non
                     "backoff_base_s": 0.05,
                     "backoff_max_s": 0.1,
                 },
-                "runner": {"parse_workers": 2, "batch_size": 400},
+                "runner": {"parse_workers": 2, "batch_size": 400, "pool_min_pages": 0},
             }
         )
     )

@@ -131,7 +131,7 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
                     "http": {"backoff_base_s": 0.05, "backoff_max_s": 0.2, "max_retries": 8},
                     "warehouse": {"path": str(db)},
                     "schedule": {"cron": "* * * * *", "timezone": "UTC"},
-                    "runner": {"batch_size": 40, "parse_workers": 2},
+                    "runner": {"batch_size": 40, "parse_workers": 2, "pool_min_pages": 0},
                 }
             )
         )
@@ -161,6 +161,32 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
             )
             deployment = api(client, f"/deployments/{run['deployment_id']}")
         served = logs[1].read_text(errors="replace")
+        # The README's way round a cold start: `latinno refresh` with PREFECT_API_URL set. The
+        # command ends the process itself once its exit handlers ran (cli.app.end_process);
+        # Prefect's events are sent by one of those, so the run's Completed event must arrive.
+        cli_env = dict(env, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")
+        refresh = [str(BIN / "latinno"), "refresh", "--config", str(config)]
+        cli_db = tmp_path / "cli.duckdb"
+        cli = subprocess.run(
+            [*refresh, "--db", str(cli_db)], env=cli_env, capture_output=True, timeout=RUN_WAIT_S
+        )
+        assert cli.returncode == 0, cli.stderr.decode(errors="replace")
+        assert b"new cases" in cli.stdout  # the summary was written out before the exit
+        by_cli = [r for r in api(client, "/flow_runs/filter", {}) if r["deployment_id"] is None]
+        assert [r["state_type"] for r in by_cli] == ["COMPLETED"], by_cli
+        resource = f"prefect.flow-run.{by_cli[0]['id']}"
+
+        def completed_event() -> bool:
+            body = {
+                "filter": {
+                    "event": {"name": ["prefect.flow-run.Completed"]},
+                    "resource": {"id": [resource]},
+                },
+                "limit": 5,
+            }
+            return bool(api(client, "/events/filter", body)["events"])
+
+        wait_for("the CLI run's Completed event", completed_event, 60, logs)
 
     assert run["state_type"] == "COMPLETED", served
     assert deployment["entrypoint"] == "flows.refresh.refresh"
