@@ -175,7 +175,6 @@ class ParseEngine:
 
     def parse(self, items: Sequence[ParseInput]) -> list[ParseOutcome]:
         """Outcomes in the order of ``items``; blocks (call it from a worker thread)."""
-        self._seen += len(items)
         if not self._hand_over(len(items)):
             return self._inline(items, self.spec)
         size = -(-len(items) // self._workers)
@@ -199,7 +198,11 @@ class ParseEngine:
     def _hand_over(self, pages: int) -> bool:
         if self._start is None or pages < self._min_pages:
             return False
-        return self._backend is not None or self._seen >= self._pool_min_pages
+        with self._lock:
+            self._seen += pages
+            # Workers started, or starting for a run announced big: the batch waits for them.
+            started = self._backend is not None or self._starting is not None
+            return started or self._seen >= self._pool_min_pages
 
     def expect(self, pages: int) -> None:
         """The run will parse at least ``pages`` pages: if that makes it big enough, start the

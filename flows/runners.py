@@ -89,7 +89,9 @@ class TaskRunnerBackend:
     def __init__(self, runner: Any, context: contextvars.Context) -> None:
         self._context = context
         self._restore: dict[str, str | None] = {}
-        url = _api_url()
+        # Read in the flow run's context: this may run on a thread that has none (a start
+        # ahead of the first batch, flows.parsing.ParseEngine.expect).
+        url = context.run(_api_url)
         if url is not None:
             self._restore["PREFECT_API_URL"] = os.environ.get("PREFECT_API_URL")
             os.environ["PREFECT_API_URL"] = url

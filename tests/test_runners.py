@@ -3,14 +3,21 @@ every installed Prefect collection (prefect-dask, and with it dask, distributed 
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect import flow, task
 from prefect.task_runners import ProcessPoolTaskRunner
+from test_parsing import fixture_pages
 
-from flows.runners import _api_url, prepare_worker
+from flows.parsing import ParseSpec
+from flows.runners import _api_url, parse_engine, prepare_worker
+from latinno.record import CaseRecord
+
+SPEC = ParseSpec.of({}, ["active"])
 
 HEAVY = ["prefect_dask", "distributed", "dask", "pandas"]
 
@@ -37,3 +44,41 @@ def test_parse_workers_prepare_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     assert on_a_worker(monkeypatch, None)["prefect_dask"] is True
     # ... with it, none of them, and the task run still completes.
     assert on_a_worker(monkeypatch, prepare_worker) == dict.fromkeys(HEAVY, False)
+
+
+def children(pid: int) -> list[tuple[int, bytes]]:
+    """(pid, command line) of every live child process of ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def test_workers_started_ahead_use_the_runs_prefect_api() -> None:
+    """Workers started on a thread of their own (``ParseEngine.expect``) still get the API the
+    run uses; without it each would start a temporary Prefect server of its own (10-25 s and
+    about 200 MB each, unseen)."""
+    pages = fixture_pages()
+
+    @flow
+    def parse_ahead() -> tuple[int, list[bytes]]:
+        engine = parse_engine(SPEC, engine="local", workers=2, dask_address=None, pool_min_pages=10)
+        with engine:
+            engine.expect(len(pages))
+            outcomes = engine.parse(pages)
+            workers = [pid for pid, cmd in children(os.getpid()) if b"spawn_main" in cmd]
+            assert len(workers) == 2, children(os.getpid())
+            servers = [cmd for pid in workers for _, cmd in children(pid)]
+        return sum(isinstance(o, CaseRecord) for o in outcomes), servers
+
+    parsed, servers = parse_ahead()
+    assert parsed == len(pages)
+    assert servers == []  # no worker started anything, let alone a Prefect server
