@@ -1,7 +1,8 @@
 """Parse batches through Prefect's task runners: a local process pool, or a Dask cluster.
 
 ``runner.engine: local`` runs the ``parse-pages`` task on Prefect's ``ProcessPoolTaskRunner``
-(``runner.parse_workers`` processes); ``dask`` runs it through prefect-dask's ``DaskTaskRunner``,
+(``runner.parse_workers`` processes) once a run has ``runner.pool_min_pages`` pages to parse,
+and in the flow's process before that; ``dask`` runs it through prefect-dask's ``DaskTaskRunner``,
 on the cluster at ``runner.dask_address`` or, without one, on a ``LocalCluster`` of
 ``parse_workers`` single-threaded worker processes. Workers only parse and return records; the
 flow's process stays the one DuckDB writer. Dask workers need this project installed (the
