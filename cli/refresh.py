@@ -71,6 +71,10 @@ def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
 
 def _run_flow_once(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
     quiet_prefect("CRITICAL")
+    # Without PREFECT_API_URL, Prefect starts a temporary server for this one run, and the
+    # first one on a machine registers Prefect's catalog of block types: 2.5 of its 12 s
+    # (bench/results/peer.md). A refresh uses no blocks; a server you start registers them.
+    os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
     from flows.refresh import refresh as refresh_flow
 
     return with_progress(lambda: asyncio.run(refresh_flow(**params)), terminal=show_progress)

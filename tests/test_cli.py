@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +141,11 @@ def test_refresh_cli_run_is_quiet_and_exits_zero(tmp_path: Path) -> None:
     assert not noise.search(proc.stderr), proc.stderr
     assert not noise.search(proc.stdout), proc.stdout
     assert re.search(r"new cases\s*│\s*10\b", proc.stdout), proc.stdout
+    # The temporary server of a first run on a machine skipped registering block types
+    # (2.5 s of its start): its new database has none, and the run did not need them.
+    with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as prefect_db:
+        (block_types,) = prefect_db.execute("SELECT count(*) FROM block_type").fetchone()
+    assert block_types == 0
 
 
 HOLD = """
