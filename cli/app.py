@@ -130,12 +130,13 @@ def end_process(code: int) -> NoReturn:
     A refresh leaves the interpreter with Prefect, DuckDB and Arrow loaded, and tearing them
     down takes about 0.45 s (``bench/results/peer.md``) after the exit handlers are done: that
     teardown is skipped. Threads are joined and exit handlers (Prefect's flush of its events
-    and logs, its temporary server's stop) run as in a normal exit. Inside a caller (typer's
-    test runner, ``serve``) this is a plain ``typer.Exit``.
+    and logs, its temporary server's stop) run as in a normal exit. Where ``main`` does not
+    own the process (typer's test runner), this is a plain ``typer.Exit``.
     """
     if not _state.get("owns_process"):
         raise typer.Exit(code)
     import atexit
+    import contextlib
     import sys
     import threading
 
@@ -143,8 +144,10 @@ def end_process(code: int) -> NoReturn:
     if shutdown is not None:  # joins non-daemon threads, as the interpreter would first
         shutdown()
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        # A reader that went away (`latinno refresh | head`) changes nothing about the run.
+        with contextlib.suppress(OSError):
+            stream.flush()
     os._exit(code)
 
 
