@@ -170,7 +170,6 @@ class ParseEngine:
         self._starting: threading.Thread | None = None
         self._generation = 0
         self._lock = threading.Lock()
-        self._start_lock = threading.Lock()
         self.restarts = 0
 
     def parse(self, items: Sequence[ParseInput]) -> list[ParseOutcome]:
@@ -241,16 +240,12 @@ class ParseEngine:
         return out
 
     def _ensure(self) -> Backend:
-        # One start at a time: a batch that needs workers while they start waits for them.
-        with self._start_lock:
-            with self._lock:
-                if self._backend is not None:
-                    return self._backend
-            assert self._start is not None
-            backend = self._start()
-            with self._lock:
-                self._backend = backend
-            return backend
+        # Held while starting: a batch that needs workers while they start waits for them.
+        with self._lock:
+            if self._backend is None:
+                assert self._start is not None
+                self._backend = self._start()
+            return self._backend
 
     def _restart(self, generation: int) -> None:
         # Two threads may see the same dead backend; only the first replaces it.

@@ -81,6 +81,7 @@ class Pipeline:
         stage("fetching")
         found: set[int] = set()
         parts: list[list[str]] = [[]]
+        unvalidated = 0  # pages asked for without validators: each comes back to be parsed
         for urls in groups:
             keys = [page_key(url) or PageKey(0, "") for url in urls]
             if lastmods and all(
@@ -97,9 +98,8 @@ class Pipeline:
             if len(parts[-1]) >= self.batch_size:
                 parts.append([])
             parts[-1].extend(urls)
-        # Pages asked for without validators all come back to be parsed: a big run starts
-        # its parse workers now, while it fetches.
-        self.parser.expect(sum(key not in self.known.validators for key in _keys(parts)))
+            unvalidated += sum(key not in self.known.validators for key in keys)
+        self.parser.expect(unvalidated)  # a big run starts its parse workers while it fetches
         pending = iter(part for part in parts if part)
         running: set[asyncio.Future[Carton[list[FetchResult]]]] = set()
         while True:
@@ -228,10 +228,6 @@ class Pipeline:
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
-
-
-def _keys(parts: Sequence[Sequence[str]]) -> list[PageKey]:
-    return [page_key(url) or PageKey(0, "") for part in parts for url in part]
 
 
 def _found(result: FetchResult) -> bool:
