@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 from flows.fetch import Fetcher  # noqa: E402
 from flows.fetch_types import FetchPolicy  # noqa: E402
 from latinno.config import Settings, override  # noqa: E402
-from sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread  # noqa: E402
+from latinno.sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread  # noqa: E402
 
 UA = "latinno-pipeline-bench/0.1 (+https://example.org/contact)"
 CAP = 5_000_000

@@ -13,7 +13,7 @@ In the same run and on the same bytes it times:
 
 Rounds are interleaved so that noise from other processes hits all of them alike; each figure
 is the median over rounds. ``--site N`` also times one pass of ``parse_case`` over a generated
-site of N cases (English pages, ``sitemodel.generate``), the parsing share of a
+site of N cases (English pages, ``latinno.sitemodel.generate``), the parsing share of a
 ``latinno reparse``. Prints a table and appends it to bench/results/parse.md.
 """
 
@@ -38,11 +38,11 @@ import lxml.html  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
 from latinno.config import load_settings  # noqa: E402
+from latinno.sitemodel.generate import generate_site  # noqa: E402
 from latinno.vocabulary import build_labels  # noqa: E402
 from parsers import PARSER_VERSION, parse_case  # noqa: E402
 from parsers.decoding import decode_body  # noqa: E402
 from parsers.soup import build_soup  # noqa: E402
-from sitemodel.generate import generate_site  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "parse.md"
 HEADER = """# Parse benchmark (`python bench/bench_parse.py`)
@@ -113,7 +113,8 @@ def time_site(cases: int) -> str:
         parse_case(body, url, labels=labels, active_classes=active)
     seconds = time.perf_counter() - start
     return (
-        f"Generated site (`sitemodel.generate`, seed 0): `parse_case` over {len(pages)} pages "
+        f"Generated site (`latinno.sitemodel.generate`, seed 0): `parse_case` over {len(pages)} "
+        f"pages "
         f"in **{seconds:.1f} s** on one core ({len(pages) / seconds:.0f} pages/s), one pass."
     )
 

@@ -3,7 +3,8 @@
     python bench/bench_peer.py [--sizes 300,3744] [--rounds 3] [--concurrency 8] [--at REV]
                                [--no-write] [--keep]
 
-The generated site (English pages only: ``sitemodel.generate``) is served by nginx on loopback,
+The generated site (English pages only: ``latinno.sitemodel.generate``) is served by nginx on
+loopback,
 so the server is never the bottleneck; nginx answers conditional GETs with 304 (ETag and
 Last-Modified of the files) and sends ``Cache-Control: max-age=0`` so that Scrapy's RFC 2616
 cache revalidates every page, as our no-change run does. robots.txt names the sitemap, whose
@@ -313,7 +314,7 @@ def start_nginx(tmp: Path, sites: dict[int, Path]) -> tuple[subprocess.Popen, di
 
 def write_sitemap(site: Path, meta: Path, base: str) -> None:
     """robots.txt naming the sitemap; the sitemap with each page file's mtime as lastmod."""
-    from sitemodel.server import iter_case_page_mtimes, w3c_datetime
+    from latinno.sitemodel.server import iter_case_page_mtimes, w3c_datetime
 
     entries = [
         f"<url><loc>{base}/{lang}/case/{case_id}/</loc>"
@@ -530,7 +531,7 @@ def measure_cold(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> N
 
 
 def ensure_site(size: int) -> Path:
-    from sitemodel.generate import generate_site
+    from latinno.sitemodel.generate import generate_site
 
     site = WORK / f"site-{size}"
     if not (site / "en" / "case").is_dir() or len(list((site / "en" / "case").iterdir())) != size:
@@ -553,7 +554,6 @@ def code_tree(rev: str | None) -> tuple[Path, str]:
                 "status",
                 "--porcelain",
                 "--",
-                "cli",
                 "flows",
                 "latinno",
                 "parsers",
@@ -568,7 +568,7 @@ def code_tree(rev: str | None) -> tuple[Path, str]:
         [*git, "rev-parse", "--short=12", rev], capture_output=True, text=True, check=True
     ).stdout.strip()
     tree = WORK / f"tree-{sha}"
-    if not (tree / "cli").is_dir():
+    if not (tree / "flows").is_dir():
         shutil.rmtree(tree, ignore_errors=True)
         tree.mkdir(parents=True)
         archive = subprocess.Popen([*git, "archive", sha], stdout=subprocess.PIPE)

@@ -36,7 +36,7 @@ from _machine import describe_machine
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".work"
 RESULTS = REPO / "bench" / "results" / "refresh.md"
-LATINNO = [sys.executable, "-m", "cli"]
+LATINNO = [sys.executable, "-m", "latinno.cli"]
 
 FLOOR_SCRIPT = """
 import asyncio, sys, time, httpx
@@ -204,7 +204,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
-    from sitemodel.generate import generate_site
+    from latinno.sitemodel.generate import generate_site
 
     site = WORK / f"site-{args.pages}"
     if not (site / "en" / "case").is_dir():

@@ -37,10 +37,10 @@ from flows.fetch import Fetcher  # noqa: E402
 from flows.fetch_types import FetchPolicy, FetchResult, Validators  # noqa: E402
 from latinno.config import Settings, override  # noqa: E402
 from latinno.pages import PageKey, case_url  # noqa: E402
+from latinno.sitemodel.server import iter_case_pages  # noqa: E402
 from latinno.vocabulary import COUNTRY_BY_PREFIX  # noqa: E402
-from sitemodel.server import iter_case_pages  # noqa: E402
 
-CLI = "from cli import main; main()"
+CLI = "from latinno.cli import main; main()"
 UA = "latinno-pipeline-bench/0.1 (+https://example.org/contact)"
 
 
@@ -114,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="latinno-bench-") as tmp:
         site = args.site
         if site is None:
-            from sitemodel.generate import generate_site
+            from latinno.sitemodel.generate import generate_site
 
             site = Path(tmp) / "site"
             generate_site(site, total=args.pages, seed=0, languages=("en",))

@@ -8,7 +8,7 @@ from typing import Any
 
 import lxml.html
 
-from sitemodel.build_fixtures import FIXTURES_DIR
+from latinno.sitemodel.build_fixtures import FIXTURES_DIR
 
 CASE_GLOB = "*/case/*/index.html"
 

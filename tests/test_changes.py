@@ -18,8 +18,8 @@ from _warehouse_support import day, make_record
 from test_release_support import FIXTURES, build_warehouse, fixture_records, latinno
 
 from latinno.record import CaseRecord
-from release import write_release
-from release.errors import ReleaseError
+from latinno.release import write_release
+from latinno.release.errors import ReleaseError
 from warehouse.db import writing
 from warehouse.load import load_records, mark_withdrawn
 from warehouse.runs import finish_run, start_run
@@ -166,7 +166,7 @@ def test_unknown_since_and_a_hand_edited_release_are_one_line(
 @pytest.mark.slow
 def test_refresh_with_edits_and_removals_gives_exactly_those_changes(tmp_path: Path) -> None:
     """Two refreshes against our site server: the second release lists the edits, no more."""
-    from sitemodel.server import run_server_in_thread
+    from latinno.sitemodel.server import run_server_in_thread
 
     site = tmp_path / "site"
     shutil.copytree(FIXTURES, site, ignore=shutil.ignore_patterns("_edge"))

@@ -13,7 +13,7 @@ import pytest
 import typer.main
 import yaml
 
-from cli import app
+from latinno.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "html"
@@ -38,7 +38,7 @@ def latinno(
     *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "latinno.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -115,7 +115,7 @@ def test_deployment_carries_the_configured_schedule_and_parameters(tmp_path: Pat
 
 @pytest.mark.slow
 def test_refresh_cli_run_is_quiet_and_exits_zero(tmp_path: Path) -> None:
-    from sitemodel.server import run_server_in_thread
+    from latinno.sitemodel.server import run_server_in_thread
 
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
     env.pop("PREFECT_LOGGING_LEVEL", None)  # the CLI must quieten Prefect by itself
@@ -207,7 +207,7 @@ def test_version_comes_from_the_package_metadata() -> None:
 
 NO_PANDAS = """
 import sys
-from cli.refresh import arrow_without_pandas
+from latinno.cli.refresh import arrow_without_pandas
 arrow_without_pandas()
 import pyarrow as pa
 column = pa.array(["a", None], pa.string())  # a refresh's conversions

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from cli.progress import LogProgress
-from cli.refresh import _warn_about_contact
+from latinno.cli.progress import LogProgress
+from latinno.cli.refresh import _warn_about_contact
 from latinno.config import Settings, override
 
 

@@ -84,7 +84,7 @@ def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"warehouse": {"lock_timeout_s": "soon"}}))
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", "status", "--config", str(bad)],
+        [sys.executable, "-m", "latinno.cli", "status", "--config", str(bad)],
         capture_output=True,
         text=True,
         cwd=tmp_path,

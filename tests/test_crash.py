@@ -15,8 +15,8 @@ import pytest
 import yaml
 from _flow_support import quiet_cli_env
 
-from sitemodel.generate import generate_site
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.generate import generate_site
+from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> Non
             }
         )
     )
-    command = [sys.executable, "-m", "cli", "refresh", "--config", str(config)]
+    command = [sys.executable, "-m", "latinno.cli", "refresh", "--config", str(config)]
     with run_server_in_thread(root, sitemap=True) as site:
         command += ["--base-url", site.base_url]
         proc = subprocess.Popen(
@@ -79,7 +79,7 @@ def test_a_second_refresh_stops_at_once_naming_the_first_and_asks_nothing(tmp_pa
     generate_site(root, total=200, seed=2)
     db = tmp_path / "w.duckdb"
     env = quiet_cli_env(tmp_path)
-    refresh = [sys.executable, "-m", "cli", "refresh", "--db", str(db), "--rate", "5"]
+    refresh = [sys.executable, "-m", "latinno.cli", "refresh", "--db", str(db), "--rate", "5"]
     with (
         run_server_in_thread(root, sitemap=True) as first_site,
         run_server_in_thread(root, sitemap=True) as second_site,
@@ -119,7 +119,7 @@ def test_a_prefect_server_that_does_not_start_is_one_line(tmp_path: Path) -> Non
     env = dict(quiet_cli_env(tmp_path), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")
     with run_server_in_thread(FIXTURES, sitemap=True) as site:
         proc = subprocess.run(
-            [sys.executable, "-m", "cli", "refresh", "--db", str(tmp_path / "w.duckdb")]  # noqa: RUF005
+            [sys.executable, "-m", "latinno.cli", "refresh", "--db", str(tmp_path / "w.duckdb")]  # noqa: RUF005
             + ["--base-url", site.base_url],
             capture_output=True,
             text=True,

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from _flow_support import quiet_cli_env, run_refresh
 
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_a_wrong_scheduler_address_fails_in_one_line_naming_it(tmp_path: Path) -
     with run_server_in_thread(FIXTURES, sitemap=True) as server:
         command = ["refresh", "--config", str(config), "--db", str(db)]
         proc = subprocess.run(
-            [sys.executable, "-m", "cli", *command, "--base-url", server.base_url],
+            [sys.executable, "-m", "latinno.cli", *command, "--base-url", server.base_url],
             capture_output=True,
             text=True,
             env=quiet_cli_env(tmp_path),

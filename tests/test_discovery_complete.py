@@ -18,9 +18,9 @@ import pytest
 import yaml
 from _flow_support import quiet_cli_env, run_refresh
 
-from sitemodel.build_fixtures import write_case
-from sitemodel.cases import fixture_cases
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.build_fixtures import write_case
+from latinno.sitemodel.cases import fixture_cases
+from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +104,7 @@ def test_sweep_finds_a_case_no_probing_reaches(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
 
     def refresh(*flags: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "cli", "refresh", "--config", str(config)]
+        command = [sys.executable, "-m", "latinno.cli", "refresh", "--config", str(config)]
         command += ["--base-url", server.base_url, "--db", str(db), "--rate", "0", *flags]
         return subprocess.run(
             command,

@@ -25,7 +25,7 @@ from flows.fetch import Fetcher
 from flows.fetch_types import Validators
 from flows.sitemap import parse_w3c_datetime, read_sitemap, read_sitemap_entries, sitemap_pages
 from latinno.pages import PageKey, case_url
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy, FetchResult
 from latinno.errors import FetchError
 from latinno.pages import PageKey, case_url
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 IDS = [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sitemodel.build_fixtures import FIXTURES_DIR, build, dump_expected
-from sitemodel.cases import fixture_cases
-from sitemodel.expected import EXPECTED_FIELDS, expected_record
-from sitemodel.render import escape, render_page
+from latinno.sitemodel.build_fixtures import FIXTURES_DIR, build, dump_expected
+from latinno.sitemodel.cases import fixture_cases
+from latinno.sitemodel.expected import EXPECTED_FIELDS, expected_record
+from latinno.sitemodel.render import escape, render_page
 
 EDGE = FIXTURES_DIR / "_edge"
 

@@ -11,6 +11,10 @@ import pytest
 import yaml
 
 from latinno.record import PAGE_PARTS, CaseRecord
+from latinno.sitemodel.build_fixtures import FIXTURES_DIR
+from latinno.sitemodel.cases import fixture_cases
+from latinno.sitemodel.expected import EXPECTED_FIELDS
+from latinno.sitemodel.labels import option_label, unseen_labels
 from latinno.vocabulary import (
     COUNTRIES,
     DESIGN_FIELDS,
@@ -20,10 +24,6 @@ from latinno.vocabulary import (
     codes_for,
     normalize_label,
 )
-from sitemodel.build_fixtures import FIXTURES_DIR
-from sitemodel.cases import fixture_cases
-from sitemodel.expected import EXPECTED_FIELDS
-from sitemodel.labels import option_label, unseen_labels
 from tests._fixtures_support import active_option_names, fixture_pages, load_expected
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from latinno.sitemodel.expected import EXPECTED_FIELDS
+from latinno.sitemodel.generate import allocate, generate_site
 from latinno.vocabulary import COUNTRIES, DESIGN_FIELDS, OPTION_TERMS, codes_for
-from sitemodel.expected import EXPECTED_FIELDS
-from sitemodel.generate import allocate, generate_site
 
 
 def _ids(root: Path, lang: str = "en") -> list[int]:

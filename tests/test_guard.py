@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from _flow_support import quiet_cli_env, without_progress
 
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ FIXTURES = REPO / "fixtures" / "html"
 
 def latinno(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "latinno.cli", *args],
         capture_output=True,
         text=True,
         env=quiet_cli_env(tmp_path),

@@ -19,7 +19,7 @@ from _fetch_support import fast_fetcher, make_site
 
 from flows.client import STEP, BodyTooLarge, BodyUndecodable, BoundedDecoder, content_codings
 from flows.fetch_types import FetchPolicy, FetchResult
-from sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread
+from latinno.sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,10 @@ import duckdb
 import pytest
 from _flow_support import run_refresh
 
-from sitemodel.build_fixtures import write_case
-from sitemodel.cases import fixture_cases
-from sitemodel.server import run_server_in_thread
-from sitemodel.spec import CaseSpec
+from latinno.sitemodel.build_fixtures import write_case
+from latinno.sitemodel.cases import fixture_cases
+from latinno.sitemodel.server import run_server_in_thread
+from latinno.sitemodel.spec import CaseSpec
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ TRUNCATED = PAGES / "_edge" / "truncated.html"
 # Run the real entry point and report afterwards whether Prefect got imported.
 RUNNER = (
     "import sys\n"
-    "from cli import main\n"
+    "from latinno.cli import main\n"
     "sys.argv[0] = 'latinno'\n"
     "try:\n"
     "    main()\n"

@@ -81,7 +81,7 @@ def http_url() -> Iterator[str]:
 
 def latinno(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "latinno.cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

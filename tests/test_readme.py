@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from _flow_support import run_refresh
 
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,17 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("sql", readme_queries())
 def test_every_readme_query_runs_on_the_demo_warehouse(demo_db: Path, sql: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", "query", sql, "--db", str(demo_db), "--format", "csv"],
+        [
+            sys.executable,
+            "-m",
+            "latinno.cli",
+            "query",
+            sql,
+            "--db",
+            str(demo_db),
+            "--format",
+            "csv",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

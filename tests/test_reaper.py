@@ -14,7 +14,7 @@ import pytest
 from _flow_support import quiet_cli_env
 
 from latinno.reaper import POLL_S, descendants
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "html"
@@ -70,7 +70,7 @@ def test_a_killed_refresh_leaves_no_prefect_server_or_worker(tmp_path: Path) -> 
     with run_server_in_thread(FIXTURES, sitemap=True) as site:
         command = ["refresh", "--db", str(db), "--rate", "1", "--base-url", site.base_url]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", *command],
+            [sys.executable, "-m", "latinno.cli", *command],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=quiet_cli_env(tmp_path),

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from _flow_support import expected_records, run_refresh, stored_case
 
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 from warehouse.content import HASHED_FIELDS
 
 pytestmark = pytest.mark.slow
@@ -182,7 +182,7 @@ def test_politeness_and_robots_measured_at_the_server(tmp_path: Path) -> None:
 
 def test_probing_discovers_a_generated_site(tmp_path: Path) -> None:
     """No sitemap: ids are probed per prefix until max_consecutive_misses 404s in a row."""
-    from sitemodel.generate import generate_site
+    from latinno.sitemodel.generate import generate_site
 
     root = tmp_path / "site"
     generate_site(root, total=300, seed=3)
@@ -246,7 +246,7 @@ def test_pages_failing_after_retries_exit_two_and_are_stored(tmp_path: Path) -> 
             [
                 sys.executable,
                 "-m",
-                "cli",
+                "latinno.cli",
                 "refresh",
                 "--config",
                 str(config),

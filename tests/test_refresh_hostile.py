@@ -17,7 +17,7 @@ import pytest
 import yaml
 from _flow_support import expected_records, quiet_cli_env, run_refresh
 
-from sitemodel.server import HOSTILE_PAGES, run_server_in_thread
+from latinno.sitemodel.server import HOSTILE_PAGES, run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_bad_pages_are_recorded_and_every_good_case_loads(tmp_path: Path) -> Non
     ) as server:
         command = ["refresh", "--config", str(config), "--db", str(db), "--rate", "0"]
         proc = subprocess.run(
-            [sys.executable, "-m", "cli", *command, "--base-url", server.base_url],
+            [sys.executable, "-m", "latinno.cli", *command, "--base-url", server.base_url],
             capture_output=True,
             text=True,
             env=env,

@@ -36,10 +36,10 @@ from test_release_support import (
 )
 
 from latinno.record import CASE_COLUMNS, PAGE_PARTS
-from release import write_release
-from release.errors import ReleaseError
-from release.states import CaseState, diff_states
-from release.statfiles import stata_names
+from latinno.release import write_release
+from latinno.release.errors import ReleaseError
+from latinno.release.states import CaseState, diff_states
+from latinno.release.statfiles import stata_names
 from warehouse.content import case_content
 from warehouse.db import reading, writing
 

@@ -23,7 +23,7 @@ FIXTURES = ROOT / "fixtures" / "html"
 # Run the real entry point, then report on stderr whether Prefect got imported.
 RUNNER = (
     "import sys\n"
-    "from cli import main\n"
+    "from latinno.cli import main\n"
     "sys.argv[0] = 'latinno'\n"
     "try:\n"
     "    main()\n"

@@ -26,7 +26,7 @@ import duckdb
 import pytest
 from _warehouse_support import day, issue, make_record
 
-import report
+from latinno import report
 from latinno.errors import LatinnoError
 from latinno.record import PAGE_PARTS, Source
 from latinno.vocabulary import COUNTRIES, DESIGN_FIELDS
@@ -629,7 +629,7 @@ def test_runs(page: ReportReader, con: duckdb.DuckDBPyConnection) -> None:
 def test_a_wrong_count_fails_the_checks(
     db: Path, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from report import queries
+    from latinno.report import queries
 
     real = queries.cases_by_country
 
@@ -781,7 +781,7 @@ def test_write_report_errors_and_keeps_the_old_file(db: Path, tmp_path: Path) ->
 
 RUNNER = (
     "import sys\n"
-    "from cli import main\n"
+    "from latinno.cli import main\n"
     "sys.argv[0] = 'latinno'\n"
     "try:\n"
     "    main()\n"

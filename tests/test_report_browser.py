@@ -308,14 +308,14 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = work / "config.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "cli", "demo", "--db", str(db), "--config", str(config)],
+        [sys.executable, "-m", "latinno.cli", "demo", "--db", str(db), "--config", str(config)],
         capture_output=True, text=True, cwd=REPO, timeout=240,
         env={**os.environ, **env},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     out = work / "report.html"
     made = subprocess.run(
-        [sys.executable, "-m", "cli", "report", "--db", str(db), "--out", str(out)],
+        [sys.executable, "-m", "latinno.cli", "report", "--db", str(db), "--out", str(out)],
         capture_output=True, text=True, cwd=REPO, timeout=60, env=dict(os.environ),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr

@@ -52,7 +52,7 @@ except LatinnoError as exc:
 """
 
 # The real CLI entry point, run as tests/test_warehouse_cli.py runs it.
-RUNNER = "import sys\nfrom cli import main\nsys.argv[0] = 'latinno'\nmain()\n"
+RUNNER = "import sys\nfrom latinno.cli import main\nsys.argv[0] = 'latinno'\nmain()\n"
 
 
 def _start(db: Path, command: str = COMMAND, *extra: str) -> subprocess.Popen[str]:

@@ -113,7 +113,7 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
     config = tmp_path / "serve.yaml"
     serve_cmd = serve_cmd.replace("4200", str(port)).replace("config.yaml", str(config))
 
-    from sitemodel.server import run_server_in_thread
+    from latinno.sitemodel.server import run_server_in_thread
 
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
     env.pop("PREFECT_API_URL", None)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from _fetch_support import make_site, page_html
 
-from sitemodel.server import FAULT_KINDS, run_server_in_thread
+from latinno.sitemodel.server import FAULT_KINDS, run_server_in_thread
 
 
 @pytest.fixture
@@ -252,7 +252,7 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from cli import main; main()",
+            "from latinno.cli import main; main()",
             *SERVE,
             str(site),
             "--sitemap",
@@ -287,7 +287,7 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
 def test_site_commands_name_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
     from typer.testing import CliRunner
 
-    from cli import app
+    from latinno.cli import app
     from latinno.errors import LatinnoError
 
     result = CliRunner().invoke(app, [a.replace("OUT", str(tmp_path)) for a in args])
@@ -308,8 +308,8 @@ def _nesting_depth(body: bytes) -> int:
 
 
 def test_hostile_pages_are_served_at_their_case_urls_and_listed(site: Path) -> None:
-    from sitemodel.render import render_page
-    from sitemodel.server import HOSTILE_PAGES, NEST_DEPTH, hostile_spec
+    from latinno.sitemodel.render import render_page
+    from latinno.sitemodel.server import HOSTILE_PAGES, NEST_DEPTH, hostile_spec
 
     pages = HOSTILE_PAGES
     with (
@@ -367,7 +367,7 @@ def test_hostile_pages_are_served_at_their_case_urls_and_listed(site: Path) -> N
 
 
 def test_hostile_pages_are_not_served_without_hostile_mode(site: Path) -> None:
-    from sitemodel.server import HOSTILE_PAGES
+    from latinno.sitemodel.server import HOSTILE_PAGES
 
     with (
         run_server_in_thread(site, sitemap=True) as server,
@@ -379,7 +379,7 @@ def test_hostile_pages_are_not_served_without_hostile_mode(site: Path) -> None:
 
 
 def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site: Path) -> None:
-    from sitemodel.server import HOSTILE_PAGES, hostile_body
+    from latinno.sitemodel.server import HOSTILE_PAGES, hostile_body
 
     page = HOSTILE_PAGES["slow_drip"]
     with run_server_in_thread(site, hostile=True, drip_s=0.2) as server:
@@ -402,10 +402,10 @@ def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site:
 
 
 def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
-    from sitemodel.server import HOSTILE_PAGES
+    from latinno.sitemodel.server import HOSTILE_PAGES
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "site", "serve", "--port", "0", "--root", str(site),
+        [sys.executable, "-m", "latinno.cli", "site", "serve", "--port", "0", "--root", str(site),
          "--sitemap", "--hostile"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

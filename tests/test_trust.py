@@ -17,7 +17,7 @@ import pytest
 import yaml
 from _flow_support import quiet_cli_env, without_progress
 
-from sitemodel.server import run_server_in_thread
+from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def refresh(tmp_path: Path, db: Path, base_url: str, **http: object) -> subproce
     config.write_text(yaml.safe_dump(settings))
     command = ["refresh", "--config", str(config), "--db", str(db), "--rate", "0"]
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", *command, "--base-url", base_url],
+        [sys.executable, "-m", "latinno.cli", *command, "--base-url", base_url],
         capture_output=True,
         text=True,
         env=quiet_cli_env(tmp_path),
@@ -120,7 +120,7 @@ def test_every_count_equals_what_the_site_server_saw(tmp_path: Path) -> None:
     status, its 404s, its 304s and its 200s are the server's own counts."""
     from _flow_support import run_refresh
 
-    from sitemodel.generate import generate_site
+    from latinno.sitemodel.generate import generate_site
 
     root = tmp_path / "site"
     generate_site(root, total=120, seed=5)

@@ -196,7 +196,7 @@ def test_files_of_an_earlier_export_that_this_one_does_not_write_are_removed(
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "latinno.cli", *args],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],

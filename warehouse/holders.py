@@ -90,11 +90,11 @@ def this_command() -> str:
 
 
 def command_of(argv: list[str]) -> str:
-    """``latinno refresh --db x`` for our console script or ``python -m cli``, else argv."""
+    """``latinno refresh --db x`` for our console script or ``python -m latinno.cli``, else argv."""
     for index, part in enumerate(argv):
         if os.path.basename(part) == "latinno":
             return _shorten(["latinno", *argv[index + 1 :]])
-        if part == "-m" and index + 1 < len(argv) and argv[index + 1] == "cli":
+        if part == "-m" and index + 1 < len(argv) and argv[index + 1] in ("cli", "latinno.cli"):
             return _shorten(["latinno", *argv[index + 2 :]])
     return _shorten([os.path.basename(argv[0]), *argv[1:]])
 

@@ -1,0 +1,3 @@
+from latinno.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""``latinno report``: one self-contained HTML page of charts built from the warehouse.
+
+``write_report`` is what the CLI, ``latinno demo`` and releases call. It opens the warehouse
+read-only; DuckDB is the only heavy import, and Prefect is never imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from latinno.errors import LatinnoError
+
+DEFAULT_NAME = "latinno-report.html"
+
+
+def build_report(db_path: Path, *, lock_timeout_s: float) -> str:
+    """The report of the warehouse at ``db_path`` as HTML text."""
+    from latinno.report.page import render
+    from warehouse.db import reading
+
+    with reading(Path(db_path), lock_timeout_s) as con:
+        return render(con)
+
+
+def write_report(db_path: Path, out: Path, *, lock_timeout_s: float) -> Path:
+    """Write the report of ``db_path`` to ``out`` (a directory gets ``latinno-report.html``).
+
+    The file is written whole or not at all (a temporary file renamed over it), and the
+    warehouse is read before anything is written, so a failed read leaves an old report as it
+    was. Returns the path written.
+    """
+    out = Path(out)
+    if out.is_dir():
+        out = out / DEFAULT_NAME
+    text = build_report(db_path, lock_timeout_s=lock_timeout_s)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), out.parent)
+        raise LatinnoError(
+            f"{out}: cannot write the report: {blocker} is a file, not a directory"
+        ) from None
+    except OSError as exc:
+        raise LatinnoError(
+            f"{out}: cannot write the report: cannot create {out.parent}: "
+            f"{exc.strerror or type(exc).__name__}"
+        ) from None
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise LatinnoError(f"{out}: cannot write the report: {reason}") from None
+    return out
+
+
+__all__ = ["build_report", "write_report"]
