@@ -24,7 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
-	@$(PY) -m mypy latinno warehouse parsers --exclude 'latinno/(cli|report|release|sitemodel)/'
+	@$(PY) -m mypy latinno warehouse parsers flows --exclude 'latinno/(cli|report|release|sitemodel)/'
 	@$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -5,16 +5,26 @@ Only the CLI and the flows see ``Settings``; parsers and loaders get plain argum
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from latinno.errors import ConfigError
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 ENV_DB = "LATINNO_DB"
@@ -163,6 +173,11 @@ class ScheduleSettings(_Section):
         return value
 
 
+# Settings a config file may still carry from before issue 20; each is ignored with a warning.
+REMOVED_RUNNER_KEYS: tuple[str, ...] = ("parse_workers", "pool_min_pages", "engine", "dask_address")
+_WARNED: set[str] = set()
+
+
 class RunnerSettings(_Section):
     """How a run's work is cut and where it runs."""
 
@@ -170,30 +185,26 @@ class RunnerSettings(_Section):
     # A batch is at most this many seconds of fetching at the polite rate, so loading keeps
     # pace with fetching (a run killed at 60% of its requests has most of them loaded).
     batch_seconds: PositiveFloat = 30.0
-    parse_workers: PositiveInt = 2
-    # A run parses in its own process until it has this many pages to parse: starting the
-    # workers costs more than they save below it (bench/results/peer.md). 0: always the workers.
-    pool_min_pages: NonNegativeInt = 500
-    # Where parse batches run: Prefect's process pool here, or a Dask cluster (prefect-dask).
-    engine: Literal["local", "dask"] = "local"
-    # An existing cluster's scheduler (tcp://host:8786); empty with engine dask: a LocalCluster.
-    dask_address: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        """Settings of the parse engine that is gone (issue 20): old files still load."""
+        if isinstance(data, dict) and (old := [k for k in REMOVED_RUNNER_KEYS if k in data]):
+            names = ", ".join(f"runner.{k}" for k in old)
+            if names not in _WARNED:  # config is read by the CLI and again by the flow
+                _WARNED.add(names)
+                log.warning(
+                    "%s ignored: no longer used (a refresh parses in its own process)", names
+                )
+            data = {k: v for k, v in data.items() if k not in REMOVED_RUNNER_KEYS}
+        return data
 
     def pages_per_batch(self, rate: float) -> int:
         """``batch_size``, or fewer at a polite rate: ``batch_seconds`` of fetching."""
         if rate <= 0:
             return self.batch_size
         return max(MIN_BATCH_PAGES, min(self.batch_size, int(rate * self.batch_seconds)))
-
-    @field_validator("dask_address")
-    @classmethod
-    def _scheduler_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("tcp", "tls", "ws", "wss", "inproc") or not parts.netloc:
-            raise ValueError("expected a Dask scheduler address such as tcp://10.0.0.5:8786")
-        return value
 
 
 class QuerySettings(_Section):

@@ -134,10 +134,6 @@ class ExportError(WarehouseError):
         super().__init__(f"{path}: {problem}")
 
 
-class ParseEngineError(LatinnoError):
-    """The configured parse engine cannot start (runner.engine, runner.dask_address)."""
-
-
 class RefreshRunningError(LatinnoError):
     """Another refresh holds this warehouse's run lock; the message names its PID and command.
 

@@ -10,7 +10,6 @@ import asyncio
 import ipaddress
 import os
 import sys
-from importlib.abc import MetaPathFinder
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -22,8 +21,8 @@ from rich.table import Table
 from latinno.cli.app import (
     ConfigOption,
     DbOption,
+    Output,
     app,
-    end_process,
     is_verbose,
     overrides_for,
     quiet_prefect,
@@ -46,7 +45,7 @@ GROUP BY ALL ORDER BY cases DESC, country LIMIT 8
 """.strip()
 
 err = Console(stderr=True)
-out = Console()
+out = Output()  # a reader gone early changes no run's exit code
 
 
 def _languages(value: str | None) -> list[str] | None:
@@ -78,32 +77,6 @@ def _run_flow_once(params: dict[str, Any], show_progress: bool) -> dict[str, Any
     from flows.refresh import refresh as refresh_flow
 
     return with_progress(lambda: asyncio.run(refresh_flow(**params)), terminal=show_progress)
-
-
-def arrow_without_pandas() -> None:
-    """Keep pandas out of a refresh: 0.2 s and about 50 MB it never uses.
-
-    pyarrow imports pandas on its first conversion of a Python list, only to check whether the
-    list is a pandas object. A refresh gives Arrow plain lists and never converts Arrow to
-    pandas. pyarrow asks once and keeps the answer, so it is asked while ``import pandas``
-    fails; ``import pandas`` itself works again right after. Only in the CLI's refresh process.
-    """
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    sys.meta_path.insert(0, _NoPandas())
-    try:
-        pa.array([], pa.int8())
-    finally:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoPandas)]
-
-
-class _NoPandas(MetaPathFinder):
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname == "pandas":
-            raise ImportError("pandas is not used by a refresh")
-        return None
 
 
 def _print_summary(data: dict[str, Any]) -> int:
@@ -209,9 +182,8 @@ def refresh(
         "accept_drift": accept_drift,
         "sweep": sweep,
     }
-    arrow_without_pandas()
     data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
-    end_process(_print_summary(data))
+    raise typer.Exit(_print_summary(data))
 
 
 @app.command(epilog="Example: latinno reparse --db data/latinno.duckdb")
@@ -249,7 +221,7 @@ def reparse(
         "unchanged",
         "parse_issues",
     ):
-        table.add_row(key, str(counts.get(key, 0)))
+        table.add_row(key, str(getattr(counts, key)))
     out.print(table)
     if failures:
         err.print(
