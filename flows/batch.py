@@ -159,26 +159,14 @@ def _languages_gone(results: Sequence[FetchResult], known: Known) -> tuple[list[
     return withdraw, going
 
 
-def process_batch(
-    results: Sequence[FetchResult],
-    *,
-    known: Known,
-    spec: ParseSpec,
-    target: LoadTarget,
-    full: bool = False,
-    guard: DriftGuard[_Writes] | None = None,
-) -> BatchResult:
-    """Classify, parse and load one batch of fetch results; returns what happened, counted.
-
-    Blocks for the batch's parsing and loading: call it on a thread (``flows.pipeline``).
-    With a drift ``guard``, what the batch writes waits for its verdict (flows.guard).
-    """
-    out = BatchResult()
+def _classify(
+    results: Sequence[FetchResult], known: Known, full: bool, out: BatchResult, writes: _Writes
+) -> list[tuple[FetchResult, str]]:
+    """Count each result by its kind and gather what it writes; returns the pages to parse
+    (with their digests)."""
     counts = out.counts
-    writes = _Writes()
     to_parse: list[tuple[FetchResult, str]] = []
     writes.gone_ids, going = _languages_gone(results, known)
-
     for result in results:
         key = (result.case_id, result.lang) if result.case_id and result.lang else None
         kind = result.kind
@@ -214,7 +202,27 @@ def process_batch(
             if kind is FetchKind.ROBOTS_UNAVAILABLE:
                 counts.robots_unavailable += 1
                 out.robots_note = out.robots_note or reason
+    return to_parse
 
+
+def process_batch(
+    results: Sequence[FetchResult],
+    *,
+    known: Known,
+    spec: ParseSpec,
+    target: LoadTarget,
+    full: bool = False,
+    guard: DriftGuard[_Writes] | None = None,
+) -> BatchResult:
+    """Classify, parse and load one batch of fetch results; returns what happened, counted.
+
+    Blocks for the batch's parsing and loading: call it on a thread (``flows.pipeline``).
+    With a drift ``guard``, what the batch writes waits for its verdict (flows.guard).
+    """
+    out = BatchResult()
+    counts = out.counts
+    writes = _Writes()
+    to_parse = _classify(results, known, full, out, writes)
     started = time.perf_counter()
     parsed = parse_pages([(r.body or b"", r.url, r.charset) for r, _ in to_parse], spec)
     counts.parse_s += time.perf_counter() - started
