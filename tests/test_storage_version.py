@@ -126,6 +126,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a refresh, then a virtualenv and a DuckDB from the package index
 @pytest.mark.parametrize("release", [OLDEST_READER, "1.4"])
 def test_a_refreshed_warehouse_opens_in_duckdb_1x(
     release: str, refreshed: Path, tmp_path: Path
