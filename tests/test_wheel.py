@@ -81,6 +81,9 @@ def test_the_wheel_installs_only_the_project_namespace_and_the_given_packages(
     assert all(Path(line).is_relative_to(site) for line in found.stdout.split()), found.stdout
     (top_level,) = site.glob("python*/site-packages/latinno_pipeline-*.dist-info/top_level.txt")
     assert set(top_level.read_text().split()) == TOP_LEVEL
+    # The code's licence travels with it.
+    licence = top_level.parent / "licenses" / "LICENSE"
+    assert licence.read_text() == (REPO / "LICENSE").read_text()
 
 
 def test_every_command_works_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
