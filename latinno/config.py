@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from latinno import pipeline_version
 from latinno.errors import ConfigError
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
 
@@ -93,13 +94,25 @@ class SourceSettings(_Section):
 class PolitenessSettings(_Section):
     rate: NonNegativeFloat = 2.0
     concurrency: PositiveInt = 2
-    user_agent: str = "latinno-pipeline/0.1 (research data pipeline; +{contact})"
+    user_agent: str = "latinno-pipeline/{version} (research data pipeline; +{contact})"
     contact: str = "https://github.com/latinno-pipeline/latinno-pipeline"
     obey_robots: bool = True
 
+    @field_validator("user_agent")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(contact="", version="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"placeholders are {{contact}} and {{version}} only, not {exc}"
+            ) from None
+        return value
+
     @property
     def user_agent_header(self) -> str:
-        return self.user_agent.format(contact=self.contact)
+        """The User-Agent sent: the template with the contact and this pipeline's version."""
+        return self.user_agent.format(contact=self.contact, version=pipeline_version())
 
     @property
     def placeholder_contact(self) -> bool:

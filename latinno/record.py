@@ -34,7 +34,7 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class CaseRecord:
-    """One case page in one language, normalized to the codes of VOCABULARY.md.
+    """One case page in one language, normalized to the codes of docs/vocabulary.md.
 
     Not content: the page's identity (url, case_id, lang), the country name as shown (its code
     is content), the parse issues and the parser version.

@@ -1,6 +1,6 @@
 """``parse_case``: one case page's bytes and URL in, one ``CaseRecord`` out.
 
-How the page is read (SITE.md: the markup is unknown, the visible text is known):
+How the page is read (docs/site.md: the markup is unknown, the visible text is known):
 
 1. Decode (parsers.decoding), build the BeautifulSoup tree with the lxml builder, strained to
    ``<body>`` and the ``<link>``/``<base>`` elements (parsers.soup), and turn ``<body>`` into a

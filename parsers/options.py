@@ -1,6 +1,6 @@
 """Means, Ends and Policy cycle: every option is always listed; return only the marked ones.
 
-SITE.md assumption (configurable): an option applies when its element, or an ancestor of it up
+docs/site.md assumption (configurable): an option applies when its element, or an ancestor of it up
 to the list, carries one of ``active_classes``. An option is named by its visible text or, when
 it shows only an icon, by ``alt``/``title`` on the item or inside it.
 """

@@ -401,6 +401,25 @@ def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site:
         assert server.stats()["in_flight"] == 0  # the drip noticed the client left
 
 
+def test_cli_serve_without_a_root_serves_the_bundled_site_anywhere(tmp_path: Path) -> None:
+    """No checkout needed (an installed package, issue 22): the pages are rendered, not read."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "html"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "latinno.cli", "site", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        page = httpx.get(f"{url}/es/case/17045/")
+        assert page.content == (fixtures / "es" / "case" / "17045" / "index.html").read_bytes()
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "serving the bundled site" in stderr
+
+
 def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
     from latinno.sitemodel.server import HOSTILE_PAGES
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from latinno import pipeline_version
 from latinno.config import Overrides, Settings, resolve_settings
 
 app = typer.Typer(
@@ -41,19 +42,11 @@ DbOption = Annotated[
 _state: dict[str, Any] = {"verbose": False}
 
 
-def package_version() -> str:
-    """The installed version of this project (its package metadata)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("latinno-pipeline")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed; run `make` or `pip install -e .`)"
-
-
 def _print_version(value: bool) -> None:
     if value:
-        print(f"latinno {package_version()}")
+        found = pipeline_version()
+        hint = " (not installed; run `make` or `pip install -e .`)" if found == "unknown" else ""
+        print(f"latinno {found}{hint}")
         raise typer.Exit()
 
 

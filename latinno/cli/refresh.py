@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -32,9 +33,6 @@ from latinno.cli.app import (
 from latinno.cli.progress import with_progress
 from latinno.config import Settings, resolve_settings
 from latinno.errors import LatinnoError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
 
 EXAMPLE_QUERY = """
 SELECT c.name_en AS country, count(*) AS cases,
@@ -264,31 +262,47 @@ def demo(
     config: ConfigOption = None,
     db: DbOption = None,
     root: Annotated[
-        Path, typer.Option("--root", help="Site to serve (the bundled fixture site).")
-    ] = BUNDLED_SITE,
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Site to serve (default: the bundled fixture site, rendered into a temporary "
+            "folder).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query.
 
     Only the base URL differs from a real run: discovery, politeness and loading are the same
     (the bundled server offers a sitemap, so no ids are probed).
     """
-    from latinno.sitemodel.server import run_server_in_thread
+    from latinno.sitemodel.build_fixtures import bundled_site
 
     settings = settings_for(config, db)
-    if not root.is_dir():
+    if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
+    # Rendered from latinno.sitemodel rather than read from a checkout's fixtures/html, so an
+    # installed package has its demo too (no copy of the pages ships in the wheel).
+    with nullcontext(root) if root is not None else bundled_site() as served:
+        code = _demo_run(config, db, served, str(root or "the bundled site"))
+    _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
+    _publish(settings)
+    raise typer.Exit(code)
+
+
+def _demo_run(config: Path | None, db: Path | None, root: Path, name: str) -> int:
+    """Serve ``root`` and refresh it, every language; returns the refresh's exit code."""
+    from latinno.sitemodel.server import run_server_in_thread
+
     with run_server_in_thread(root, sitemap=True) as server:
-        out.print(f"Site server: {server.base_url} (serving {root})")
+        out.print(f"Site server: {server.base_url} (serving {name})")
         # Every language, so the demo shows the cases published only in Spanish or Portuguese.
         overrides = overrides_for(
             db, source__base_url=server.base_url, source__languages=["en", "es", "pt"]
         )
         params = {"config_path": str(config) if config else None, "overrides": overrides}
         data = _run_flow(params, show_progress=sys.stderr.isatty())
-    code = _print_summary(data)
-    _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
-    _publish(settings)
-    raise typer.Exit(code)
+    return _print_summary(data)
 
 
 def _warn_about_contact(settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -30,9 +31,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (keep it loopback).")] = (
         "127.0.0.1"
     ),
-    root: Annotated[Path, typer.Option(help="Folder holding {lang}/case/{id}/index.html.")] = Path(
-        "fixtures/html"
-    ),
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding {lang}/case/{id}/index.html (default: the bundled fixture "
+            "site, rendered into a temporary folder).",
+            show_default=False,
+        ),
+    ] = None,
     faults: Annotated[
         float,
         typer.Option(help="Share of case responses that fail (500/503/429/reset/truncate/slow)."),
@@ -74,27 +80,31 @@ def serve(
 
     The first line printed is the server's URL, e.g. http://127.0.0.1:8765
     """
+    from latinno.sitemodel.build_fixtures import bundled_site
+
     robots_text = _checked_options(root, faults, redesign, robots)
-    _serve_until_interrupted(
-        root,
-        host=host,
-        port=port,
-        faults=faults,
-        seed=seed,
-        sitemap=sitemap,
-        sitemap_lastmod=sitemap_lastmod,
-        robots=robots_text,
-        hostile=hostile,
-        redesign=redesign,
-    )
+    with nullcontext(root) if root is not None else bundled_site() as served:
+        _serve_until_interrupted(
+            served,
+            name=str(root or "the bundled site"),
+            host=host,
+            port=port,
+            faults=faults,
+            seed=seed,
+            sitemap=sitemap,
+            sitemap_lastmod=sitemap_lastmod,
+            robots=robots_text,
+            hostile=hostile,
+            redesign=redesign,
+        )
 
 
 def _checked_options(
-    root: Path, faults: float, redesign: str | None, robots: Path | None
+    root: Path | None, faults: float, redesign: str | None, robots: Path | None
 ) -> str | None:
     """Refuse a bad ``serve`` option in one line before anything listens; return the text of
     the robots.txt to serve, if one was named."""
-    if not root.is_dir():
+    if root is not None and not root.is_dir():
         raise LatinnoError(f"{root}: site root is not a folder (expected {{lang}}/case/{{id}}/)")
     if not 0.0 <= faults <= 1.0:
         raise LatinnoError(f"--faults {faults}: expected a share between 0 and 1, such as 0.2")
@@ -111,6 +121,7 @@ def _checked_options(
 def _serve_until_interrupted(
     root: Path,
     *,
+    name: str,
     host: str,
     port: int,
     faults: float,
@@ -127,7 +138,7 @@ def _serve_until_interrupted(
     def announce(url: str) -> None:
         print(url, flush=True)
         extra = ", hostile pages 19991-19997" if hostile else ""
-        print(f"serving {root} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
+        print(f"serving {name} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
 
     try:
         asyncio.run(
