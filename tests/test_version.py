@@ -19,7 +19,7 @@ from warehouse.db import connect
 
 REPO = Path(__file__).resolve().parent.parent
 # A version number written down anywhere but pyproject.toml (and the changelog, which names
-# releases): the User-Agent once carried "latinno-pipeline/0.1" in two places.
+# releases): the User-Agent once carried the number by hand in two places.
 HARD_CODED = re.compile(r"latinno(?:-pipeline)?[/ ]v?\d+\.\d+")
 
 
