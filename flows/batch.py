@@ -24,6 +24,7 @@ from flows.counts import RunCounts
 from flows.fetch_types import FetchKind, FetchResult, Validators
 from flows.guard import DriftGuard, Mode
 from flows.parsing import ParseFailure, ParseSpec, parse_pages
+from flows.revisit import Check
 from latinno.record import CaseRecord
 from latinno.vocabulary import LANGS
 
@@ -45,6 +46,10 @@ class Known:
     # The content fields each active case holds now, for the drift guard (flows.guard).
     filled: Mapping[int, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # for the run summary (e.g. earlier runs found interrupted)
+    # The revisit policy's memory (flows.revisit): each page's last check, and when the run
+    # before this one started.
+    checks: Mapping[tuple[int, str], Check] = field(default_factory=dict)
+    previous_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

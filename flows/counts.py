@@ -35,8 +35,12 @@ _INTS: tuple[str, ...] = (
     "no_answer",
     "pages",
     "withdrawn_skipped",
+    "revalidated",
+    "deferred",
 )
 _SECONDS: tuple[str, ...] = ("fetch_s", "parse_s", "load_s")
+# Taken, not added: the age of the oldest check among the pages we hold (flows.revisit).
+_TAKEN: tuple[str, ...] = ("oldest_check_days",)
 
 
 @dataclass
@@ -82,6 +86,9 @@ class RunCounts:
     no_answer: int = 0
     pages: int = 0  # reparse: archived pages read
     withdrawn_skipped: int = 0  # reparse: pages of withdrawn cases, left as they are
+    revalidated: int = 0  # pages we held that were asked again (flows.revisit)
+    deferred: int = 0  # pages due that a run left for later (revisit.max_pages_per_run)
+    oldest_check_days: float = 0.0  # days since the oldest check among the pages we hold
     fetch_s: float = 0.0
     parse_s: float = 0.0  # summed over batches
     load_s: float = 0.0
@@ -103,13 +110,15 @@ class RunCounts:
             for f in fields(LanguageCounts):
                 setattr(mine, f.name, getattr(mine, f.name) + getattr(theirs, f.name))
         self.prefixes.update(other.prefixes)
+        for name in _TAKEN:
+            setattr(self, name, max(getattr(self, name), getattr(other, name)))
 
     def as_row(self) -> dict[str, int | float]:
         """The flat form: every scalar count, ``http_{status}``, ``lang_{lang}_{count}`` for
         each language met and ``probe_stop_{prefix}``/``probe_known_beyond_{prefix}`` for
         each prefix probed; seconds rounded to milliseconds."""
         row: dict[str, int | float] = {name: getattr(self, name) for name in _INTS}
-        row |= {name: round(getattr(self, name), 3) for name in _SECONDS}
+        row |= {name: round(getattr(self, name), 3) for name in (*_SECONDS, *_TAKEN)}
         row |= {f"http_{status}": n for status, n in sorted(self.http.items())}
         for lang, counts in self.languages.items():
             row |= {f"lang_{lang}_{f.name}": getattr(counts, f.name) for f in fields(counts)}
@@ -122,7 +131,7 @@ class RunCounts:
     def from_row(cls, row: Mapping[str, int | float]) -> RunCounts:
         """Read ``as_row``'s form back; names it does not write are ignored."""
         counts = cls()
-        for name in (*_INTS, *_SECONDS):
+        for name in (*_INTS, *_SECONDS, *_TAKEN):
             if name in row:
                 setattr(counts, name, type(getattr(counts, name))(row[name]))
         lang_fields = {f.name for f in fields(LanguageCounts)}

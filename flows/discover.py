@@ -15,7 +15,7 @@ whoever processes them sees all the languages of a case at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flows.fetch import Fetcher
@@ -38,6 +38,40 @@ def _hit(result: FetchResult) -> bool:
     return result.error is None and not result.gone
 
 
+# Languages to ask for one id: at once, then after those if any was a page, else.
+Asks = tuple[list[str], list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class Economy:
+    """Which pages of a prefix a run asks (flows.revisit): ``held`` languages by known case,
+    the known cases to revalidate, ``due(id, lang)`` for the rest, and how many serials past
+    the highest known one are asked every run."""
+
+    held: Mapping[int, Collection[str]]
+    revalidate: Collection[int]
+    due: Callable[[int, str], bool]
+    ahead: int = 3
+
+
+def _asks(
+    cid: int, langs: Sequence[str], other_languages: bool, known: bool, economy: Economy | None
+) -> Asks:
+    rest = list(langs[1:])
+    if economy is None:  # everything, as far as probing reaches
+        return [langs[0]], rest, rest if other_languages or known else []
+    held = economy.held.get(cid)
+    more = [lang for lang in langs if other_languages and economy.due(cid, lang)]
+    if held:
+        # A known case: every page we hold together, with any translation check due.
+        if cid in economy.revalidate or any(lang not in held for lang in more):
+            return [lang for lang in langs if lang in held or lang in more], [], []
+        return [], [], []
+    if economy.due(cid, langs[0]):
+        return [langs[0]], rest, [lang for lang in more if lang != langs[0]]
+    return [lang for lang in more if lang != langs[0]], [], []
+
+
 async def probe_prefix(
     fetcher: Fetcher,
     base_url: str,
@@ -49,6 +83,7 @@ async def probe_prefix(
     known: Mapping[int, Mapping[str, Validators | None]],
     other_languages: bool = True,
     sweep: bool = False,
+    economy: Economy | None = None,
 ) -> ProbeOutcome:
     """Probe serials 1.. of ``prefix`` concurrently, in every language of ``langs``.
 
@@ -58,8 +93,10 @@ async def probe_prefix(
     below the highest serial of ``known`` (ids known from earlier runs or a sitemap: a gap wider
     than ``max_misses`` must not hide them), and with ``sweep`` only at ``max_serial``. Known ids
     are asked with their validators (``known[id][lang]``), so unchanged pages answer 304; those
-    past ``max_serial`` are rechecked afterwards. Returns every answer, 404s included, grouped
-    by case id in ``langs`` order.
+    past ``max_serial`` are rechecked afterwards. With ``economy`` only the pages it says are
+    due are asked, and the ``economy.ahead`` serials past the highest known case (a case we
+    hold is a hit whether asked or not). Returns every answer, 404s included, grouped by case
+    id in ``langs`` order.
     """
     if max_misses < 1 or max_serial < 1:
         raise ValueError(f"max_misses and max_serial must be >= 1 (got {max_misses}, {max_serial})")
@@ -71,6 +108,9 @@ async def probe_prefix(
     window = max(4, 2 * fetcher.policy.concurrency)
     results: dict[int, list[FetchResult]] = {}
     last_hit = 0
+    if economy is not None:
+        held = [cid - first_id for cid in mine if economy.held.get(cid)]
+        last_hit = max((s for s in held if s <= max_serial), default=0)
     next_serial = 1
     running: dict[asyncio.Task[list[FetchResult]], int] = {}
 
@@ -79,14 +119,22 @@ async def probe_prefix(
             return max_serial
         return min(max_serial, max(last_hit + max_misses, floor))
 
-    def one(cid: int) -> Awaitable[list[FetchResult]]:
-        ask_all = other_languages or cid in mine
-        return _probe_id(fetcher, base_url, cid, langs, mine.get(cid, {}), ask_all=ask_all)
+    def asks(cid: int) -> Asks:
+        now, if_hit, if_miss = _asks(cid, langs, other_languages, cid in mine, economy)
+        ahead = economy is not None and 0 < cid - first_id - floor <= economy.ahead
+        if ahead and not now:  # just past the highest known case: asked every run
+            return [langs[0]], if_hit or list(langs[1:]), if_miss
+        return now, if_hit, if_miss
+
+    def one(cid: int, plan: Asks) -> Awaitable[list[FetchResult]]:
+        return _probe_id(fetcher, base_url, cid, langs, mine.get(cid, {}), plan)
 
     try:
         while True:
             while len(running) < window and next_serial <= stop():
-                running[asyncio.ensure_future(one(first_id + next_serial))] = next_serial
+                plan = asks(first_id + next_serial)
+                if plan[0]:
+                    running[asyncio.ensure_future(one(first_id + next_serial, plan))] = next_serial
                 next_serial += 1
             if not running:
                 break
@@ -102,8 +150,10 @@ async def probe_prefix(
             task.cancel()
     last_probed = next_serial - 1
     # Known ids past max_serial: rechecked all the same, in every language.
-    rest = sorted(cid for cid in mine if cid not in results)
-    for cid, answers in zip(rest, await asyncio.gather(*(one(cid) for cid in rest)), strict=True):
+    rest = {cid: asks(cid) for cid in sorted(mine) if cid - first_id > last_probed}
+    rest = {cid: plan for cid, plan in rest.items() if plan[0]}
+    answered = await asyncio.gather(*(one(cid, plan) for cid, plan in rest.items()))
+    for cid, answers in zip(rest, answered, strict=True):
         results[cid] = answers
     return ProbeOutcome(
         results=[r for cid in sorted(results) for r in results[cid]],
@@ -118,22 +168,20 @@ async def _probe_id(
     case_id: int,
     langs: Sequence[str],
     validators: Mapping[str, Validators | None],
-    *,
-    ask_all: bool,
+    plan: Asks,
 ) -> list[FetchResult]:
-    """One id in ``langs[0]``, then in the other languages when that is a page or ``ask_all``."""
-    first = await _get(
-        fetcher, case_url(base_url, PageKey(case_id, langs[0])), validators.get(langs[0])
-    )
-    if len(langs) == 1 or not (ask_all or _hit(first)):
-        return [first]
-    rest = await asyncio.gather(
-        *(
-            _get(fetcher, case_url(base_url, PageKey(case_id, lang)), validators.get(lang))
-            for lang in langs[1:]
-        )
-    )
-    return [first, *rest]
+    """One id: ``plan[0]``'s languages, then ``plan[1]``'s if any was a page, else
+    ``plan[2]``'s; answers in ``langs`` order."""
+    now, if_hit, if_miss = plan
+
+    def get(lang: str) -> Awaitable[FetchResult]:
+        return _get(fetcher, case_url(base_url, PageKey(case_id, lang)), validators.get(lang))
+
+    first = list(await asyncio.gather(*(get(lang) for lang in now)))
+    then = [lang for lang in (if_hit if any(map(_hit, first)) else if_miss) if lang not in now]
+    answers = first + list(await asyncio.gather(*(get(lang) for lang in then)))
+    order = {lang: i for i, lang in enumerate(langs)}
+    return sorted(answers, key=lambda r: order.get(r.lang or "", len(order)))
 
 
 async def _get(fetcher: Fetcher, url: str, validators: Validators | None) -> FetchResult:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flows.counts import RunCounts
+from flows.revisit import Check
 from flows.summary import RunSummary, summary_markdown, summary_table
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def finish(
     *,
     held: str | None = None,
     absent: Sequence[tuple[int, str]] = (),
+    checks: Mapping[tuple[int, str], Check] | None = None,
 ) -> None:
     """Record the run's end; pages of no-write batches are marked seen here, in one go.
 
@@ -77,6 +79,7 @@ def finish(
     """
     from warehouse.db import writing
     from warehouse.load import touch_seen
+    from warehouse.revisits import CheckRow, save_checks
     from warehouse.runs import finish_run, resolve_failures
 
     counts = summary.counts.as_row() | {"duration_s": summary.duration_s}
@@ -88,6 +91,12 @@ def finish(
         if held is None:
             touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
             resolve_failures(con, [*seen, *absent], summary.run_id)
+        # Held or not, the pages were asked: when they are due again does not change.
+        rows = {
+            key: CheckRow(c.checked_at, c.interval_days, c.present)
+            for key, c in (checks or {}).items()
+        }
+        save_checks(con, rows)
         finish_run(con, summary.run_id, datetime.now(UTC), counts, status=status, reason=reason)
 
 

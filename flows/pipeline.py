@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,15 +27,17 @@ from typing import Any
 
 from flows.batch import BatchResult, Known, LoadTarget, process_batch
 from flows.counts import PrefixCounts, RunCounts
-from flows.discover import by_case, fetch_cases, probe_prefix, refetch_survivors
+from flows.discover import Economy, by_case, fetch_cases, probe_prefix, refetch_survivors
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
 from flows.parsing import ParseSpec
 from flows.progress import report, stage
+from flows.revisit import Check, RevisitPlan, due_cases
 from flows.sitemap import unchanged_per_sitemap
 from latinno.config import SourceSettings
 from latinno.pages import PageKey, page_key
+from latinno.vocabulary import LANGS
 
 # Fetch batches in flight at once: enough to keep the fetcher busy across a batch's tail,
 # few enough that fetched bodies don't pile up ahead of parsing.
@@ -66,8 +69,13 @@ class Pipeline:
         batch_size: int,
         full: bool,
         guard: DriftGuard[Any] | None = None,
+        revisit: RevisitPlan | None = None,
     ) -> None:
         self.fetcher = fetcher
+        # Which pages are due (flows.revisit); None: every page, as far as probing reaches.
+        self.revisit = revisit
+        self.checks: dict[tuple[int, str], Check] = {}  # this run's answers, for the next runs
+        self._economy: Economy | None = None
         self.guard = guard
         self.known = known
         self.spec = spec
@@ -130,6 +138,7 @@ class Pipeline:
             known=mine,
             other_languages=source.probe_other_languages,
             sweep=self._sweep,
+            economy=self._economy,
         )
         results = await refetch_survivors(self.fetcher, outcome.results, known.sha256)
         self._probed[prefix] = results
@@ -213,6 +222,8 @@ class Pipeline:
         self._source, self._sweep = source, sweep
         for cid in self.known.statuses:
             self._by_prefix.setdefault(cid // 1000, []).append(cid)
+        if self.revisit is not None and not sweep and limit is None:
+            self._economy = self._plan_economy()
 
         def probe(prefix: int) -> Awaitable[PrefixCounts]:
             stage(f"probing prefix {prefix}")
@@ -252,11 +263,46 @@ class Pipeline:
             await take(*await next_done)
         return found
 
+    def _plan_economy(self) -> Economy:
+        """The known cases due this run (flows.revisit), and the rest of what probing asks."""
+        assert self.revisit is not None
+        plan = self.revisit
+        held: dict[int, set[str]] = {}
+        for cid, lang in self.known.sha256:
+            held.setdefault(cid, set()).add(lang)
+        chosen = due_cases(plan, held, self.known.stale)
+        self.counts.deferred += chosen.deferred
+        return Economy(
+            held, chosen.asked, lambda cid, lang: plan.due((cid, lang)), plan.intervals.probe_ahead
+        )
+
+    def _record_checks(self, results: Sequence[FetchResult]) -> None:
+        """This run's answer for every page asked, as the check the next runs go by."""
+        if self.revisit is None:
+            return
+        held = self.known.sha256
+        cases = by_case(results)
+        for cid, answers in cases.items():
+            gone = {r.lang for r in answers if r.gone}
+            there = any(_found(r) for r in answers) or any(
+                (cid, lang) in held for lang in LANGS if lang not in gone
+            )
+            for r in answers:
+                if r.lang is None or not (_found(r) or r.gone):
+                    continue  # failed: asked again next run
+                key = (cid, r.lang)
+                self.counts.revalidated += key in held
+                changed = r.ok and (r.body is None or held.get(key) != _digest(r.body))
+                self.checks[key] = self.revisit.next_check(
+                    key, present=_found(r), changed=changed, case_exists=there
+                )
+
     async def dispatch(self, results: Sequence[FetchResult]) -> None:
         """Hand fetched pages on to be processed, waiting while too many batches are pending.
 
         Batches end on a case's last page: every language of a case is decided on together.
         """
+        self._record_checks(results)
         self.counts.discovered += sum(1 for r in results if _found(r))
         for r in results:
             if r.lang and r.case_id:
@@ -301,6 +347,10 @@ class Pipeline:
 
 def _found(result: FetchResult) -> bool:
     return result.ok or result.not_modified
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def _chunks(results: Sequence[FetchResult], size: int) -> list[list[FetchResult]]:

@@ -25,6 +25,7 @@ from flows.outcome import fail, finish, publish, request_counts, run_params, sum
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.progress import stage
+from flows.revisit import oldest_check_days, revisit_plan
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.tasks import as_tasks, plan_run
 from latinno.config import Overrides, Settings, resolve_settings
@@ -70,7 +71,14 @@ async def refresh(
             if why := await fetcher.unreachable(source.base_url):
                 fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
             pipeline = Pipeline(
-                fetcher, known, spec, target, batch_size=batch_size, full=full, guard=guard
+                fetcher,
+                known,
+                spec,
+                target,
+                batch_size=batch_size,
+                full=full,
+                guard=guard,
+                revisit=revisit_plan(settings, known, full),
             )
             pipeline.steps = as_tasks(pipeline)
             try:
@@ -80,6 +88,7 @@ async def refresh(
                 await pipeline.drain()
                 pipeline.counts.add(await asyncio.to_thread(write_waiting, target, guard))
                 await pipeline.count_languages()
+                pipeline.counts.oldest_check_days = oldest_check_days(pipeline)
             finally:
                 pipeline.close()
                 pipeline.counts.add(request_counts(fetcher.statuses))
@@ -87,7 +96,14 @@ async def refresh(
         notes = [n for n in (lock.note, *known.notes) if n]
         summary = summarize(settings, run_id, pipeline, time.monotonic() - started, notes)
         held = guard.message() if guard.held else None
-        finish(settings, summary, pipeline.deferred_seen, held=held, absent=pipeline.absent)
+        finish(
+            settings,
+            summary,
+            pipeline.deferred_seen,
+            held=held,
+            absent=pipeline.absent,
+            checks=pipeline.checks,
+        )
     await publish(summary)
     if held:
         raise RunHeldError(held)  # a held run ends failed, in Prefect too

@@ -20,6 +20,8 @@ from flows.counts import PrefixCounts
 from flows.fetch_types import Validators
 from flows.guard import before_run
 from flows.pipeline import Pipeline, Steps
+from flows.revisit import Check
+from latinno import clock
 from parsers import PARSER_VERSION
 
 
@@ -31,12 +33,16 @@ def plan_run(
     from warehouse.archive import misassigned_cases, page_validators
     from warehouse.db import writing
     from warehouse.known import current_contents, stale_cases
+    from warehouse.revisits import load_checks, previous_start
     from warehouse.runs import known_cases, mark_interrupted, start_run
 
     with writing(Path(db_path), lock_timeout_s) as con:
         # The run lock is held: a run still marked running was killed on the way.
         interrupted = mark_interrupted(con, datetime.now(UTC))
-        start_run(con, run_id, datetime.now(UTC), params)
+        previous = previous_start(con)
+        # The revisit clock: runs start when LATINNO_NOW says, so the gap between them is too.
+        start_run(con, run_id, clock.now(), params)
+        checks = {k: Check(*row) for k, row in load_checks(con).items()}
         validators = page_validators(con)
         statuses = known_cases(con)
         stale = stale_cases(con, PARSER_VERSION)
@@ -56,6 +62,8 @@ def plan_run(
         validators=conditional,
         filled=before_run(contents),
         notes=tuple(f"run {r} had been interrupted; marked so in table runs" for r in interrupted),
+        checks=checks,
+        previous_start=previous,
     )
 
 

@@ -233,6 +233,30 @@ class GuardSettings(_Section):
     min_pages: PositiveInt = 50
 
 
+class RevisitSettings(_Section):
+    """How often known pages and probe misses are asked again, in days (flows.revisit)."""
+
+    enabled: bool = True  # false: every run asks every page, as far as probing reaches
+    min_days: PositiveFloat = 7.0
+    max_days: PositiveFloat = 28.0
+    translation_days: PositiveFloat = 91.0
+    probe_ahead: NonNegativeInt = 3
+    max_pages_per_run: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RevisitSettings:
+        if self.min_days > self.max_days:
+            raise ValueError(
+                f"min_days ({self.min_days}) must not be above max_days ({self.max_days})"
+            )
+        if self.translation_days < self.min_days:
+            raise ValueError(
+                f"translation_days ({self.translation_days}) must not be below min_days "
+                f"({self.min_days})"
+            )
+        return self
+
+
 class ReleaseSettings(_Section):
     # No licence is claimed unless set: the site states how to cite, not a licence.
     license: str | None = None
@@ -254,6 +278,7 @@ class Settings(_Section):
     runner: RunnerSettings = RunnerSettings()
     query: QuerySettings = QuerySettings()
     guard: GuardSettings = GuardSettings()
+    revisit: RevisitSettings = RevisitSettings()
     release: ReleaseSettings = ReleaseSettings()
     report: ReportSettings = ReportSettings()
 

@@ -60,6 +60,18 @@ FROM runs ORDER BY started_at DESC LIMIT {int(runs)}
 """,
         ),
     ]
+    tables.append(
+        _table(
+            con,
+            "Revisits (oldest check among the pages that are there)",
+            """
+SELECT min(checked_at) FILTER (WHERE present) AS oldest_check,
+       count(*) FILTER (WHERE present) AS pages_there,
+       count(*) FILTER (WHERE NOT present) AS misses_remembered
+FROM page_checks
+""",
+        )
+    )
     failures = open_failures(con)
     tables.append(
         Table(

@@ -1,0 +1,194 @@
+"""When to ask a page again: the revisit policy, in days, not runs (issue 23). No Prefect, no
+warehouse: plain values in, decisions out.
+
+Every page we asked for has a check: when it was last asked, whether it was there, and the
+interval after which it is asked again. A page that is there adapts its interval (Nutch's
+adaptive schedule): × 1.4 when it answered unchanged, × 0.8 when it changed, within
+``[min_days, max_days]``. A page that was not there (a probed id that is no case, a withdrawn
+case, a language a case lacks) is asked again after ``max_days`` (an id) or
+``translation_days`` (a missing language of a case that exists).
+
+A run asks a page when waiting for the next run would leave it unasked for longer than its
+interval; the next run is expected as far ahead as the previous one was behind (the
+*horizon*), so a daily schedule asks a seventh of what a weekly one does, for the same
+staleness. The first interval of a page is spread by a hash of its key, so revisits come in a
+steady share every run, not all in one run every fourth week.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from latinno import clock
+
+if TYPE_CHECKING:  # the policy itself needs neither
+    from flows.batch import Known
+    from flows.pipeline import Pipeline
+    from latinno.config import Settings
+
+# Nutch's adaptive fetch schedule: an unchanged page waits longer, a changed one less.
+GROW = 1.4
+SHRINK = 0.8
+# Without an earlier run to go by, runs are expected weekly (README: the scheduled run).
+DEFAULT_HORIZON_DAYS = 7.0
+
+Key = tuple[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The last time a page was asked for, whether it was there, and when to ask again."""
+
+    checked_at: datetime  # aware UTC
+    interval_days: float
+    present: bool
+
+    def next_at(self) -> datetime:
+        return self.checked_at + timedelta(days=self.interval_days)
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    """The policy's knobs (config section ``revisit``), as plain values."""
+
+    min_days: float = 7.0
+    max_days: float = 28.0
+    translation_days: float = 91.0
+    probe_ahead: int = 3
+    max_pages_per_run: int | None = None
+
+
+def spread(key: Key) -> float:
+    """A fraction in [0, 1) fixed by the page's key, so first intervals spread evenly."""
+    digest = hashlib.blake2b(f"{key[0]}:{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def horizon_days(now: datetime, previous_start: datetime | None, max_days: float) -> float:
+    """Days until the next run is expected: as long as since the previous one (at most
+    ``max_days``), or a week when there was none."""
+    if previous_start is None:
+        return DEFAULT_HORIZON_DAYS
+    gap = (now - previous_start).total_seconds() / 86400
+    return min(max(gap, 0.0), max_days)
+
+
+@dataclass(frozen=True)
+class RevisitPlan:
+    """What a run asks: every page whose next check would fall before the next run."""
+
+    checks: Mapping[Key, Check]
+    now: datetime
+    horizon_days: float = DEFAULT_HORIZON_DAYS
+    intervals: Intervals = Intervals()
+    full: bool = False  # --full, --sweep, a trial run: everything is asked
+
+    def due(self, key: Key) -> bool:
+        """Asked this run: never asked, or the next run would be later than its interval."""
+        if self.full:
+            return True
+        check = self.checks.get(key)
+        if check is None:
+            return True
+        return check.next_at() < self.now + timedelta(days=self.horizon_days)
+
+    def overdue(self, key: Key) -> float:
+        """How long past its time a page is, in days (never asked: the most)."""
+        check = self.checks.get(key)
+        if check is None:
+            return float("inf")
+        return (self.now - check.next_at()).total_seconds() / 86400
+
+    def next_check(self, key: Key, *, present: bool, changed: bool, case_exists: bool) -> Check:
+        """The check a page gets from this run's answer (``present``: 200 or 304)."""
+        knobs = self.intervals
+        old = self.checks.get(key)
+        if present:
+            bound = knobs.max_days
+        else:
+            # A missing language of a case that is there is a translation to come, rarely.
+            bound = knobs.translation_days if case_exists else knobs.max_days
+        if old is None or old.present != present:
+            return Check(self.now, self.first_interval(key, bound), present)
+        if not present:
+            return Check(self.now, bound, False)
+        days = old.interval_days * (SHRINK if changed else GROW)
+        return Check(self.now, min(max(days, knobs.min_days), knobs.max_days), True)
+
+    def first_interval(self, key: Key, bound: float) -> float:
+        """A page's first interval, spread by its key over (horizon, horizon + bound]: a run
+        asks a page when the next one would be late, so with runs every ``horizon`` days each
+        run of the first ``bound`` days gets an even share, and none is asked later than
+        ``bound`` days after this run."""
+        return max(self.intervals.min_days, self.horizon_days + spread(key) * bound)
+
+
+@dataclass
+class CaseSelection:
+    """The known cases a run revalidates, and those due that it leaves for later."""
+
+    asked: set[int] = field(default_factory=set)
+    deferred: int = 0  # pages due but left for a later run (``max_pages_per_run``)
+
+
+def due_cases(
+    plan: RevisitPlan, held: Mapping[int, Collection[str]], stale: Collection[int] = ()
+) -> CaseSelection:
+    """Known cases with a page due (every page we hold of such a case is asked together, so a
+    withdrawn case is decided on all its languages); stale cases always. With
+    ``max_pages_per_run``, the most overdue first, the rest deferred."""
+    due: list[tuple[float, int, int]] = []
+    for cid, langs in held.items():
+        keys = [(cid, lang) for lang in langs]
+        if cid in stale or any(plan.due(key) for key in keys):
+            worst = float("inf") if cid in stale else max(plan.overdue(k) for k in keys)
+            due.append((worst, cid, len(keys)))
+    cap = plan.intervals.max_pages_per_run
+    if cap is None or plan.full:
+        return CaseSelection({cid for _, cid, _ in due})
+    out = CaseSelection()
+    pages = 0
+    for _, cid, count in sorted(due, key=lambda item: (-item[0], item[1])):
+        if pages + count <= cap or cid in stale:
+            out.asked.add(cid)
+            pages += count
+        else:
+            out.deferred += count
+    return out
+
+
+def oldest_check(checks: Mapping[Key, Check]) -> datetime | None:
+    """The oldest last check among the pages that were there when last asked."""
+    return min((c.checked_at for c in checks.values() if c.present), default=None)
+
+
+def revisit_plan(settings: Settings, known: Known, full: bool) -> RevisitPlan | None:
+    """The run's plan from its settings and what the warehouse knew; None when the policy is
+    off (``revisit.enabled: false``: every page, every run)."""
+    knobs = settings.revisit
+    if not knobs.enabled:
+        return None
+    now = clock.now()
+    intervals = Intervals(
+        knobs.min_days,
+        knobs.max_days,
+        knobs.translation_days,
+        knobs.probe_ahead,
+        knobs.max_pages_per_run,
+    )
+    horizon = horizon_days(now, known.previous_start, knobs.max_days)
+    return RevisitPlan(known.checks, now, horizon, intervals, full=full)
+
+
+def oldest_check_days(pipeline: Pipeline) -> float:
+    """Days since the oldest check among the pages that were there, this run's answers in."""
+    if pipeline.revisit is None:
+        return 0.0
+    oldest = oldest_check({**pipeline.known.checks, **pipeline.checks})
+    if oldest is None:
+        return 0.0
+    return round((pipeline.revisit.now - oldest).total_seconds() / 86400, 2)
