@@ -55,21 +55,31 @@ class Economy:
 
 
 def _asks(
-    cid: int, langs: Sequence[str], other_languages: bool, known: bool, economy: Economy | None
+    cid: int,
+    langs: Sequence[str],
+    other_languages: bool,
+    known: bool,
+    economy: Economy | None,
+    past_highest: int,
 ) -> Asks:
+    """What to ask of one id. With ``economy``: a case we hold, every page we hold when the
+    case is due or a translation check of it is, with those; another id, each language
+    whose check is due, and the first language when the id is at most ``economy.ahead``
+    serials past the highest known one (``past_highest``) too; every language once the first
+    is found."""
     rest = list(langs[1:])
     if economy is None:  # everything, as far as probing reaches
         return [langs[0]], rest, rest if other_languages or known else []
     held = economy.held.get(cid)
     more = [lang for lang in langs if other_languages and economy.due(cid, lang)]
     if held:
-        # A known case: every page we hold together, with any translation check due.
         if cid in economy.revalidate or any(lang not in held for lang in more):
             return [lang for lang in langs if lang in held or lang in more], [], []
         return [], [], []
-    if economy.due(cid, langs[0]):
-        return [langs[0]], rest, [lang for lang in more if lang != langs[0]]
-    return [lang for lang in more if lang != langs[0]], [], []
+    others = [lang for lang in more if lang != langs[0]]
+    if economy.due(cid, langs[0]) or 0 < past_highest <= economy.ahead:
+        return [langs[0]], rest, others
+    return others, [], []
 
 
 async def probe_prefix(
@@ -90,13 +100,11 @@ async def probe_prefix(
     Each serial is asked in ``langs[0]``; when that is a page, or ``other_languages`` is on, or
     the id is known, in every other language too. A serial is a hit when any language has a
     page. Probing stops once ``max_misses`` serials past the last hit were misses, but never
-    below the highest serial of ``known`` (ids known from earlier runs or a sitemap: a gap wider
-    than ``max_misses`` must not hide them), and with ``sweep`` only at ``max_serial``. Known ids
-    are asked with their validators (``known[id][lang]``), so unchanged pages answer 304; those
-    past ``max_serial`` are rechecked afterwards. With ``economy`` only the pages it says are
-    due are asked, and the ``economy.ahead`` serials past the highest known case (a case we
-    hold is a hit whether asked or not). Returns every answer, 404s included, grouped by case
-    id in ``langs`` order.
+    below the highest serial of ``known`` (a gap wider than ``max_misses`` must not hide
+    them), and with ``sweep`` only at ``max_serial``. Known ids are asked with their
+    validators (``known[id][lang]``); those past ``max_serial`` are rechecked afterwards.
+    With ``economy``, only what it says is due (see ``_asks``). Returns every answer, 404s
+    included, grouped by case id in ``langs`` order.
     """
     if max_misses < 1 or max_serial < 1:
         raise ValueError(f"max_misses and max_serial must be >= 1 (got {max_misses}, {max_serial})")
@@ -107,10 +115,9 @@ async def probe_prefix(
     floor = max((cid - first_id for cid in mine if cid - first_id <= max_serial), default=0)
     window = max(4, 2 * fetcher.policy.concurrency)
     results: dict[int, list[FetchResult]] = {}
-    last_hit = 0
-    if economy is not None:
-        held = [cid - first_id for cid in mine if economy.held.get(cid)]
-        last_hit = max((s for s in held if s <= max_serial), default=0)
+    # A case we hold is a hit whether asked or not.
+    held = [cid - first_id for cid in mine if economy is not None and economy.held.get(cid)]
+    last_hit = max((serial for serial in held if serial <= max_serial), default=0)
     next_serial = 1
     running: dict[asyncio.Task[list[FetchResult]], int] = {}
 
@@ -120,11 +127,7 @@ async def probe_prefix(
         return min(max_serial, max(last_hit + max_misses, floor))
 
     def asks(cid: int) -> Asks:
-        now, if_hit, if_miss = _asks(cid, langs, other_languages, cid in mine, economy)
-        ahead = economy is not None and 0 < cid - first_id - floor <= economy.ahead
-        if ahead and not now:  # just past the highest known case: asked every run
-            return [langs[0]], if_hit or list(langs[1:]), if_miss
-        return now, if_hit, if_miss
+        return _asks(cid, langs, other_languages, cid in mine, economy, cid - first_id - floor)
 
     def one(cid: int, plan: Asks) -> Awaitable[list[FetchResult]]:
         return _probe_id(fetcher, base_url, cid, langs, mine.get(cid, {}), plan)
@@ -150,16 +153,11 @@ async def probe_prefix(
             task.cancel()
     last_probed = next_serial - 1
     # Known ids past max_serial: rechecked all the same, in every language.
-    rest = {cid: asks(cid) for cid in sorted(mine) if cid - first_id > last_probed}
-    rest = {cid: plan for cid, plan in rest.items() if plan[0]}
+    rest = {c: plan for c in sorted(mine) if c - first_id > last_probed and (plan := asks(c))[0]}
     answered = await asyncio.gather(*(one(cid, plan) for cid, plan in rest.items()))
-    for cid, answers in zip(rest, answered, strict=True):
-        results[cid] = answers
-    return ProbeOutcome(
-        results=[r for cid in sorted(results) for r in results[cid]],
-        last_probed=last_probed,
-        known_beyond=len(rest),
-    )
+    results.update(zip(rest, answered, strict=True))
+    ordered = [r for cid in sorted(results) for r in results[cid]]
+    return ProbeOutcome(results=ordered, last_probed=last_probed, known_beyond=len(rest))
 
 
 async def _probe_id(

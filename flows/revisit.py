@@ -8,8 +8,9 @@ adaptive schedule): × 1.4 when it answered unchanged, × 0.8 when it changed, w
 case, a language a case lacks) is asked again after ``max_days`` (an id) or
 ``translation_days`` (a missing language of a case that exists).
 
-A run asks a page when waiting for the next run would leave it unasked for longer than its
-interval; the next run is expected as far ahead as the previous one was behind (the
+A run asks a page when waiting for the next run would leave it unasked past its time, or past
+its bound (``max_days``, or ``translation_days`` for a missing
+translation); the next run is expected as far ahead as the previous one was behind (the
 *horizon*), so a daily schedule asks a seventh of what a weekly one does, for the same
 staleness. The first interval of a page is spread by a hash of its key, so revisits come in a
 steady share every run, not all in one run every fourth week.
@@ -94,7 +95,18 @@ class RevisitPlan:
         check = self.checks.get(key)
         if check is None:
             return True
-        return check.next_at() < self.now + timedelta(days=self.horizon_days)
+        next_run = self.now + timedelta(days=self.horizon_days)
+        # Never so that it waits past its bound, whatever its first (spread) interval says.
+        bound = check.checked_at + timedelta(days=self.bound(check))
+        return check.next_at() < next_run or bound < next_run
+
+    def bound(self, check: Check) -> float:
+        """The longest a page goes unasked: ``max_days``; a missing translation (its interval
+        longer than any an id gets) ``translation_days``."""
+        knobs = self.intervals
+        if check.present or check.interval_days <= 2 * knobs.max_days:
+            return knobs.max_days
+        return knobs.translation_days
 
     def overdue(self, key: Key) -> float:
         """How long past its time a page is, in days (never asked: the most)."""
@@ -121,9 +133,9 @@ class RevisitPlan:
 
     def first_interval(self, key: Key, bound: float) -> float:
         """A page's first interval, spread by its key over (horizon, horizon + bound]: a run
-        asks a page when the next one would be late, so with runs every ``horizon`` days each
-        run of the first ``bound`` days gets an even share, and none is asked later than
-        ``bound`` days after this run."""
+        asks a page when the next run would be late, so with runs every ``horizon`` days each
+        run of the first ``bound`` days gets an even share (and ``due`` never lets one wait
+        past ``bound``)."""
         return max(self.intervals.min_days, self.horizon_days + spread(key) * bound)
 
 

@@ -29,6 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 BEFORE_GAP = [1001, 1002, 1003, 1004, 1005]
 PAST_GAP = 1126
 SOURCE = {"country_prefixes": [1], "max_consecutive_misses": 50}
+# Where probing reaches, every run asking every page: which pages a run leaves for later is
+# tests/test_revisit.py's.
+EVERY_RUN = {"revisit": {"enabled": False}}
 
 
 def _site(root: Path, ids: list[int]) -> Path:
@@ -47,14 +50,18 @@ def test_probing_rechecks_a_known_case_past_a_wide_gap(tmp_path: Path) -> None:
     site = _site(tmp_path / "site", [*BEFORE_GAP, PAST_GAP])
     db = tmp_path / "w.duckdb"
     with run_server_in_thread(site, sitemap=True) as server:
-        first = run_refresh(base_url=server.base_url, db=str(db), overrides={"source": SOURCE})
+        first = run_refresh(
+            base_url=server.base_url, db=str(db), overrides={"source": SOURCE, **EVERY_RUN}
+        )
     assert first["counts"]["new"] == 6
     assert _statuses(db) == {cid: "active" for cid in [*BEFORE_GAP, PAST_GAP]}
 
     # The same site without a sitemap: probing alone. 1126 lies 121 serials past the last
     # hit before it, more than 50 misses: only the warehouse knowing it keeps probing going.
     with run_server_in_thread(site) as server:
-        second = run_refresh(base_url=server.base_url, db=str(db), overrides={"source": SOURCE})
+        second = run_refresh(
+            base_url=server.base_url, db=str(db), overrides={"source": SOURCE, **EVERY_RUN}
+        )
         stats = server.stats()
     counts = second["counts"]
     assert counts.get("withdrawn", 0) == 0
@@ -71,7 +78,9 @@ def test_probing_rechecks_a_known_case_past_a_wide_gap(tmp_path: Path) -> None:
     # A case is withdrawn on its own 404 only: 1003 goes, 1126 and the rest stay.
     (site / "en" / "case" / "1003" / "index.html").unlink()
     with run_server_in_thread(site) as server:
-        third = run_refresh(base_url=server.base_url, db=str(db), overrides={"source": SOURCE})
+        third = run_refresh(
+            base_url=server.base_url, db=str(db), overrides={"source": SOURCE, **EVERY_RUN}
+        )
     assert third["counts"]["withdrawn"] == 1
     assert _statuses(db) == {
         **{cid: "active" for cid in [*BEFORE_GAP, PAST_GAP]},
@@ -83,10 +92,12 @@ def test_known_case_past_max_serial_is_rechecked_and_counted(tmp_path: Path) -> 
     site = _site(tmp_path / "site", [*BEFORE_GAP, PAST_GAP])
     db = tmp_path / "w.duckdb"
     with run_server_in_thread(site, sitemap=True) as server:
-        run_refresh(base_url=server.base_url, db=str(db), overrides={"source": SOURCE})
+        run_refresh(base_url=server.base_url, db=str(db), overrides={"source": SOURCE, **EVERY_RUN})
     low = {**SOURCE, "max_serial": 100}
     with run_server_in_thread(site) as server:
-        summary = run_refresh(base_url=server.base_url, db=str(db), overrides={"source": low})
+        summary = run_refresh(
+            base_url=server.base_url, db=str(db), overrides={"source": low, **EVERY_RUN}
+        )
         stats = server.stats()
     counts = summary["counts"]
     # Probing never goes past max_serial, but the known case beyond it is asked for anyway.

@@ -1,0 +1,217 @@
+"""The revisit policy (issue 23): which pages a run asks, in days, and what that guarantees.
+
+The policy is plain logic (flows.revisit): most guarantees are checked here over simulated
+years of runs with no HTTP at all; ``tests/test_revisit_flow.py`` checks them end to end.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flows.discover import Economy, _asks
+from flows.revisit import (
+    Check,
+    Intervals,
+    RevisitPlan,
+    due_cases,
+    horizon_days,
+    oldest_check,
+)
+from latinno import clock
+from latinno.config import parse_settings
+from latinno.errors import ConfigError
+
+T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+DAY = timedelta(days=1)
+FOUR_WEEKS = timedelta(days=28)
+
+
+# --- the clock ---------------------------------------------------------------------------
+
+
+def test_latinno_now_sets_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LATINNO_NOW", "2027-03-01T12:30:00+01:00")
+    assert clock.now() == datetime(2027, 3, 1, 11, 30, tzinfo=UTC)
+    monkeypatch.setenv("LATINNO_NOW", "2027-03-01")  # no zone: UTC
+    assert clock.now() == datetime(2027, 3, 1, tzinfo=UTC)
+    monkeypatch.delenv("LATINNO_NOW")
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_a_bad_latinno_now_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LATINNO_NOW", "next tuesday")
+    with pytest.raises(ConfigError, match=r"LATINNO_NOW.*ISO 8601"):
+        clock.now()
+
+
+# --- simulated runs ----------------------------------------------------------------------
+
+
+def _simulate(
+    pages: int, every: timedelta, runs: int, edits: int, seed: int = 1
+) -> tuple[list[int], list[timedelta]]:
+    """``runs`` runs ``every`` apart over ``pages`` pages that are there, ``edits`` edits at
+    random times: (pages asked per run, how long each edit waited to be asked)."""
+    rng = random.Random(seed)
+    keys = [(1000 + n, "en") for n in range(pages)]
+    span = every * (runs - 1)
+    pending = sorted((T0 + span * rng.random() * 0.9, rng.choice(keys)) for _ in range(edits))
+    edited: dict[tuple[int, str], datetime] = {}
+    checks: dict[tuple[int, str], Check] = {}
+    asked: list[int] = []
+    waits: list[timedelta] = []
+    previous = None
+    for run in range(runs):
+        now = T0 + every * run
+        while pending and pending[0][0] <= now:
+            when, key = pending.pop(0)
+            edited.setdefault(key, when)
+        plan = RevisitPlan(checks, now, horizon_days(now, previous, 28))
+        due = [key for key in keys if plan.due(key)]
+        for key in due:
+            when = edited.pop(key, None)
+            if when is not None:
+                waits.append(now - when)
+            checks[key] = plan.next_check(
+                key, present=True, changed=when is not None, case_exists=True
+            )
+        asked.append(len(due))
+        previous = now
+    return asked, waits
+
+
+def test_weekly_runs_see_every_edit_within_four_weeks() -> None:
+    _, waits = _simulate(pages=2000, every=WEEK, runs=52, edits=400)
+    assert len(waits) > 300
+    assert max(waits) <= FOUR_WEEKS
+
+
+def test_weekly_runs_ask_a_steady_share_not_a_burst() -> None:
+    asked, _ = _simulate(pages=2000, every=WEEK, runs=52, edits=0)
+    assert asked[0] == 2000  # the first run asks everything
+    steady = asked[8:]
+    # A quarter of the pages a week on average (every page once in four weeks), and no run
+    # far above that: the first intervals are spread by key.
+    assert sum(steady) / len(steady) <= 2000 / 4 * 1.1
+    assert max(steady) <= 2000 / 4 * 1.5
+
+
+def test_daily_runs_ask_a_seventh_for_the_same_staleness() -> None:
+    weekly, _ = _simulate(pages=1000, every=WEEK, runs=20, edits=0)
+    daily, waits = _simulate(pages=1000, every=DAY, runs=140, edits=200)
+    assert max(waits) <= FOUR_WEEKS
+    per_week_daily = sum(daily[56:]) / len(daily[56:]) * 7
+    per_week_weekly = sum(weekly[8:]) / len(weekly[8:])
+    assert per_week_daily <= per_week_weekly * 1.2
+    assert per_week_daily >= per_week_weekly * 0.8
+
+
+def test_a_page_seen_changing_is_asked_more_often() -> None:
+    plan = RevisitPlan({(1001, "en"): Check(T0, 20.0, True)}, T0 + 20 * DAY)
+    changed = plan.next_check((1001, "en"), present=True, changed=True, case_exists=True)
+    unchanged = plan.next_check((1001, "en"), present=True, changed=False, case_exists=True)
+    assert changed.interval_days == pytest.approx(16.0)
+    assert unchanged.interval_days == 28.0  # × 1.4, clamped to max_days
+
+
+def test_full_asks_everything() -> None:
+    checks = {(1001, "en"): Check(T0, 28.0, True)}
+    assert not RevisitPlan(checks, T0 + DAY).due((1001, "en"))
+    assert RevisitPlan(checks, T0 + DAY, full=True).due((1001, "en"))
+
+
+# --- misses and languages ----------------------------------------------------------------
+
+
+def _first_recheck(plan_checks: dict[tuple[int, str], Check], key: tuple[int, str]) -> int:
+    """Weeks until a page checked at T0 is asked again by weekly runs."""
+    for week in range(1, 30):
+        plan = RevisitPlan(plan_checks, T0 + WEEK * week, 7.0)
+        if plan.due(key):
+            return week
+    raise AssertionError("never asked again")
+
+
+def test_a_missing_id_is_asked_again_within_four_weeks_not_weekly() -> None:
+    seen = []
+    for serial in range(200):
+        key = (2000 + serial, "en")
+        check = RevisitPlan({}, T0).next_check(key, present=False, changed=False, case_exists=False)
+        seen.append(_first_recheck({key: check}, key))
+        again = RevisitPlan({key: check}, check.next_at()).next_check(
+            key, present=False, changed=False, case_exists=False
+        )
+        assert again.interval_days == 28.0
+    assert max(seen) <= 4
+    # Spread over the four weeks, not all at once.
+    assert {1, 2, 3, 4} <= set(seen) and max(seen.count(w) for w in range(1, 5)) < 80
+
+
+def test_a_missing_translation_is_asked_again_within_thirteen_weeks() -> None:
+    weeks = []
+    for serial in range(200):
+        key = (3000 + serial, "es")
+        check = RevisitPlan({}, T0).next_check(key, present=False, changed=False, case_exists=True)
+        weeks.append(_first_recheck({key: check}, key))
+    assert max(weeks) <= 13
+    assert sum(weeks) / len(weeks) > 5  # mostly not in the first weeks
+
+
+def _economy(held: dict[int, set[str]], revalidate: set[int], due: set[tuple[int, str]]) -> Economy:
+    return Economy(held, revalidate, lambda cid, lang: (cid, lang) in due, ahead=3)
+
+
+def test_known_case_asks_its_pages_only_when_due() -> None:
+    langs = ["en", "es", "pt"]
+    held = {1005: {"en"}}
+    idle = _economy(held, set(), set())
+    assert _asks(1005, langs, True, True, idle, -1) == ([], [], [])
+    assert _asks(1005, langs, True, True, _economy(held, {1005}, set()), -1)[0] == ["en"]
+    # A translation check due: asked with the pages we hold, so the case is decided whole.
+    translation = _economy(held, set(), {(1005, "es")})
+    assert _asks(1005, langs, True, True, translation, -1)[0] == ["en", "es"]
+    # probe_other_languages off: no translation checks of known ids.
+    assert _asks(1005, langs, False, True, translation, -1) == ([], [], [])
+
+
+def test_serials_just_past_the_highest_are_asked_every_run() -> None:
+    langs = ["en", "es"]
+    quiet = _economy({1005: {"en"}}, set(), set())
+    for past in (1, 2, 3):
+        assert _asks(1005 + past, langs, False, False, quiet, past) == (["en"], ["es"], [])
+    assert _asks(1009, langs, False, False, quiet, 4) == ([], [], [])
+    # Due or not, a deeper serial's other languages are asked only when they are due.
+    due = _economy({1005: {"en"}}, set(), {(1030, "en"), (1030, "pt")})
+    assert _asks(1030, ["en", "es", "pt"], True, False, due, 25) == (["en"], ["es", "pt"], ["pt"])
+
+
+# --- budget and reporting ----------------------------------------------------------------
+
+
+def test_a_page_budget_defers_the_least_overdue() -> None:
+    checks = {(cid, "en"): Check(T0 - (cid - 1000) * DAY, 1.0, True) for cid in range(1001, 1011)}
+    plan = RevisitPlan(checks, T0, 0.0, Intervals(max_pages_per_run=4))
+    chosen = due_cases(plan, {cid: {"en"} for cid in range(1001, 1011)}, stale={1001})
+    assert chosen.asked == {1001, 1010, 1009, 1008}  # stale always; then most overdue
+    assert chosen.deferred == 6
+
+
+def test_oldest_check_counts_pages_that_are_there() -> None:
+    checks = {
+        (1001, "en"): Check(T0, 28.0, True),
+        (1002, "en"): Check(T0 - 3 * WEEK, 28.0, True),
+        (1003, "en"): Check(T0 - 9 * WEEK, 28.0, False),
+    }
+    assert oldest_check(checks) == T0 - 3 * WEEK
+
+
+def test_revisit_settings_are_validated() -> None:
+    assert parse_settings({"revisit": {"max_days": 14}}, "t").revisit.max_days == 14
+    with pytest.raises(ConfigError, match="revisit"):
+        parse_settings({"revisit": {"min_days": 30, "max_days": 28}}, "t")
+    with pytest.raises(ConfigError, match=r"revisit\.probe_ahead"):
+        parse_settings({"revisit": {"probe_ahead": -1}}, "t")
