@@ -1,0 +1,85 @@
+"""The revisit policy end to end (issue 23): real refresh flows over loopback against our site
+server, the clock moved a week per run with ``LATINNO_NOW``, requests counted at the server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from _flow_support import run_refresh
+
+from latinno.sitemodel.generate import generate_site
+from latinno.sitemodel.server import run_server_in_thread
+
+pytestmark = pytest.mark.slow
+
+PREFIXES = [1, 2, 3]
+SOURCE = {"country_prefixes": PREFIXES, "max_consecutive_misses": 20}
+
+
+def _at(monkeypatch: pytest.MonkeyPatch, week: int) -> None:
+    moment = datetime(2026, 1, 5, 3, tzinfo=UTC) + timedelta(weeks=week)
+    monkeypatch.setenv("LATINNO_NOW", moment.isoformat())
+
+
+def _title(db: Path, case_id: int) -> tuple[str, str] | None:
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute("SELECT title, status FROM cases WHERE case_id = ?", [case_id]).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def test_weekly_runs_ask_few_pages_and_still_see_every_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "site"
+    generate_site(root, total=360, seed=5)
+    for prefix_dir in (root / "en" / "case").iterdir():
+        if int(prefix_dir.name) // 1000 not in PREFIXES:
+            shutil.rmtree(prefix_dir)
+    ids = sorted(int(p.name) for p in (root / "en" / "case").iterdir())
+    db = tmp_path / "w.duckdb"
+    requests: list[int] = []
+
+    def run(week: int) -> dict[str, int]:
+        _at(monkeypatch, week)
+        with run_server_in_thread(root) as server:
+            summary = run_refresh(
+                base_url=server.base_url, db=str(db), overrides={"source": SOURCE}
+            )
+            requests.append(server.stats()["total_requests"])
+        counts: dict[str, int] = summary["counts"]
+        assert counts.get("failed", 0) == 0
+        return counts
+
+    first = run(0)
+    assert first["new"] == len(ids)
+    quiet = run(1)
+    # A week without change: a share of the known pages, not all of them, and far fewer
+    # requests than the first run.
+    assert 0 < quiet["revalidated"] < len(ids) / 2
+    assert requests[1] < requests[0] / 2
+    assert quiet["oldest_check_days"] == 7
+
+    # Between weeks 1 and 2: an edit, a case just past the highest serial of prefix 1, and a
+    # withdrawn case.
+    edited, withdrawn = ids[0], ids[len(ids) // 2]
+    page = root / "en" / "case" / str(edited) / "index.html"
+    title = json.loads((page.parent / "expected.json").read_text(encoding="utf-8"))["title"]
+    page.write_text(page.read_text(encoding="utf-8").replace(title, "A Renamed Council"))
+    highest = max(cid for cid in ids if cid // 1000 == 1)
+    shutil.copytree(root / "en" / "case" / str(highest), root / "en" / "case" / str(highest + 1))
+    shutil.rmtree(root / "en" / "case" / str(withdrawn))
+
+    found = run(2)
+    assert found["new"] == 1 and _title(db, highest + 1) is not None  # within a week
+    for week in (3, 4, 5, 6):
+        run(week)
+    # Within four weeks of the change (weeks 2 to 6): the edit and the withdrawal.
+    assert _title(db, edited) == ("A Renamed Council", "active")
+    withdrawn_row = _title(db, withdrawn)
+    assert withdrawn_row is not None and withdrawn_row[1] == "withdrawn"
+    assert max(requests[1:]) < requests[0] / 2
