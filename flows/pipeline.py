@@ -44,15 +44,21 @@ from latinno.vocabulary import LANGS
 FETCH_BATCHES_IN_FLIGHT = 2
 # Batches fetched but not yet parsed and loaded, at most.
 BATCHES_PENDING = 2
+# Prefect task runs stay few (issue 23: at most 25 in a weekly run): probing runs as this many
+# tasks, each over a share of the prefixes, and batches double in size every BATCHES_PER_SIZE
+# batches, so a long run has a few large batches rather than many small ones.
+PROBE_TASKS = 3
+BATCHES_PER_SIZE = 8
 
 
 @dataclass(frozen=True)
 class Steps:
     """How the pipeline's units run: ``fetch(batch, urls)`` returns the pages fetched,
-    ``probe(prefix)`` where probing stopped, ``process(batch, pages)`` what the batch counted."""
+    ``probe(prefixes)`` where probing stopped in each, ``process(batch, pages)`` what the
+    batch counted."""
 
     fetch: Callable[[int, list[str]], Awaitable[int]]
-    probe: Callable[[int], Awaitable[PrefixCounts]]
+    probe: Callable[[list[int]], Awaitable[dict[int, PrefixCounts]]]
     process: Callable[[int, int], Awaitable[BatchResult]]
 
 
@@ -89,7 +95,7 @@ class Pipeline:
         self.robots_note: str | None = None
         self.absent: list[tuple[int, str]] = []
         # Called directly unless the flow runs them as Prefect tasks (flows.tasks).
-        self.steps = Steps(self.fetch_batch, self.probe_prefix, self.process_batch)
+        self.steps = Steps(self.fetch_batch, self.probe_prefixes, self.process_batch)
         self._source = SourceSettings()
         self._sweep = False
         self._by_prefix: dict[int, list[int]] = {}
@@ -145,6 +151,11 @@ class Pipeline:
         report("fetched", len(results))
         return PrefixCounts(outcome.last_probed, outcome.known_beyond)
 
+    async def probe_prefixes(self, prefixes: list[int]) -> dict[int, PrefixCounts]:
+        """Probe some country prefixes concurrently; returns where probing stopped in each."""
+        stopped = await asyncio.gather(*(self.probe_prefix(prefix) for prefix in prefixes))
+        return dict(zip(prefixes, stopped, strict=True))
+
     async def process_batch(self, batch: int, pages: int) -> BatchResult:
         """Parse and load one batch of ``pages`` fetched pages on a worker thread, so fetching
         goes on meanwhile."""
@@ -193,7 +204,7 @@ class Pipeline:
                 self.deferred_seen.extend(keys)
                 found.update(key.case_id for key in keys)
                 continue
-            if len(parts[-1]) >= self.batch_size:
+            if len(parts[-1]) >= self.batch_size * 2 ** ((len(parts) - 1) // BATCHES_PER_SIZE):
                 parts.append([])
             parts[-1].extend(urls)
         pending = iter(enumerate(part for part in parts if part))
@@ -225,24 +236,18 @@ class Pipeline:
         if self.revisit is not None and not sweep and limit is None:
             self._economy = self._plan_economy()
 
-        def probe(prefix: int) -> Awaitable[PrefixCounts]:
-            stage(f"probing prefix {prefix}")
-            return self.steps.probe(prefix)
+        def probe(prefixes: list[int]) -> Awaitable[dict[int, PrefixCounts]]:
+            stage(f"probing prefixes {', '.join(map(str, prefixes))}")
+            return self.steps.probe(prefixes)
 
-        async def take(prefix: int, stopped: PrefixCounts) -> None:
-            self.counts.prefixes[prefix] = stopped
-            self.counts.known_beyond_probe += stopped.known_beyond
-            results = self._probed.pop(prefix)
+        async def take(stopped: dict[int, PrefixCounts]) -> None:
+            results: list[FetchResult] = []
+            for prefix, counts in stopped.items():
+                self.counts.prefixes[prefix] = counts
+                self.counts.known_beyond_probe += counts.known_beyond
+                results += self._probed.pop(prefix)
             if limit is not None:
-                # Whole cases only: the first ones found, and every answer that found none.
-                cases = by_case(results)
-                hits = [cid for cid, answers in cases.items() if any(_found(r) for r in answers)]
-                keep = set(hits[: max(0, limit - len(found))])
-                results = [
-                    r
-                    for r in results
-                    if r.case_id in keep or not any(map(_found, cases.get(r.case_id or 0, [])))
-                ]
+                results = _first_cases(results, max(0, limit - len(found)))
             found.update(r.case_id for r in results if r.case_id and _found(r))
             await self.dispatch(results)
 
@@ -251,16 +256,13 @@ class Pipeline:
             for prefix in source.country_prefixes:
                 if len(found) >= limit:
                     break
-                await take(prefix, await probe(prefix))
+                await take(await probe([prefix]))
             return found
 
-        async def probed(prefix: int) -> tuple[int, PrefixCounts]:
-            return prefix, await probe(prefix)
-
-        for next_done in asyncio.as_completed(
-            [asyncio.ensure_future(probed(p)) for p in source.country_prefixes]
-        ):
-            await take(*await next_done)
+        prefixes = list(source.country_prefixes)
+        groups = [prefixes[i::PROBE_TASKS] for i in range(PROBE_TASKS) if prefixes[i::PROBE_TASKS]]
+        for next_done in asyncio.as_completed([asyncio.ensure_future(probe(g)) for g in groups]):
+            await take(await next_done)
         return found
 
     def _plan_economy(self) -> Economy:
@@ -313,13 +315,17 @@ class Pipeline:
                     language.fetched += 1
                 elif r.gone:
                     language.gone += 1
-        for chunk in _chunks(results, self.batch_size):
+        for chunk in _chunks(results, self._batch_pages()):
             while sum(not t.done() for t in self._processing) >= BATCHES_PENDING:
                 pending = [t for t in self._processing if not t.done()]
                 await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             batch, self._batches = self._batches, self._batches + 1
             self._waiting[batch] = chunk
             self._processing.append(asyncio.ensure_future(self.steps.process(batch, len(chunk))))
+
+    def _batch_pages(self) -> int:
+        """Pages per batch: ``batch_size``, doubled every ``BATCHES_PER_SIZE`` batches."""
+        return self.batch_size * 2 ** (self._batches // BATCHES_PER_SIZE)
 
     async def drain(self) -> None:
         """Wait for every batch to be processed and add up what each one counted."""
@@ -351,6 +357,18 @@ def _found(result: FetchResult) -> bool:
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _first_cases(results: list[FetchResult], limit: int) -> list[FetchResult]:
+    """Whole cases only: the first ``limit`` found, and every answer that found none."""
+    cases = by_case(results)
+    hits = [cid for cid, answers in cases.items() if any(_found(r) for r in answers)]
+    keep = set(hits[:limit])
+    return [
+        r
+        for r in results
+        if r.case_id in keep or not any(map(_found, cases.get(r.case_id or 0, [])))
+    ]
 
 
 def _chunks(results: Sequence[FetchResult], size: int) -> list[list[FetchResult]]:

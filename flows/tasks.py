@@ -75,14 +75,15 @@ def as_tasks(pipeline: Pipeline) -> Steps:
         """Fetch a batch of case URLs; returns how many pages it fetched."""
         return await pipeline.fetch_batch(batch, urls)
 
-    @task(name="discover-prefix", cache_policy=NO_CACHE)
-    async def discover_prefix(prefix: int) -> PrefixCounts:
-        """Probe one country prefix in every configured language (and recheck its known ids)."""
-        return await pipeline.probe_prefix(prefix)
+    @task(name="discover-prefixes", cache_policy=NO_CACHE)
+    async def discover_prefixes(prefixes: list[int]) -> dict[int, PrefixCounts]:
+        """Probe some country prefixes in every configured language (and recheck their known
+        ids); returns where probing stopped in each."""
+        return await pipeline.probe_prefixes(prefixes)
 
     @task(name="process-batch", cache_policy=NO_CACHE)
     async def process_batch(batch: int, pages: int) -> BatchResult:
         """Parse and load one batch of fetched pages."""
         return await pipeline.process_batch(batch, pages)
 
-    return Steps(fetch=fetch_batch, probe=discover_prefix, process=process_batch)
+    return Steps(fetch=fetch_batch, probe=discover_prefixes, process=process_batch)
