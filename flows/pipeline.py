@@ -193,9 +193,7 @@ class Pipeline:
         parts: list[list[str]] = [[]]
         for urls in groups:
             keys = [page_key(url) or PageKey(0, "") for url in urls]
-            if lastmods and all(
-                unchanged_per_sitemap(key, lastmods, self.known.validators) for key in keys
-            ):
+            if self._not_asked(keys, lastmods):
                 self.counts.sitemap_unchanged += len(keys)
                 report("fetched", len(keys))  # done, without a request
                 self.counts.discovered += len(keys)
@@ -264,6 +262,27 @@ class Pipeline:
         for next_done in asyncio.as_completed([asyncio.ensure_future(probe(g)) for g in groups]):
             await take(await next_done)
         return found
+
+    def _not_asked(self, keys: list[PageKey], lastmods: Mapping[PageKey, datetime] | None) -> bool:
+        """A case from the sitemap this run leaves alone: every page of it vouched for by its
+        lastmod (and, with the revisit policy, not due for its quarterly safety check), or,
+        without a lastmod, not due (flows.revisit)."""
+        validators = self.known.validators
+
+        def vouched(key: PageKey) -> bool:
+            return bool(lastmods) and unchanged_per_sitemap(key, lastmods or {}, validators)
+
+        plan = self.revisit
+        if plan is None or self.full:
+            return all(vouched(key) for key in keys)
+        if keys and keys[0].case_id in self.known.stale:
+            return False
+        for key in keys:
+            if key in (lastmods or {}) and not vouched(key):
+                return False  # a lastmod that differs from our copy's: asked now
+            if plan.safety_due(key) if vouched(key) else plan.due(key):
+                return False
+        return True
 
     def _plan_economy(self) -> Economy:
         """The known cases due this run (flows.revisit), and the rest of what probing asks."""

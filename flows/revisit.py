@@ -59,6 +59,7 @@ class Intervals:
     min_days: float = 7.0
     max_days: float = 28.0
     translation_days: float = 91.0
+    sitemap_days: float = 91.0
     probe_ahead: int = 3
     max_pages_per_run: int | None = None
 
@@ -107,6 +108,18 @@ class RevisitPlan:
         if check.present or check.interval_days <= 2 * knobs.max_days:
             return knobs.max_days
         return knobs.translation_days
+
+    def safety_due(self, key: Key) -> bool:
+        """A page the sitemap's lastmod vouches for, asked all the same once every
+        ``sitemap_days`` at most (a lastmod that never moves must not hide an edit forever):
+        its period is spread by key over the last half of that, so it comes in a steady
+        share."""
+        check = self.checks.get(key)
+        if self.full or check is None:
+            return True
+        period = self.intervals.sitemap_days * (0.5 + 0.5 * spread(key))
+        next_run = self.now + timedelta(days=self.horizon_days)
+        return check.checked_at + timedelta(days=period) < next_run
 
     def overdue(self, key: Key) -> float:
         """How long past its time a page is, in days (never asked: the most)."""
@@ -189,6 +202,7 @@ def revisit_plan(settings: Settings, known: Known, full: bool) -> RevisitPlan | 
         knobs.min_days,
         knobs.max_days,
         knobs.translation_days,
+        knobs.sitemap_days,
         knobs.probe_ahead,
         knobs.max_pages_per_run,
     )

@@ -198,8 +198,10 @@ def unchanged_per_sitemap(
 
     Both come from the site's clock. A lastmod that differs in either direction means fetch: a
     later one is an edit, an earlier one a page restored from a backup (issue 21), which an
-    "older than our copy" rule would skip forever. A midnight lastmod may be a bare date (a page
-    changed later that day still carries it), so it never vouches for our copy.
+    "older than our copy" rule would skip forever. A midnight lastmod may be a bare date
+    (``YYYY-MM-DD``, which the sitemap protocol allows): it is compared as a date, with the
+    UTC day of our copy (issue 23). A second edit later that same day is then seen by the
+    revisit policy's safety share (flows.revisit), not by the sitemap.
     """
     lastmod = lastmods.get(key)
     ours_validators = validators.get(key)  # absent for --full and for stale cases
@@ -212,7 +214,7 @@ def unchanged_per_sitemap(
     if ours.tzinfo is None:
         ours = ours.replace(tzinfo=UTC)
     if lastmod.time() == dt_time(0, 0):
-        return False
+        return lastmod.date() == ours.astimezone(UTC).date()
     return lastmod.replace(microsecond=0) == ours.replace(microsecond=0)
 
 

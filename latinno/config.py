@@ -240,6 +240,7 @@ class RevisitSettings(_Section):
     min_days: PositiveFloat = 7.0
     max_days: PositiveFloat = 28.0
     translation_days: PositiveFloat = 91.0
+    sitemap_days: PositiveFloat = 91.0
     probe_ahead: NonNegativeInt = 3
     max_pages_per_run: PositiveInt | None = None
 

@@ -106,3 +106,31 @@ def test_weekly_runs_ask_few_pages_and_still_see_every_change(
     assert max(requests[1:]) < requests[0] / 2
     # Prefect task runs of a weekly run (plan, probe groups, batches): never one per prefix.
     assert len(tasks) == 7 and max(tasks[1:]) <= 25
+
+
+def test_with_a_sitemap_a_quiet_week_asks_only_a_safety_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No-change weeks ask robots.txt, the sitemap and a share of pages that makes every page
+    asked once a quarter; a page whose lastmod moved is asked the next run."""
+    root = tmp_path / "site"
+    generate_site(root, total=150, seed=6)
+    pages = {f"/en/case/{p.name}/" for p in (root / "en" / "case").iterdir()}
+    db = tmp_path / "w.duckdb"
+    asked: list[set[str]] = []
+    with run_server_in_thread(root, sitemap=True) as server:
+        for week in range(14):
+            _at(monkeypatch, week)
+            server.reset_stats()
+            if week == 5:  # an edit: its lastmod moves
+                page = root / "en" / "case" / sorted(pages)[3].split("/")[3] / "index.html"
+                page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            run_refresh(base_url=server.base_url, db=str(db))
+            stats = server.stats()
+            asked.append({p for p in stats["paths"] if p in pages})
+            if week:
+                assert stats["total_requests"] <= 2 + len(asked[-1])
+                assert len(asked[-1]) <= len(pages) * 0.25, week
+    assert asked[0] == pages
+    assert sorted(pages)[3] in asked[5]
+    assert set().union(*asked[1:]) == pages  # every page within the quarter

@@ -34,9 +34,10 @@ def test_only_the_very_same_second_skips_the_page() -> None:
     assert not _unchanged(OURS + timedelta(seconds=1))  # edited after our copy
     assert not _unchanged(OURS - timedelta(seconds=1))  # restored from an older backup
     assert not _unchanged(OURS - timedelta(days=30))
-    # A bare date vouches for nothing: the page may have changed later that day.
-    assert not _unchanged(datetime(2026, 3, 2, tzinfo=UTC))
-    assert not _unchanged(datetime(2026, 3, 1, tzinfo=UTC))
+    # A bare date is compared as a date (issue 23): our copy's day, or not.
+    assert _unchanged(datetime(2026, 3, 2, tzinfo=UTC))
+    assert not _unchanged(datetime(2026, 3, 1, tzinfo=UTC))  # restored, or listed before
+    assert not _unchanged(datetime(2026, 3, 3, tzinfo=UTC))  # edited a day later
 
 
 def test_without_a_stored_last_modified_the_page_is_asked_for() -> None:
