@@ -222,6 +222,19 @@ def by_case(results: Sequence[FetchResult]) -> dict[int, list[FetchResult]]:
     return cases
 
 
+def first_cases(results: list[FetchResult], limit: int) -> list[FetchResult]:
+    """Whole cases only: the first ``limit`` found, and every answer that found none."""
+    cases = by_case(results)
+    hits = [cid for cid, answers in cases.items() if any(r.ok or r.not_modified for r in answers)]
+    keep = set(hits[:limit])
+    return [
+        r
+        for r in results
+        if r.case_id in keep
+        or not any(a.ok or a.not_modified for a in cases.get(r.case_id or 0, []))
+    ]
+
+
 async def refetch_survivors(
     fetcher: Fetcher, results: list[FetchResult], held: Collection[tuple[int, str]]
 ) -> list[FetchResult]:

@@ -18,7 +18,7 @@ import asyncio
 import contextvars
 import hashlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,13 +27,20 @@ from typing import Any
 
 from flows.batch import BatchResult, Known, LoadTarget, process_batch
 from flows.counts import PrefixCounts, RunCounts
-from flows.discover import Economy, by_case, fetch_cases, probe_prefix, refetch_survivors
+from flows.discover import (
+    Economy,
+    by_case,
+    fetch_cases,
+    first_cases,
+    probe_prefix,
+    refetch_survivors,
+)
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
 from flows.parsing import ParseSpec
 from flows.progress import report, stage
-from flows.revisit import Check, RevisitPlan, due_cases
+from flows.revisit import Check, RevisitPlan, due_cases, leave_alone
 from flows.sitemap import unchanged_per_sitemap
 from latinno.config import SourceSettings
 from latinno.pages import PageKey, page_key
@@ -42,6 +49,8 @@ from latinno.vocabulary import LANGS
 # Fetch batches in flight at once: enough to keep the fetcher busy across a batch's tail,
 # few enough that fetched bodies don't pile up ahead of parsing.
 FETCH_BATCHES_IN_FLIGHT = 2
+Listed = Collection[PageKey] | None  # the case pages a sitemap lists
+Lastmods = Mapping[PageKey, datetime] | None
 # Batches fetched but not yet parsed and loaded, at most.
 BATCHES_PENDING = 2
 # Prefect task runs stay few (issue 23: at most 25 in a weekly run): probing runs as this many
@@ -178,7 +187,7 @@ class Pipeline:
     # --- the run ---------------------------------------------------------------------------
 
     async def fetch(
-        self, groups: Sequence[Sequence[str]], lastmods: Mapping[PageKey, datetime] | None = None
+        self, groups: Sequence[Sequence[str]], lastmods: Lastmods = None, listed: Listed = None
     ) -> set[int]:
         """Fetch the pages of each case (``groups``: the URLs of one case each) in batches that
         never split a case, and hand them on; returns the case ids found.
@@ -193,7 +202,7 @@ class Pipeline:
         parts: list[list[str]] = [[]]
         for urls in groups:
             keys = [page_key(url) or PageKey(0, "") for url in urls]
-            if self._not_asked(keys, lastmods):
+            if self._not_asked(keys, lastmods, listed):
                 self.counts.sitemap_unchanged += len(keys)
                 report("fetched", len(keys))  # done, without a request
                 self.counts.discovered += len(keys)
@@ -245,7 +254,7 @@ class Pipeline:
                 self.counts.known_beyond_probe += counts.known_beyond
                 results += self._probed.pop(prefix)
             if limit is not None:
-                results = _first_cases(results, max(0, limit - len(found)))
+                results = first_cases(results, max(0, limit - len(found)))
             found.update(r.case_id for r in results if r.case_id and _found(r))
             await self.dispatch(results)
 
@@ -263,26 +272,18 @@ class Pipeline:
             await take(await next_done)
         return found
 
-    def _not_asked(self, keys: list[PageKey], lastmods: Mapping[PageKey, datetime] | None) -> bool:
-        """A case from the sitemap this run leaves alone: every page of it vouched for by its
-        lastmod (and, with the revisit policy, not due for its quarterly safety check), or,
-        without a lastmod, not due (flows.revisit)."""
-        validators = self.known.validators
+    def _not_asked(self, keys: list[PageKey], lastmods: Lastmods, listed: Listed) -> bool:
+        """A case from the sitemap this run leaves alone (``flows.revisit.leave_alone``)."""
+        dated = lastmods or {}
 
-        def vouched(key: PageKey) -> bool:
-            return bool(lastmods) and unchanged_per_sitemap(key, lastmods or {}, validators)
+        def vouched(key: tuple[int, str]) -> bool:
+            page = PageKey(*key)
+            return bool(dated) and unchanged_per_sitemap(page, dated, self.known.validators)
 
-        plan = self.revisit
-        if plan is None or self.full:
+        if self.revisit is None or self.full:
             return all(vouched(key) for key in keys)
-        if keys and keys[0].case_id in self.known.stale:
-            return False
-        for key in keys:
-            if key in (lastmods or {}) and not vouched(key):
-                return False  # a lastmod that differs from our copy's: asked now
-            if plan.safety_due(key) if vouched(key) else plan.due(key):
-                return False
-        return True
+        stale = bool(keys) and keys[0].case_id in self.known.stale
+        return not stale and leave_alone(self.revisit, keys, vouched, dated, listed)
 
     def _plan_economy(self) -> Economy:
         """The known cases due this run (flows.revisit), and the rest of what probing asks."""
@@ -376,18 +377,6 @@ def _found(result: FetchResult) -> bool:
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
-
-
-def _first_cases(results: list[FetchResult], limit: int) -> list[FetchResult]:
-    """Whole cases only: the first ``limit`` found, and every answer that found none."""
-    cases = by_case(results)
-    hits = [cid for cid, answers in cases.items() if any(_found(r) for r in answers)]
-    keep = set(hits[:limit])
-    return [
-        r
-        for r in results
-        if r.case_id in keep or not any(map(_found, cases.get(r.case_id or 0, [])))
-    ]
 
 
 def _chunks(results: Sequence[FetchResult], size: int) -> list[list[FetchResult]]:

@@ -30,7 +30,7 @@ from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.tasks import as_tasks, plan_run
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
-from latinno.pages import case_url
+from latinno.pages import case_url, page_key
 from warehouse.runlock import hold_run_lock
 
 
@@ -132,6 +132,7 @@ async def _discover_and_fetch(
     )
     if limit:
         groups = groups[:limit]
+    listed = {key for url in sitemap if (key := page_key(url))}
     await pipeline.fetch(
-        [[case_url(source.base_url, key) for key in group] for group in groups], lastmods
+        [[case_url(source.base_url, key) for key in group] for group in groups], lastmods, listed
     )

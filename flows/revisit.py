@@ -19,7 +19,7 @@ steady share every run, not all in one run every fourth week.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -184,6 +184,27 @@ def due_cases(
         else:
             out.deferred += count
     return out
+
+
+def leave_alone(
+    plan: RevisitPlan,
+    keys: Sequence[Key],
+    vouched: Callable[[Key], bool],
+    lastmods: Collection[Key],
+    listed: Collection[Key] | None,
+) -> bool:
+    """A case from a sitemap that a run does not ask: every page of it ``vouched`` for by its
+    lastmod and not due for its safety check (``safety_due``), or without a lastmod
+    (``lastmods``: the keys that have one) not due. A lastmod that does not vouch means ask
+    now; so does a known case the sitemap (``listed``) no longer lists: it may be gone."""
+    if listed is not None and not any(key in listed for key in keys):
+        return False
+    for key in keys:
+        if key in lastmods and not vouched(key):
+            return False
+        if plan.safety_due(key) if vouched(key) else plan.due(key):
+            return False
+    return True
 
 
 def oldest_check(checks: Mapping[Key, Check]) -> datetime | None:
