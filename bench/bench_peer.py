@@ -200,7 +200,7 @@ def measure(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> di
     """bench_refresh's run_measured, plus the CPU seconds (user + system) of the process tree.
 
     RUSAGE_CHILDREN grows by what each descendant used once it is waited for: the measured
-    process, its parse workers and Prefect's temporary server. CPU seconds move far less than
+    process and Prefect's temporary server. CPU seconds move far less than
     wall-clock seconds when other work shares the machine.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -792,7 +792,7 @@ def render(report: dict[str, Any]) -> str:
         "process tree (they move less than wall-clock seconds when the machine is shared). Full "
         "runs are compared with the floor and Scrapy's plain run; no-change runs with the "
         "conditional-GET floor and Scrapy's cached rerun. Peak RSS: the process and all its "
-        "descendants (parse workers; for the cold run, Prefect's temporary server too). "
+        "descendants (for the cold run, Prefect's temporary server too). "
         '"Inside the flow": `runs.duration_s`.',
         "",
     ]
