@@ -20,8 +20,7 @@ rotates between rounds:
 - ``latinno refresh`` (``source.discovery: sitemap``): full with a warm Prefect server (started
   once by this script); full cold (no PREFECT_API_URL: Prefect's temporary server), first
   with a fresh PREFECT_HOME (the first run on a machine: the temporary server creates its
-  database) and then again with that home kept (every later run); full warm with
-  ``runner.parse_workers: 1`` (no parse pool, whatever the size); no-change
+  database) and then again with that home kept (every later run); no-change
   with every page revalidated (``trust_sitemap_lastmod: false``) and trusting the sitemap;
 - the no-change floor: a bare httpx loop of conditional GETs with the validators of a first pass.
 
@@ -29,7 +28,7 @@ Scrapy lives in its own virtualenv under bench/.work/ (created on first use; the
 dependencies at the versions of requirements.lock), never in the project's .venv. ``--at REV``
 measures a commit's files (``git archive``) instead of the working tree. Medians over rounds of
 wall-clock and CPU seconds (user + system of the whole process tree), peak RSS of each whole
-process tree (sampled from /proc: parse workers and Prefect's temporary server included), ratios
+process tree (sampled from /proc: Prefect's temporary server included), ratios
 against the floor and against Scrapy, written to bench/results/peer.md with the machine, the
 date and the load average.
 """
@@ -201,7 +200,7 @@ def measure(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> di
     """bench_refresh's run_measured, plus the CPU seconds (user + system) of the process tree.
 
     RUSAGE_CHILDREN grows by what each descendant used once it is waited for: the measured
-    process, its parse workers and Prefect's temporary server. CPU seconds move far less than
+    process and Prefect's temporary server. CPU seconds move far less than
     wall-clock seconds when other work shares the machine.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -380,8 +379,6 @@ class SizeRun:
         self.validators = self.dir / "validators.json"
         self.config = self.dir / "peer.yaml"
         self.config.write_text("source:\n  discovery: sitemap\n")
-        self.inproc = self.dir / "inproc.yaml"
-        self.inproc.write_text("source:\n  discovery: sitemap\nrunner:\n  parse_workers: 1\n")
         self.revalidate = self.dir / "revalidate.yaml"
         self.revalidate.write_text(
             "source:\n  discovery: sitemap\n  trust_sitemap_lastmod: false\n"
@@ -503,15 +500,6 @@ def measure_refresh(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -
         s.add(kind, measured)
 
 
-def measure_inproc(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
-    """The warm full refresh parsing in its own process: what the parse pool costs or gains."""
-    db = s.dir / f"inproc-{round_no}.duckdb"
-    measured = measure(refresh_cmd(s, db, conc, s.inproc), env)
-    measured["flow"] = last_run(db)["duration_s"]
-    assert duck_count(db, "SELECT count(*) FROM cases") == s.pages
-    s.add("refresh_inproc", measured)
-
-
 def measure_cold(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
     """Without a Prefect server: the first run on a machine (a fresh Prefect home, whose
     database the temporary server creates), then a later one (the same home)."""
@@ -618,7 +606,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("scrapy", lambda s, r: measure_scrapy(s, env, conc, r, python)),
             ("refresh", lambda s, r: measure_refresh(s, warm_env, conc, r)),
             ("conditional", lambda s, r: measure_conditional(s, env, conc, r)),
-            ("inproc", lambda s, r: measure_inproc(s, warm_env, conc, r)),
             ("cold", lambda s, r: measure_cold(s, env, conc, r)),
         ]
         for round_no in range(args.rounds):
@@ -688,10 +675,6 @@ FULL_ROWS = (
     (
         "refresh_cold_kept",
         "`latinno refresh`, cold: temporary Prefect server, Prefect home kept (later runs)",
-    ),
-    (
-        "refresh_inproc",
-        "`latinno refresh`, warm, parsing in its own process (`runner.parse_workers: 1`)",
     ),
     ("scrapy_cache_first", "Scrapy with HTTP cache on, first run (fills the cache)"),
 )
@@ -784,7 +767,7 @@ def targets(report: dict[str, Any]) -> list[str]:
     warm = by[sizes["big"]]["refresh_warm"]
     rss = warm["rss_tree_max"]
     lines.append(
-        f"| {sizes['big']:,} pages, peak RSS of the warm refresh with its workers ≤ 400 MB "
+        f"| {sizes['big']:,} pages, peak RSS of the warm refresh ≤ 400 MB "
         f"(max over rounds; the main process alone: {warm['rss']:.0f} MB) | {rss:.0f} MB | "
         f"400 MB | {'yes' if rss <= 400 else 'no'} | |"
     )
@@ -809,7 +792,7 @@ def render(report: dict[str, Any]) -> str:
         "process tree (they move less than wall-clock seconds when the machine is shared). Full "
         "runs are compared with the floor and Scrapy's plain run; no-change runs with the "
         "conditional-GET floor and Scrapy's cached rerun. Peak RSS: the process and all its "
-        "descendants (parse workers; for the cold run, Prefect's temporary server too). "
+        "descendants (for the cold run, Prefect's temporary server too). "
         '"Inside the flow": `runs.duration_s`.',
         "",
     ]

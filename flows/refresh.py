@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
-from flows.outcome import fail, finish, publish, request_counts, run_params, summarize
+from flows.outcome import fail, finish, request_counts, run_params, summarize
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.progress import stage
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
+from flows.summary import RunSummary, summary_markdown, summary_table
 from flows.tasks import as_tasks, plan_run
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
@@ -118,4 +120,15 @@ async def _discover_and_fetch(
         groups = groups[:limit]
     await pipeline.fetch(
         [[case_url(source.base_url, key) for key in group] for group in groups], lastmods
+    )
+
+
+async def publish(summary: RunSummary) -> None:
+    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
+    description = f"LATINNO refresh {summary.run_id}"
+    await acreate_markdown_artifact(
+        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
+    )
+    await acreate_table_artifact(
+        table=summary_table(summary), key="latinno-refresh-counts", description=description
     )

@@ -4,6 +4,7 @@ old runner settings still load; a reader gone from stdout changes no exit code."
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import subprocess
@@ -177,3 +178,17 @@ def test_a_reader_gone_from_stdout_changes_no_exit_code(tmp_path: Path, warehous
         os.close(write)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_only_the_flow_its_tasks_and_the_deployment_import_prefect() -> None:
+    importing = set()
+    for path in sorted((REPO / "flows").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "prefect" for name in names):
+                importing.add(path.name)
+    assert importing == {"refresh.py", "tasks.py", "deployment.py"}
