@@ -55,7 +55,7 @@ async def refresh(
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
     parser = parse_engine(
-        ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes),
+        ParseSpec.of(settings.parser.extra_labels, settings.parser.rule()),
         engine=runner.engine,
         workers=runner.parse_workers,
         dask_address=runner.dask_address,

@@ -58,7 +58,7 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[Counter[str], l
     languages = tuple(settings.source.languages)
     target = LoadTarget(db, settings.warehouse.lock_timeout_s, languages[0], run_id, languages)
     workers = settings.runner.parse_workers
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
     # No orchestration here, so no Prefect task runner: a standard process pool does the work.
     pool = (lambda: ProcessPool(workers)) if workers > 1 else None
     parser = ParseEngine(spec, pool, workers=workers)

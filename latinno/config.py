@@ -11,9 +11,17 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from latinno.errors import ConfigError
+from latinno.marker import Marker
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
@@ -110,8 +118,30 @@ class HttpSettings(_Section):
     max_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
+class MarkerSettings(_Section):
+    """``parser.marker``: how a page marks an applying option (latinno.marker)."""
+
+    kind: Literal["class", "attribute", "image", "style"] = "class"
+    name: str | None = None
+    values: list[str] = ["active"]
+    marks: Literal["applying", "not_applying"] = "applying"
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> MarkerSettings:
+        self.rule()  # the rule's own checks, named under parser.marker
+        return self
+
+    def rule(self) -> Marker:
+        try:
+            return Marker(self.kind, tuple(self.values), self.name, self.marks)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class ParserSettings(_Section):
+    # The old form of the marker: a class on applying options (kept working; see rule()).
     active_classes: list[str] = ["active"]
+    marker: MarkerSettings | None = None
     extra_labels: dict[str, dict[str, list[str]]] = {}
 
     @field_validator("active_classes")
@@ -120,6 +150,21 @@ class ParserSettings(_Section):
         if not value:
             raise ValueError("expected at least one class name, such as 'active'")
         return value
+
+    @model_validator(mode="after")
+    def _one_marker(self) -> ParserSettings:
+        if self.marker is not None and "active_classes" in self.model_fields_set:
+            raise ValueError(
+                "set parser.marker or parser.active_classes, not both (active_classes [x] is "
+                "marker {kind: class, values: [x]})"
+            )
+        return self
+
+    def rule(self) -> Marker:
+        """The marker in use: ``parser.marker``, else the classes of ``active_classes``."""
+        if self.marker is not None:
+            return self.marker.rule()
+        return Marker.of_classes(self.active_classes)
 
     @field_validator("extra_labels")
     @classmethod
@@ -207,6 +252,11 @@ class GuardSettings(_Section):
     max_parse_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     max_field_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.2
     min_pages: PositiveInt = 50
+    # A run where more than this share of the pages show an option list with none or all of
+    # its options applying cannot tell what applies (the marker does not fit): held.
+    max_uniform_list_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # ... judged at min_pages pages, or at the end of a run that parsed at least this many.
+    min_marker_pages: PositiveInt = 10
 
 
 class ReleaseSettings(_Section):

@@ -1,37 +1,27 @@
 """Means, Ends and Policy cycle: every option is always listed; return only the marked ones.
 
-SITE.md assumption (configurable): an option applies when its element, or an ancestor of it up
-to the list, carries one of ``active_classes``. An option is named by its visible text or, when
-it shows only an icon, by ``alt``/``title`` on the item or inside it.
+SITE.md: which options apply is shown by markup only, and that markup is unknown, so the marker
+is a declared rule (``latinno.marker.Marker``, from ``parser.marker``; default: class
+``active`` on the option or an ancestor up to the list). An option is named by its visible text
+or, when it shows only an icon, by ``alt``/``title`` on the item or inside it; the rule is
+looked for in the option's scope (``parsers.marker.scope_tops``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bs4.element import Tag
 
+from latinno.marker import Marker
 from latinno.vocabulary import OPTION_LISTS, OPTION_TERMS, Labels
-from parsers.stream import Stream, attribute, common_ancestor
+from parsers.marker import carries, owners_of, scope_tops
+from parsers.stream import Stream, common_ancestor
 
 _CODE_ORDER: dict[str, dict[str, int]] = {
     name: {term.code: i for i, term in enumerate(terms)} for name, terms in OPTION_TERMS.items()
 }
-
-
-def _has_class(element: Tag, wanted: frozenset[str]) -> bool:
-    classes = attribute(element, "class")
-    return classes is not None and not wanted.isdisjoint(classes.split())
-
-
-def is_marked(element: Tag, stop: Tag | None, wanted: frozenset[str]) -> bool:
-    """True when ``element`` or an ancestor below ``stop`` (the list) carries a wanted class."""
-    node: Tag | None = element
-    while node is not None and node is not stop:
-        if _has_class(node, wanted):
-            return True
-        node = node.parent
-    return False
 
 
 def _list_of(stop_candidates: list[Tag]) -> Tag | None:
@@ -42,21 +32,30 @@ def _list_of(stop_candidates: list[Tag]) -> Tag | None:
     return common_ancestor(distinct)
 
 
+@dataclass(frozen=True, slots=True)
+class OptionsRead:
+    """One list as the page shows it: the codes read as applying, and how many options of
+    the list were found at all (the evidence that the marker fits: none or all applying on
+    most pages means it does not)."""
+
+    codes: tuple[str, ...]
+    found: int
+
+
 def read_options(
     stream: Stream,
     start: int,
     end: int,
     labels: Labels,
-    active_classes: Iterable[str],
+    marker: Marker,
     lists: Sequence[str] = OPTION_LISTS,
-) -> dict[str, tuple[str, ...] | None]:
+) -> dict[str, OptionsRead | None]:
     """Marked option codes per list, in vocabulary order, from pieces ``start:end``; None for
     a list none of whose options is shown (every page lists them all: nothing is known then).
 
     Options are matched by name against all three lists at once, so Means and Ends laid out
     side by side in one table (their items interleaved in reading order) still separate.
     """
-    wanted = frozenset(active_classes)
     found: dict[str, list[tuple[str, Tag]]] = {name: [] for name in lists}
     for index in range(start, end):
         piece = stream.pieces[index]
@@ -65,13 +64,19 @@ def read_options(
             if code is not None:
                 found[name].append((code, piece.element))
                 break
-    result: dict[str, tuple[str, ...] | None] = {}
+    result: dict[str, OptionsRead | None] = {}
+    owners = owners_of([(f"{n}:{c}", e) for n, items in found.items() for c, e in items])
     for name, items in found.items():
         if not items:
             result[name] = None
             continue
         stop = _list_of([element for _, element in items])
-        codes = {code for code, element in items if is_marked(element, stop, wanted)}
+        tops = scope_tops([(f"{name}:{c}", e) for c, e in items], stop, owners)
+        marked: dict[str, bool] = {}
+        for (code, _element), top in zip(items, tops, strict=True):
+            marked[code] = marked.get(code, False) or carries(top, marker)
+        applying = marker.marks == "applying"
+        codes = {code for code, hit in marked.items() if hit == applying}
         order = _CODE_ORDER[name]
-        result[name] = tuple(sorted(codes, key=order.__getitem__))
+        result[name] = OptionsRead(tuple(sorted(codes, key=order.__getitem__)), len(marked))
     return result
