@@ -74,7 +74,12 @@ async def refresh(
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
-            known.filled, limits, lang=primary, accept=accept_drift, buffer_pages=2 * batch_size
+            known.filled,
+            limits,
+            lang=primary,
+            accept=accept_drift,
+            buffer_pages=2 * batch_size,
+            marker=settings.parser.rule().describe(),
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")

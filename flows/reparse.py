@@ -80,6 +80,7 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[Counter[str], l
             lang=primary,
             accept=accept_drift,
             buffer_pages=len(pages) + 1,
+            marker=settings.parser.rule().describe(),
         )
         lost = [f.case_id for f in map(_as_failure, failures) if f.case_id and f.lang == primary]
         guard.admit(records, lost, None, len(pages))
