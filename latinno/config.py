@@ -140,20 +140,20 @@ class MarkerSettings(_Section):
 
 class ParserSettings(_Section):
     # The old form of the marker: a class on applying options (kept working; see rule()).
-    active_classes: list[str] = ["active"]
+    active_classes: list[str] | None = None
     marker: MarkerSettings | None = None
     extra_labels: dict[str, dict[str, list[str]]] = {}
 
     @field_validator("active_classes")
     @classmethod
-    def _some_class(cls, value: list[str]) -> list[str]:
-        if not value:
+    def _some_class(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
             raise ValueError("expected at least one class name, such as 'active'")
         return value
 
     @model_validator(mode="after")
     def _one_marker(self) -> ParserSettings:
-        if self.marker is not None and "active_classes" in self.model_fields_set:
+        if self.marker is not None and self.active_classes is not None:
             raise ValueError(
                 "set parser.marker or parser.active_classes, not both (active_classes [x] is "
                 "marker {kind: class, values: [x]})"
@@ -164,7 +164,7 @@ class ParserSettings(_Section):
         """The marker in use: ``parser.marker``, else the classes of ``active_classes``."""
         if self.marker is not None:
             return self.marker.rule()
-        return Marker.of_classes(self.active_classes)
+        return Marker.of_classes(self.active_classes or ["active"])
 
     @field_validator("extra_labels")
     @classmethod

@@ -69,12 +69,24 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    marking: Annotated[
+        str | None,
+        typer.Option(
+            "--marking",
+            help="Serve every page with its applying options marked another way than the "
+            "class 'active': aria, data-attr, image, icon, style or inactive-class (for "
+            "`latinno calibrate`).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
     The first line printed is the server's URL, e.g. http://127.0.0.1:8765
     """
     robots_text = _checked_options(root, faults, redesign, robots)
+    if marking is not None and marking not in _MARKINGS:
+        raise LatinnoError(f"--marking {marking}: expected one of {', '.join(_MARKINGS)}")
     _serve_until_interrupted(
         root,
         host=host,
@@ -86,7 +98,12 @@ def serve(
         robots=robots_text,
         hostile=hostile,
         redesign=redesign,
+        marking=marking,
     )
+
+
+# latinno.sitemodel.marking.MARKINGS, named here so that --help needs no bs4 import.
+_MARKINGS = ("aria", "data-attr", "image", "icon", "style", "inactive-class")
 
 
 def _checked_options(
@@ -120,6 +137,7 @@ def _serve_until_interrupted(
     robots: str | None,
     hostile: bool,
     redesign: str | None,
+    marking: str | None = None,
 ) -> None:
     """Run the site server, announcing its URL first (on stdout: scripts wait for that line)."""
     from latinno.sitemodel.server import serve_forever
@@ -127,6 +145,7 @@ def _serve_until_interrupted(
     def announce(url: str) -> None:
         print(url, flush=True)
         extra = ", hostile pages 19991-19997" if hostile else ""
+        extra += f", options marked by {marking}" if marking else ""
         print(f"serving {root} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
 
     try:
@@ -142,6 +161,7 @@ def _serve_until_interrupted(
                 robots=robots,
                 hostile=hostile,
                 redesign=redesign,
+                marking=marking,
                 on_ready=announce,
             )
         )
