@@ -74,21 +74,27 @@ class MarkerEvidence:
                     self.uniform[count.list] += 1
 
     def findings(self, limits: GuardLimits, marker: str) -> list[tuple[float, str]]:
-        """One (share, phrase) per list read uniformly on more than the allowed share."""
-        found: list[tuple[float, str]] = []
-        for name, shown in self.shown.items():
-            uniform = self.uniform[name]
-            if shown and uniform / shown > limits.max_uniform_list_share:
-                found.append(
-                    (
-                        uniform / shown,
-                        f"{name} read with none or all of its options applying on {uniform} "
-                        f"of {shown} pages ({uniform / shown:.0%}) under parser.marker "
-                        f"({marker}): the marker does not fit the site, run `latinno "
-                        "calibrate`",
-                    )
-                )
-        return found
+        """One (worst share, phrase) naming every list read uniformly on more than the
+        allowed share of pages, or nothing."""
+        over = [
+            (self.uniform[name] / shown, name, shown)
+            for name, shown in self.shown.items()
+            if shown and self.uniform[name] / shown > limits.max_uniform_list_share
+        ]
+        if not over:
+            return []
+        lists = ", ".join(
+            f"{name} on {self.uniform[name]} of {shown} pages ({share:.0%})"
+            for share, name, shown in over
+        )
+        return [
+            (
+                max(share for share, _, _ in over),
+                f"{lists} read with none or all of the list's options applying under "
+                f"parser.marker ({marker}): the marker does not fit the site, run "
+                "`latinno calibrate`",
+            )
+        ]
 
 
 @dataclass

@@ -44,7 +44,13 @@ from latinno.record import (
 from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, Labels, build_labels
 from parsers.decoding import Decoded, decode_body, decode_page
 from parsers.design import Design, find_markers, read_design
-from parsers.options import OptionsRead, read_options
+from parsers.options import (
+    OptionScopes,
+    OptionsRead,
+    find_options,
+    option_scopes,
+    read_options,
+)
 from parsers.preface import Preface, read_country, read_description, read_preface
 from parsers.sections import (
     CASE_SECTIONS,
@@ -322,3 +328,39 @@ def parse_case(
         issues=tuple(issues),
         parser_version=PARSER_VERSION,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PageOptions:
+    """A case page's option lists as calibration reads them (``parsers.calibration``): each
+    list shown with its options' scopes, the option sections whose heading is missing, and
+    the stream (for labels nobody placed)."""
+
+    url: str
+    case_id: int
+    lang: str
+    title: str | None
+    lists: dict[str, OptionScopes]
+    missing: tuple[str, ...]
+    stream: Stream
+
+
+def page_options(
+    body: bytes, url: str, *, charset: str | None = None, labels: Labels | None = None
+) -> PageOptions:
+    """Read a page as ``parse_case`` does up to its option lists, without any marker.
+    Raises ``PageParseError`` for what is not a case page."""
+    labels = labels or default_labels()
+    page = _read_page(body, url, charset)
+    stream = page.stream
+    layout = _layout(body, url, stream, labels)
+    preface = read_preface(stream, layout.headings[0].first, labels)
+    present = [name for name in OPTION_LISTS if name in layout.by_section]
+    lists: dict[str, OptionScopes] = {}
+    if present:
+        first = min(layout.by_section[n].end for n in present)
+        last = max(layout.zone_end[n] for n in present)
+        lists = option_scopes(find_options(stream, first, last, labels, present))
+    missing = tuple(name for name in OPTION_LISTS if name not in layout.by_section)
+    url = page.canonical or url
+    return PageOptions(url, page.case_id, page.lang, preface.title, lists, missing, stream)

@@ -42,16 +42,10 @@ class OptionsRead:
     found: int
 
 
-def read_options(
-    stream: Stream,
-    start: int,
-    end: int,
-    labels: Labels,
-    marker: Marker,
-    lists: Sequence[str] = OPTION_LISTS,
-) -> dict[str, OptionsRead | None]:
-    """Marked option codes per list, in vocabulary order, from pieces ``start:end``; None for
-    a list none of whose options is shown (every page lists them all: nothing is known then).
+def find_options(
+    stream: Stream, start: int, end: int, labels: Labels, lists: Sequence[str] = OPTION_LISTS
+) -> dict[str, list[tuple[str, Tag]]]:
+    """Each list's options named in pieces ``start:end``: (code, naming element), page order.
 
     Options are matched by name against all three lists at once, so Means and Ends laid out
     side by side in one table (their items interleaved in reading order) still separate.
@@ -64,18 +58,55 @@ def read_options(
             if code is not None:
                 found[name].append((code, piece.element))
                 break
-    result: dict[str, OptionsRead | None] = {}
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class OptionScopes:
+    """One list on a page: the element holding its options, and each option's code and scope
+    (the element whose subtree is that option's alone; ``parsers.marker.scope_tops``)."""
+
+    holder: Tag | None
+    options: tuple[tuple[str, Tag], ...]
+
+
+def option_scopes(found: dict[str, list[tuple[str, Tag]]]) -> dict[str, OptionScopes]:
+    """The scopes of every list found (``find_options``); lists with no option are left out."""
     owners = owners_of([(f"{n}:{c}", e) for n, items in found.items() for c, e in items])
+    out: dict[str, OptionScopes] = {}
     for name, items in found.items():
         if not items:
-            result[name] = None
             continue
         stop = _list_of([element for _, element in items])
         tops = scope_tops([(f"{name}:{c}", e) for c, e in items], stop, owners)
+        out[name] = OptionScopes(
+            stop, tuple((code, top) for (code, _), top in zip(items, tops, strict=True))
+        )
+    return out
+
+
+def read_options(
+    stream: Stream,
+    start: int,
+    end: int,
+    labels: Labels,
+    marker: Marker,
+    lists: Sequence[str] = OPTION_LISTS,
+) -> dict[str, OptionsRead | None]:
+    """Marked option codes per list, in vocabulary order, from pieces ``start:end``; None for
+    a list none of whose options is shown (every page lists them all: nothing is known then).
+    """
+    scopes = option_scopes(find_options(stream, start, end, labels, lists))
+    result: dict[str, OptionsRead | None] = {}
+    applying = marker.marks == "applying"
+    for name in lists:
+        scope = scopes.get(name)
+        if scope is None:
+            result[name] = None
+            continue
         marked: dict[str, bool] = {}
-        for (code, _element), top in zip(items, tops, strict=True):
+        for code, top in scope.options:
             marked[code] = marked.get(code, False) or carries(top, marker)
-        applying = marker.marks == "applying"
         codes = {code for code, hit in marked.items() if hit == applying}
         order = _CODE_ORDER[name]
         result[name] = OptionsRead(tuple(sorted(codes, key=order.__getitem__)), len(marked))

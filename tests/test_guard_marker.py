@@ -35,7 +35,7 @@ def test_a_fresh_warehouse_run_reading_no_means_anywhere_is_held_once_judged() -
     mode, ready = g.admit([page(1049, 0), page(1050, 2)], [], "batch 2", 2)
     assert (mode, ready) == ("hold", ["batch 1", "batch 2"])
     (line,) = g.findings
-    assert line.startswith("means read with none or all of its options applying on 50 of 51")
+    assert line.startswith("means on 50 of 51 pages (98%) read with none or all of the list's")
     assert MARKER in line and "`latinno calibrate`" in line
     assert "latinno refresh --accept-drift" in g.message()
 
@@ -44,7 +44,7 @@ def test_a_small_run_is_judged_at_its_end() -> None:
     g = guard()
     assert g.admit([page(1000 + i, 4) for i in range(12)], [], "b", 12) == ("apply", [])
     assert g.flush() == ("hold", ["b"])
-    assert "means" in g.findings[0] and "12 of 12 pages (100%)" in g.findings[0]
+    assert g.findings[0].startswith("means on 12 of 12 pages (100%) read with none or all")
 
 
 def test_below_min_marker_pages_a_run_is_not_judged_on_the_marker() -> None:

@@ -105,10 +105,14 @@ MARKINGS: dict[str, Callable[[BeautifulSoup, Tag, bool], None]] = {
 }
 
 
-def remark(body: bytes, marking: str) -> bytes:
-    """The page's bytes with its options marked the ``marking`` way (a key of ``MARKINGS``),
-    in the page's own encoding."""
-    mark = MARKINGS[marking]
+Mark = Callable[[BeautifulSoup, Tag, bool], None]
+
+
+def remark(body: bytes, marking: str | Mark) -> bytes:
+    """The page's bytes with its options marked the ``marking`` way (a key of ``MARKINGS``,
+    or a function marking one option item, given whether it applies), in the page's own
+    encoding."""
+    mark = MARKINGS[marking] if isinstance(marking, str) else marking
     soup = BeautifulSoup(body, "lxml")
     for options in soup.find_all(class_="options"):
         if not isinstance(options, Tag):
