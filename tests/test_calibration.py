@@ -169,3 +169,38 @@ def test_cli_offline_learns_and_writes_keeping_comments(tmp_path: Path) -> None:
     text = config.read_text()
     assert text.startswith("# mine\nparser:\n") and text.endswith("  extra_labels: {}\n")
     assert load_settings(config, env={}).parser.rule() == Marker("class", ("fa-check",))
+
+
+def test_cli_online_without_a_sitemap_probes_the_first_ids_politely(tmp_path: Path) -> None:
+    from latinno.sitemodel.generate import generate_site
+    from latinno.sitemodel.server import run_server_in_thread
+
+    site = tmp_path / "site"
+    generate_site(site, total=120, seed=3, languages=("en",))
+    config = tmp_path / "c.yaml"
+    config.write_text("politeness:\n  rate: 0\n", encoding="utf-8")
+    with run_server_in_thread(site, marking="image") as server:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "latinno.cli",
+                "calibrate",
+                "--base-url",
+                server.base_url,
+                "--pages",
+                "12",
+                "--config",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        stats = server.stats()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "probing the first ids of prefixes" in proc.stdout
+    assert "Learnt: image file name with 'on' marks applying options" in proc.stdout
+    assert stats["paths"].get("/robots.txt") == 1
+    case_requests = sum(n for path, n in stats["paths"].items() if "/case/" in path)
+    assert 12 <= case_requests <= 12 + 6 * 5  # its share per prefix, and at most 5 misses each
