@@ -191,6 +191,21 @@ def matches(marker: Marker, signal: Signal) -> bool:
     return any(_value_matches(value, " ".join(p.split())) for p in marker.values)
 
 
+def _has_class(top: Tag, marker: Marker) -> bool:
+    # The default rule, on every option of every page: class tokens only, no other signal.
+    exact = frozenset(v.strip() for v in marker.values if not _WILD.search(v))
+    patterns = [v.strip() for v in marker.values if _WILD.search(v)]
+    for element in scope_elements(top):
+        tokens = _text(element.attrs.get("class")).split()
+        if not exact.isdisjoint(tokens):
+            return True
+        if patterns and any(fnmatchcase(t, p) for t in tokens for p in patterns):
+            return True
+    return False
+
+
 def carries(top: Tag, marker: Marker) -> bool:
     """True when the scope under ``top`` carries the rule's signal."""
+    if marker.kind == "class":
+        return _has_class(top, marker)
     return any(matches(marker, s) for element in scope_elements(top) for s in signals(element))

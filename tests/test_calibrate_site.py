@@ -54,6 +54,12 @@ def test_uncalibrated_first_run_is_held_then_calibrate_then_refresh_is_exact(
         assert "`latinno calibrate`" in line and "nothing applied" in line, line
         with duckdb.connect(str(db), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM cases").fetchone() == (0,)
+        # The archived pages re-read with the same marker are held the same way.
+        reparsed = latinno(tmp_path, "reparse", "--config", str(config))
+        assert reparsed.returncode == 3, reparsed.stderr
+        assert (
+            "`latinno calibrate`" in reparsed.stderr and "reparse --accept-drift" in reparsed.stderr
+        )
 
         learnt = latinno(tmp_path, "calibrate", *url, "--write")
         assert learnt.returncode == 0, learnt.stdout + learnt.stderr
