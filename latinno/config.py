@@ -121,7 +121,7 @@ class HttpSettings(_Section):
 class MarkerSettings(_Section):
     """``parser.marker``: how a page marks an applying option (latinno.marker)."""
 
-    kind: Literal["class", "attribute", "image", "style"] = "class"
+    kind: Literal["class", "attribute", "image", "style", "tag"] = "class"
     name: str | None = None
     values: list[str] = ["active"]
     marks: Literal["applying", "not_applying"] = "applying"

@@ -17,7 +17,8 @@ signal in that scope:
   ``url(...)``) holding one of ``values`` as a word (``on`` matches ``deliberation-on.svg``)
   or matching it as a pattern (``*-on.svg``);
 - ``style``: an inline style property ``name`` (``opacity``, ``filter``) whose value is one of
-  ``values`` (spaces removed, no case: ``grayscale(100%)``).
+  ``values`` (spaces removed, no case: ``grayscale(100%)``);
+- ``tag``: an element named by one of ``values`` (``strong`` around the label, ``del``).
 
 ``marks`` says what a match means: ``applying`` (the option applies when the signal is there)
 or ``not_applying`` (the signal marks the options that do not apply; the others do).
@@ -29,9 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["class", "attribute", "image", "style"]
+Kind = Literal["class", "attribute", "image", "style", "tag"]
 Marks = Literal["applying", "not_applying"]
-KINDS: tuple[str, ...] = ("class", "attribute", "image", "style")
+KINDS: tuple[str, ...] = ("class", "attribute", "image", "style", "tag")
 MARKS: tuple[str, ...] = ("applying", "not_applying")
 
 
@@ -71,6 +72,7 @@ class Marker:
             "attribute": f"attribute {self.name}={values}",
             "image": f"image file name with {values}",
             "style": f"style {self.name}: {values}",
+            "tag": f"element {values}",
         }[self.kind]
         side = "applying" if self.marks == "applying" else "NOT applying"
         return f"{what} marks {side} options"

@@ -31,12 +31,12 @@ from parsers.marker import Signal, scope_elements, signals, words
 _POSITIVE = (
     "active on true yes checked selected enabled check checkmark tick ticked ok applies applied "
     "apply filled full colored coloured color colour highlighted highlight chosen marked "
-    "current 1 y success positive"
+    "current y success positive strong b mark em ins"
 )
 _NEGATIVE = (
     "inactive off false no not unchecked unselected disabled times close cross x grey gray "
     "grayscale greyscale blur sepia empty blank muted faded dim dimmed hidden unmarked minus "
-    "0 n cancel remove deselected notapplicable na"
+    "n cancel remove deselected notapplicable na del s strike"
 )
 # The markup's own words for the two sides (a word of a class, value or file name).
 POSITIVE = frozenset(_POSITIVE.split())
@@ -127,6 +127,8 @@ def judge(found: Iterable[str]) -> Marks | None:
     """Which side words like these mark: a negative word wins over a positive one
     (``not-selected``)."""
     found = set(found)
+    if found in ({"1"}, {"0"}):  # a value that is only a number: 1 or 0
+        return "applying" if found == {"1"} else "not_applying"
     if found & NEGATIVE:
         return "not_applying"
     if found & POSITIVE:

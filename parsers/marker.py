@@ -105,8 +105,8 @@ def _images(element: Tag) -> Iterator[str]:
 
 
 def signals(element: Tag) -> Iterator[Signal]:
-    """Every signal one element carries: class tokens, state attributes, image file names and
-    inline style properties."""
+    """Every signal one element carries: class tokens, state attributes, image file names,
+    inline style properties and its tag name."""
     for name, raw in element.attrs.items():
         value = _text(raw)
         key = name.casefold()
@@ -124,6 +124,7 @@ def signals(element: Tag) -> Iterator[Signal]:
     for image in _images(element):
         if image:
             yield "image", "", image
+    yield "tag", "", element.name.casefold()
 
 
 def scope_elements(top: Tag) -> Iterator[Tag]:
@@ -176,6 +177,8 @@ def matches(marker: Marker, signal: Signal) -> bool:
         return False
     if kind == "class":
         return any(fnmatchcase(value, pattern.strip()) for pattern in marker.values)
+    if kind == "tag":
+        return any(_value_matches(value, pattern) for pattern in marker.values)
     if kind == "image":
         names = words(value)
         return any(

@@ -92,7 +92,31 @@ def _checkbox(soup: BeautifulSoup, item: Tag, on: bool) -> None:
     item.insert(0, box)
 
 
-@pytest.mark.parametrize("mark", [_sprite, _numeric, _bem, _only_off_dimmed, _checkbox])
+def _wrapped(name: str, when: bool) -> Mark:
+    def mark(soup: BeautifulSoup, item: Tag, on: bool) -> None:
+        if on == when:
+            wrapper = soup.new_tag(name)
+            for child in list(item.contents):
+                wrapper.append(child.extract())
+            item.append(wrapper)
+
+    mark.__name__ = f"{name}_when_{when}"
+    return mark
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        _sprite,
+        _numeric,
+        _bem,
+        _only_off_dimmed,
+        _checkbox,
+        _wrapped("strong", True),
+        _wrapped("del", False),
+    ],
+    ids=lambda m: m.__name__,
+)
 def test_markings_nobody_listed_are_learnt_too(mark: Mark) -> None:
     pages = marked(mark)
     rule = learnt(pages)

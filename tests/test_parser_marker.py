@@ -44,6 +44,7 @@ def _sides(label: str) -> dict[str, str]:
         "off_class": "" if on else "inactive",
         "filter": "none" if on else "grayscale(100%)",
         "checked": "checked" if on else "",
+        "strong": "strong" if on else "span",
     }
 
 
@@ -85,6 +86,7 @@ CASES = [
         '<li><input type="checkbox" disabled {checked}><label>{label}</label></li>',
         Marker("attribute", ("checked",), "checked", "applying"),
     ),
+    ("<li><{strong}>{label}</{strong}></li>", Marker("tag", ("strong",), None, "applying")),
 ]
 
 

@@ -92,8 +92,8 @@ def with_marker(text: str, rule: Marker, note: str) -> str:
         first, stop, indent = found[-1]
         lines[first:stop] = marker_block(rule, " " * indent, note)
     else:
-        indent = " " * _child_indent(lines, start, end)
-        lines[start + 1 : start + 1] = marker_block(rule, indent, note)
+        child = " " * _child_indent(lines, start, end)
+        lines[start + 1 : start + 1] = marker_block(rule, child, note)
     return "\n".join(lines) + "\n"
 
 

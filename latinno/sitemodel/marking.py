@@ -29,8 +29,10 @@ def _is_on(item: Tag) -> bool:
 
 
 def _classes(node: Tag) -> list[str]:
-    value = node.get("class") or []
-    return value.split() if isinstance(value, str) else list(value)
+    value: object = node.get("class") or []
+    if isinstance(value, str):
+        return value.split()
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _set_classes(node: Tag, classes: list[str]) -> None:
