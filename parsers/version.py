@@ -13,7 +13,7 @@ Changelog:
   the same bytes:
   - a list shown with none or all of its options applying gets an issue on the list's field
     (raw "0 of 4 apply" / "4 of 4 apply") naming the marker in use (2.0: no issue);
-  - the marker is a declared rule (``parser.marker``: class, attribute, image or style
+  - the marker is a declared rule (``parser.marker``: class, attribute, image, style or tag
     signal, on applying or on not-applying options) looked for in the option's whole scope:
     its element, its own ancestors up to the list and their descendants (2.0: the class on
     the named element or its ancestors only). With the default rule every fixture page and

@@ -228,3 +228,18 @@ def test_cli_online_without_a_sitemap_probes_the_first_ids_politely(tmp_path: Pa
     assert stats["paths"].get("/robots.txt") == 1
     case_requests = sum(n for path, n in stats["paths"].items() if "/case/" in path)
     assert 12 <= case_requests <= 12 + 6 * 5  # its share per prefix, and at most 5 misses each
+
+
+def test_labels_it_cannot_place_come_with_the_entry_that_would_place_them() -> None:
+    from parsers.calibration_evidence import unplaced
+
+    page = REPO / "fixtures" / "html" / "en" / "case" / "1003" / "index.html"
+    body = page.read_bytes().replace(b">Rule of Law</li>", b">Imperio de la ley</li>")
+    body = body.replace(b">Policy cycle</h3>", b">Ciclo de la politica</h3>")
+    found = unplaced([page_options(body, url_of(page), labels=LABELS)], LABELS)
+    assert found == [
+        "option 'Imperio de la ley' in ends: parser.extra_labels.ends.rule_of_law: "
+        "['Imperio de la ley']",
+        "heading 'Ciclo de la politica' before the policy_cycle options: "
+        "parser.extra_labels.sections.policy_cycle: ['Ciclo de la politica']",
+    ]
