@@ -54,7 +54,7 @@ async def refresh(
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     primary = source.languages[0]
     target = LoadTarget(store.path, store.lock_timeout_s, primary, run_id, tuple(source.languages))
@@ -65,7 +65,12 @@ async def refresh(
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
-            known.filled, limits, lang=primary, accept=accept_drift, buffer_pages=2 * batch_size
+            known.filled,
+            limits,
+            lang=primary,
+            accept=accept_drift,
+            buffer_pages=2 * batch_size,
+            marker=settings.parser.rule().describe(),
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")

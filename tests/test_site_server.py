@@ -282,6 +282,7 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
         (["site", "generate", "--out", "OUT", "--pages", "0"], "--pages 0"),
         (["site", "serve", "--root", "OUT/missing"], "missing: site root is not a folder"),
         (["site", "serve", "--root", "OUT", "--faults", "1.5"], "--faults 1.5"),
+        (["site", "serve", "--root", "OUT", "--marking", "colour"], "--marking colour"),
     ],
 )
 def test_site_commands_name_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
@@ -440,3 +441,23 @@ def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+# --- markings (issue 19) ----------------------------------------------------------------------
+
+
+def test_a_marked_site_serves_the_same_pages_marked_another_way(tmp_path: Path) -> None:
+    from latinno.marker import Marker
+    from parsers import parse_case
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "html"
+    url_path = "/en/case/1003/"
+    with run_server_in_thread(fixtures, marking="aria") as server:
+        body = httpx.get(server.base_url + url_path).content
+    plain = (fixtures / "en" / "case" / "1003" / "index.html").read_bytes()
+    assert b'aria-checked="true"' in body and b'aria-checked="true"' not in plain
+    page = "https://latinno.net" + url_path
+    want = parse_case(plain, page)
+    got = parse_case(body, page, marker=Marker("attribute", ("true",), "aria-checked"))
+    assert (got.means, got.ends, got.policy_cycle) == (want.means, want.ends, want.policy_cycle)
+    assert parse_case(body, page).means == ()  # the class 'active' no longer marks them

@@ -75,6 +75,16 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    marking: Annotated[
+        str | None,
+        typer.Option(
+            "--marking",
+            help="Serve every page with its applying options marked another way than the "
+            "class 'active': aria, data-attr, image, icon, style or inactive-class (for "
+            "`latinno calibrate`).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
@@ -83,6 +93,8 @@ def serve(
     from latinno.sitemodel.build_fixtures import bundled_site
 
     robots_text = _checked_options(root, faults, redesign, robots)
+    if marking is not None and marking not in _MARKINGS:
+        raise LatinnoError(f"--marking {marking}: expected one of {', '.join(_MARKINGS)}")
     with nullcontext(root) if root is not None else bundled_site() as served:
         _serve_until_interrupted(
             served,
@@ -96,7 +108,12 @@ def serve(
             robots=robots_text,
             hostile=hostile,
             redesign=redesign,
+            marking=marking,
         )
+
+
+# latinno.sitemodel.marking.MARKINGS, named here so that --help needs no bs4 import.
+_MARKINGS = ("aria", "data-attr", "image", "icon", "style", "inactive-class")
 
 
 def _checked_options(
@@ -131,6 +148,7 @@ def _serve_until_interrupted(
     robots: str | None,
     hostile: bool,
     redesign: str | None,
+    marking: str | None = None,
 ) -> None:
     """Run the site server, announcing its URL first (on stdout: scripts wait for that line)."""
     from latinno.sitemodel.server import serve_forever
@@ -138,6 +156,7 @@ def _serve_until_interrupted(
     def announce(url: str) -> None:
         print(url, flush=True)
         extra = ", hostile pages 19991-19997" if hostile else ""
+        extra += f", options marked by {marking}" if marking else ""
         print(f"serving {name} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
 
     try:
@@ -153,6 +172,7 @@ def _serve_until_interrupted(
                 robots=robots,
                 hostile=hostile,
                 redesign=redesign,
+                marking=marking,
                 on_ready=announce,
             )
         )
