@@ -21,6 +21,36 @@ site_app = typer.Typer(
 app.add_typer(site_app, name="site")
 
 
+# Options of ``serve`` that change the pages served (named here so the command stays short).
+HostileOption = Annotated[
+    bool,
+    typer.Option(
+        "--hostile",
+        help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
+        "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
+    ),
+]
+RedesignOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redesign",
+        help="Serve every page as a redesigned site would: 'marker' (the class marking an "
+        "applying option renamed) or 'headings' (section headings renamed).",
+        show_default=False,
+    ),
+]
+MarkingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--marking",
+        help="Serve every page with its applying options marked another way than the "
+        "class 'active': aria, data-attr, image, icon, style or inactive-class (for "
+        "`latinno calibrate`).",
+        show_default=False,
+    ),
+]
+
+
 @site_app.command(
     "serve",
     epilog="Example: latinno site serve --port 8765 --sitemap --faults 0.2 "
@@ -58,33 +88,9 @@ def serve(
         Path | None,
         typer.Option(help="robots.txt to serve (default: allow everything).", show_default=False),
     ] = None,
-    hostile: Annotated[
-        bool,
-        typer.Option(
-            "--hostile",
-            help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
-            "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
-        ),
-    ] = False,
-    redesign: Annotated[
-        str | None,
-        typer.Option(
-            "--redesign",
-            help="Serve every page as a redesigned site would: 'marker' (the class marking an "
-            "applying option renamed) or 'headings' (section headings renamed).",
-            show_default=False,
-        ),
-    ] = None,
-    marking: Annotated[
-        str | None,
-        typer.Option(
-            "--marking",
-            help="Serve every page with its applying options marked another way than the "
-            "class 'active': aria, data-attr, image, icon, style or inactive-class (for "
-            "`latinno calibrate`).",
-            show_default=False,
-        ),
-    ] = None,
+    hostile: HostileOption = False,
+    redesign: RedesignOption = None,
+    marking: MarkingOption = None,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
