@@ -73,7 +73,7 @@ def test_a_killed_refresh_leaves_no_prefect_server_or_worker(tmp_path: Path) -> 
             [sys.executable, "-m", "latinno.cli", *command],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=quiet_cli_env(tmp_path),
+            env=quiet_cli_env(tmp_path, temporary_server=True),  # the server it must end
         )
 
         def serving() -> bool:

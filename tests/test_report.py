@@ -728,7 +728,8 @@ def test_a_run_that_never_finished(tmp_path: Path) -> None:
     assert requests[2] == "—" and requests[4] == "0" and requests[7] == "—"
 
 
-def test_3744_cases_under_5_seconds(tmp_path: Path) -> None:
+def test_a_report_of_3744_cases_counts_every_one(tmp_path: Path) -> None:
+    # Its time is bench/bench_report.py's to measure, not a test's.
     path = tmp_path / "big.duckdb"
     codes = [c.code for c in COUNTRIES]
     means = ("deliberation", "direct_voting", "e_participation", "citizen_representation")
@@ -746,10 +747,7 @@ def test_3744_cases_under_5_seconds(tmp_path: Path) -> None:
         start_run(con, "big", day(0), {})
         load_records(con, records, run_id="big", seen_at=day(0), primary_lang="en")
         finish_run(con, "big", day(0), {"fetched": 3744, "new": 3744})
-    started = time.perf_counter()
     out = report.write_report(path, tmp_path / "big.html", lock_timeout_s=5)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5, f"{elapsed:.1f} s"
     chart = read(out.read_text(encoding="utf-8")).figures["cases-by-country"]
     assert sum(chart.values().values()) == 3744
 

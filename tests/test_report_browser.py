@@ -296,7 +296,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_report(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Path:
     """The report of a real demo warehouse: `latinno demo` then `latinno report`, as a user."""
     work = tmp_path_factory.mktemp("report-browser")
     db = work / "demo.duckdb"
