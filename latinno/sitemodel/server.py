@@ -750,11 +750,13 @@ class ServerHandle:
 
     def stats(self) -> dict[str, Any]:
         """A snapshot of the counters that ``/__stats`` serves."""
-        return self._call(self.server.stats)
+        stats: dict[str, Any] = self._call(self.server.stats)
+        return stats
 
     def request_times(self, path: str) -> list[float]:
         """``time.monotonic()`` at the start of each request for ``path`` (same clock as tests)."""
-        return self._call(self.server.request_times, path)
+        times: list[float] = self._call(self.server.request_times, path)
+        return times
 
     def reset_stats(self) -> None:
         self._call(self.server.reset_stats)
