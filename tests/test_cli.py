@@ -18,6 +18,8 @@ from latinno.cli import app
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "html"
 
+pytestmark = pytest.mark.process  # commands run as processes: not in `make unit`
+
 
 def _commands() -> list[list[str]]:
     """Every leaf command path, found from the app itself (a new command is covered too)."""

@@ -35,6 +35,7 @@ def _get(base_url: str, name: str, **overrides: object) -> FetchResult:
     return asyncio.run(go())
 
 
+@pytest.mark.slow  # builds and serves the real 1 GiB bomb
 def test_double_gzip_over_a_gibibyte_is_refused_while_decoding(site: Path) -> None:
     # The real bomb of issue 13: 1 GiB of zeros, gzip inside gzip, a few KB on the wire. (Its
     # time and memory are measured in bench/bench_hostile_memory.py.)

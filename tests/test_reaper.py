@@ -51,6 +51,7 @@ def alive(pids: dict[int, int]) -> set[int]:
     return {p for p, started in pids.items() if (s := _stat(p)) and s[1] == started}
 
 
+@pytest.mark.process
 def test_descendants_of_a_killed_process_are_ended() -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO

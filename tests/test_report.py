@@ -810,6 +810,7 @@ def latinno(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )  # fmt: skip
 
 
+@pytest.mark.process
 def test_cli_writes_the_report_and_prints_its_path(db: Path, html: str, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     default = tmp_path / "out" / "default.html"
@@ -827,6 +828,7 @@ def test_cli_writes_the_report_and_prints_its_path(db: Path, html: str, tmp_path
 
 
 @pytest.mark.parametrize("case", ["missing-db", "unwritable-out", "bad-config"])
+@pytest.mark.process
 def test_cli_bad_input_is_one_line(db: Path, tmp_path: Path, case: str) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x", encoding="utf-8")
@@ -848,6 +850,7 @@ def test_cli_bad_input_is_one_line(db: Path, tmp_path: Path, case: str) -> None:
     assert expected in lines[0]
 
 
+@pytest.mark.process
 def test_cli_waits_for_a_locked_warehouse_then_says_who_holds_it(tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
     config = tmp_path / "config.yaml"

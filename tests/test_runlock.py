@@ -25,6 +25,8 @@ from warehouse.db import connect, writing
 from warehouse.holders import process_alive
 from warehouse.runlock import hold_run_lock, lock_path, running_refresh
 
+pytestmark = pytest.mark.process  # commands run as processes: not in `make unit`
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "latinno refresh --db wh.duckdb --limit 5"
 

@@ -247,6 +247,7 @@ def test_stats_count_in_flight_and_per_second(site: Path) -> None:
 SERVE = ("site", "serve", "--port", "0", "--root")
 
 
+@pytest.mark.process
 def test_cli_serve_prints_its_url_first(site: Path) -> None:
     proc = subprocess.Popen(
         [
@@ -401,6 +402,7 @@ def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site:
         assert server.stats()["in_flight"] == 0  # the drip noticed the client left
 
 
+@pytest.mark.process
 def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
     from latinno.sitemodel.server import HOSTILE_PAGES
 
