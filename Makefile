@@ -43,7 +43,7 @@ lint: $(STAMP)
 	@$(PY) -m ruff format --check .
 
 bench: $(STAMP)
-	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh; do \
+	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh bench_report; do \
 		$(PY) bench/$$b.py || exit 1; done
 
 lock:
