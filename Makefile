@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast unit check lint bench lock clean
 
-# Every package mypy checks (settings in pyproject.toml; strict on latinno, parsers, warehouse).
+# Every package mypy checks (settings in pyproject.toml; strict on latinno, parsers, warehouse);
+# flows joins them with its rewrite (issue 20).
 MYPY_PACKAGES := latinno parsers warehouse
 
 $(STAMP): requirements.lock pyproject.toml
