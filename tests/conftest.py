@@ -1,4 +1,5 @@
-"""Session-wide test setup: a private, quiet Prefect home so tests never touch ~/.prefect."""
+"""Session-wide test setup: a private, quiet Prefect home so tests never touch ~/.prefect; one
+Prefect server and one refreshed fixture site per session (the blocks below)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import pytest
+from _prefect_support import configure, session_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,9 +28,6 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 # as soon as the session holds a slow test (the ones that run flows), waited for by what runs a
 # flow (run_refresh and quiet_cli_env of _flow_support, the prefect_api fixture); stopped when
 # the session ends. A flow run without them meets a port nobody listens on, and says so.
-
-import pytest  # noqa: E402
-from _prefect_support import configure, session_server  # noqa: E402
 
 configure(Path(tempfile.mkdtemp(prefix="latinno-prefect-server-")))
 
