@@ -7,9 +7,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast unit check lint bench lock clean
 
-# Every package mypy checks (settings in pyproject.toml; strict on latinno, parsers, warehouse);
-# flows joins them with its rewrite (issue 20).
-MYPY_PACKAGES := latinno parsers warehouse
+# Every package mypy checks (settings in pyproject.toml; strict on latinno, parsers, warehouse).
+MYPY_PACKAGES := latinno parsers warehouse flows
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'

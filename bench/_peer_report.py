@@ -23,10 +23,6 @@ FULL_ROWS = (
         "refresh_cold_kept",
         "`latinno refresh`, cold: temporary Prefect server, Prefect home kept (later runs)",
     ),
-    (
-        "refresh_inproc",
-        "`latinno refresh`, warm, parsing in its own process (`runner.parse_workers: 1`)",
-    ),
     ("scrapy_cache_first", "Scrapy with HTTP cache on, first run (fills the cache)"),
 )
 NOCHANGE_ROWS = (
@@ -118,7 +114,7 @@ def targets(report: dict[str, Any]) -> list[str]:
     warm = by[sizes["big"]]["refresh_warm"]
     rss = warm["rss_tree_max"]
     lines.append(
-        f"| {sizes['big']:,} pages, peak RSS of the warm refresh with its workers ≤ 400 MB "
+        f"| {sizes['big']:,} pages, peak RSS of the warm refresh ≤ 400 MB "
         f"(max over rounds; the main process alone: {warm['rss']:.0f} MB) | {rss:.0f} MB | "
         f"400 MB | {'yes' if rss <= 400 else 'no'} | |"
     )
@@ -143,7 +139,7 @@ def render(report: dict[str, Any]) -> str:
         "process tree (they move less than wall-clock seconds when the machine is shared). Full "
         "runs are compared with the floor and Scrapy's plain run; no-change runs with the "
         "conditional-GET floor and Scrapy's cached rerun. Peak RSS: the process and all its "
-        "descendants (parse workers; for the cold run, Prefect's temporary server too). "
+        "descendants (for the cold run, Prefect's temporary server too). "
         '"Inside the flow": `runs.duration_s`.',
         "",
     ]

@@ -156,7 +156,7 @@ def measure(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> di
     """bench_refresh's run_measured, plus the CPU seconds (user + system) of the process tree.
 
     RUSAGE_CHILDREN grows by what each descendant used once it is waited for: the measured
-    process, its parse workers and Prefect's temporary server. CPU seconds move far less than
+    process and Prefect's temporary server. CPU seconds move far less than
     wall-clock seconds when other work shares the machine.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -20,8 +20,7 @@ rotates between rounds:
 - ``latinno refresh`` (``source.discovery: sitemap``): full with a warm Prefect server (started
   once by this script); full cold (no PREFECT_API_URL: Prefect's temporary server), first
   with a fresh PREFECT_HOME (the first run on a machine: the temporary server creates its
-  database) and then again with that home kept (every later run); full warm with
-  ``runner.parse_workers: 1`` (no parse pool, whatever the size); no-change
+  database) and then again with that home kept (every later run); no-change
   with every page revalidated (``trust_sitemap_lastmod: false``) and trusting the sitemap;
 - the no-change floor: a bare httpx loop of conditional GETs with the validators of a first pass.
 
@@ -29,7 +28,7 @@ Scrapy lives in its own virtualenv under bench/.work/ (created on first use; the
 dependencies at the versions of requirements.lock), never in the project's .venv. ``--at REV``
 measures a commit's files (``git archive``) instead of the working tree. Medians over rounds of
 wall-clock and CPU seconds (user + system of the whole process tree), peak RSS of each whole
-process tree (sampled from /proc: parse workers and Prefect's temporary server included), ratios
+process tree (sampled from /proc: Prefect's temporary server included), ratios
 against the floor and against Scrapy, written to bench/results/peer.md with the machine, the
 date and the load average.
 """
@@ -92,8 +91,6 @@ class SizeRun:
         self.validators = self.dir / "validators.json"
         self.config = self.dir / "peer.yaml"
         self.config.write_text("source:\n  discovery: sitemap\n")
-        self.inproc = self.dir / "inproc.yaml"
-        self.inproc.write_text("source:\n  discovery: sitemap\nrunner:\n  parse_workers: 1\n")
         self.revalidate = self.dir / "revalidate.yaml"
         self.revalidate.write_text(
             "source:\n  discovery: sitemap\n  trust_sitemap_lastmod: false\n"
@@ -215,15 +212,6 @@ def measure_refresh(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -
         s.add(kind, measured)
 
 
-def measure_inproc(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
-    """The warm full refresh parsing in its own process: what the parse pool costs or gains."""
-    db = s.dir / f"inproc-{round_no}.duckdb"
-    measured = measure(refresh_cmd(s, db, conc, s.inproc), env)
-    measured["flow"] = last_run(db)["duration_s"]
-    assert duck_count(db, "SELECT count(*) FROM cases") == s.pages
-    s.add("refresh_inproc", measured)
-
-
 def measure_cold(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
     """Without a Prefect server: the first run on a machine (a fresh Prefect home, whose
     database the temporary server creates), then a later one (the same home)."""
@@ -293,7 +281,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("scrapy", lambda s, r: measure_scrapy(s, env, conc, r, python)),
             ("refresh", lambda s, r: measure_refresh(s, warm_env, conc, r)),
             ("conditional", lambda s, r: measure_conditional(s, env, conc, r)),
-            ("inproc", lambda s, r: measure_inproc(s, warm_env, conc, r)),
             ("cold", lambda s, r: measure_cold(s, env, conc, r)),
         ]
         for round_no in range(args.rounds):

@@ -204,23 +204,3 @@ def test_version_comes_from_the_package_metadata() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"latinno {version('latinno-pipeline')}\n"
     assert latinno("--help").stdout.count("--version") == 1
-
-
-NO_PANDAS = """
-import sys
-from latinno.cli.refresh import arrow_without_pandas
-arrow_without_pandas()
-import pyarrow as pa
-column = pa.array(["a", None], pa.string())  # a refresh's conversions
-print("pandas" in sys.modules, column.null_count)
-import pandas  # still importable, for whatever needs it later
-print("pandas" in sys.modules)
-"""
-
-
-def test_a_refresh_converts_lists_to_arrow_without_importing_pandas() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", NO_PANDAS], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["False", "1", "True"]

@@ -36,7 +36,7 @@ PAGES = sorted((ROOT / "fixtures" / "html").glob("*/case/*/index.html"))
 BODIES = [(p.read_bytes(), f"https://latinno.net/{p.parts[-4]}/case/{p.parts[-2]}/") for p in PAGES]
 SETTINGS = load_settings(ROOT / "config.yaml")
 LABELS = _build_labels(SETTINGS.parser.extra_labels)
-ACTIVE = tuple(SETTINGS.parser.active_classes)
+MARKER = SETTINGS.parser.rule()
 CLASS_ATTR = re.compile(rb'class="[^"]*"')
 
 # code -> normalized labels, per design field and option list
@@ -58,7 +58,7 @@ def page_text(body: bytes) -> str:
 
 def check(body: bytes, url: str) -> bool:
     try:
-        record = parse_case(body, url, labels=LABELS, active_classes=ACTIVE)
+        record = parse_case(body, url, labels=LABELS, marker=MARKER)
     except PageParseError:
         return False
     assert isinstance(record, CaseRecord)
@@ -127,16 +127,21 @@ def marked_texts(body: bytes) -> list[str]:
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
-        if not set((element.get("class") or "").split()) & set(ACTIVE):
+        if not set((element.get("class") or "").split()) & set(MARKER.values):
             continue
-        names = [
-            a
-            for e in element.iter()
-            if isinstance(e.tag, str)
-            for a in (e.get("alt"), e.get("title"))
-            if a
-        ]
-        out.append(" " + normalize_label(" ".join([*element.itertext(), *names])) + " ")
+        # The marker sits in the option's item: on the naming element, an ancestor of it, or
+        # beside it (an icon next to the label: its parent names the option).
+        for scope in (element, element.getparent()):
+            if scope is None:
+                continue
+            names = [
+                a
+                for e in scope.iter()
+                if isinstance(e.tag, str)
+                for a in (e.get("alt"), e.get("title"))
+                if a
+            ]
+            out.append(" " + normalize_label(" ".join([*scope.itertext(), *names])) + " ")
     return out
 
 
@@ -146,7 +151,7 @@ def supported(record: CaseRecord, body: bytes) -> None:
     for name in OPTION_LISTS:
         for code in getattr(record, name):
             labels = LABELS_OF[name][code]
-            # The marker sits on the naming element or an ancestor: its subtree names the option.
+            # The marker sits in the option's item: a subtree near it names the option.
             assert any(label in m for label in labels for m in marked), (name, code)
     for name in DESIGN_FIELDS:
         value = getattr(record, name)
@@ -221,7 +226,7 @@ def test_garbage_inserted(page: tuple[bytes, str], inserts: list[tuple[float, by
 )
 def test_arbitrary_bytes(body: bytes, url: str) -> None:
     try:
-        record = parse_case(body, url, labels=LABELS, active_classes=ACTIVE)
+        record = parse_case(body, url, labels=LABELS, marker=MARKER)
     except PageParseError:
         return
     supported(record, body)
@@ -251,4 +256,4 @@ def test_mutations_mostly_still_parse() -> None:
 def test_unmutated_pages_pass_the_support_check() -> None:
     # The check itself must accept every real fixture page, or it tests nothing.
     for body, url in BODIES:
-        supported(parse_case(body, url, labels=LABELS, active_classes=ACTIVE), body)
+        supported(parse_case(body, url, labels=LABELS, marker=MARKER), body)

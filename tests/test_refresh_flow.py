@@ -208,10 +208,10 @@ def test_reparse_rebuilds_from_the_archive_without_network(loaded: dict[str, Any
         statuses = con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall()
     counts, failures = reparse_archive(settings)
     assert failures == []
-    assert counts["pages"] == pages
-    assert counts["parsed"] == pages
-    assert counts.get("parse_failed", 0) == 0
-    assert counts.get("new", 0) == counts.get("changed", 0) == 0
+    assert counts.pages == pages
+    assert counts.parsed == pages
+    assert counts.parse_failed == 0
+    assert counts.new == counts.changed == 0
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM case_history").fetchone() == history
         assert con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall() == statuses

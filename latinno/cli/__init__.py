@@ -10,14 +10,22 @@ import sys
 
 # Each command module adds its commands to ``app`` when imported (plain imports: a missing
 # module is an error, never skipped); they import heavy dependencies inside the commands.
-from latinno.cli import parse, refresh, release, report, site_model, warehouse  # noqa: F401
-from latinno.cli.app import app, is_verbose, own_the_process
+from latinno.cli import (  # noqa: F401
+    calibrate,
+    deploy,
+    parse,
+    refresh,
+    release,
+    report,
+    site_model,
+    warehouse,
+)
+from latinno.cli.app import app, is_verbose
 from latinno.errors import LatinnoError
 
 
 def main() -> None:
     # Standalone mode handles usage errors and --help; our own errors pass through to here.
-    own_the_process()
     try:
         app()
     except LatinnoError as exc:

@@ -133,12 +133,15 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
     settings = settings_for(config, db)
     from rich.console import Console
 
-    from warehouse.db import reading
+    from warehouse.db import reading, storage_note, storage_version
     from warehouse.status import status_tables
 
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         tables = status_tables(con)
+        note = storage_note(settings.warehouse.path, storage_version(con))
     console = Console()
     console.print(f"Warehouse: {settings.warehouse.path}")
+    if note:
+        console.print(note, style="yellow", highlight=False, soft_wrap=True)
     for table in tables:
         console.print(_rich_table(table.title, table.columns, table.rows))

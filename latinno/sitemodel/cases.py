@@ -186,7 +186,7 @@ def _case(row: tuple[Any, ...], index: int) -> CaseSpec:
 
 _BASE: dict[int, CaseSpec] = {row[0]: _case(row, i) for i, row in enumerate(_ROWS)}
 
-# --- The seed case (Peru; values as the text copy in shared/seed shows them) ----------------
+# --- The seed case (Peru; values as a real page's text copy shows them: docs/site.md) -------
 SEED = CaseSpec(
     case_id=17045,
     lang="en",

@@ -1,6 +1,6 @@
 """Render a ``CaseSpec`` to the bytes of a plausible LATINNO case page (WordPress chrome).
 
-The real markup is unknown (SITE.md), so the same sections come out in three styles (definition
+The real markup is unknown (docs/site.md), so the same sections come out in three styles (definition
 list, two-column table, label/value divs), options as text or icon-only items, the ``active``
 marker on the option or on a wrapper above it. The chrome carries traps a parser must survive:
 a Countries menu naming all 18 countries, a language switcher, JSON blobs and a help panel

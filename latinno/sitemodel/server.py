@@ -11,7 +11,9 @@ while the server runs.
 With ``faults`` > 0 that share of case responses (seeded RNG) become 500/503/429 (the last two
 with ``Retry-After``), connection resets, truncated bodies or slow answers. For tests, a
 ``plan`` maps any path to the faults its first requests get, and ``redirects`` maps a path to
-a 301 Location (a page moved, perhaps to another host).
+a 301 Location (a page moved, perhaps to another host). ``marking`` serves every page with its
+options marked another way than the class ``active`` (``latinno.sitemodel.marking``), for
+``latinno calibrate``.
 
 With ``hostile`` on, the server also serves the pages an attacker or a broken site would
 (``latinno.sitemodel.hostile``), at fixed case URLs its sitemap lists beside the real ones.
@@ -45,6 +47,7 @@ from latinno.sitemodel.hostile import (
     hostile_body,
     hostile_spec,
 )
+from latinno.sitemodel.marking import MARKINGS, remark
 from latinno.sitemodel.redesign import REDESIGNS
 from latinno.sitemodel.sitefiles import (
     iter_case_page_mtimes,
@@ -113,12 +116,16 @@ class SiteServer(Connections):
         drip_s: float = 2.0,
         bomb_bytes: int = 1 << 30,
         redesign: str | None = None,
+        marking: str | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be a share between 0 and 1, got {faults}")
         if redesign is not None and redesign not in REDESIGNS:
             raise ValueError(f"redesign must be one of {sorted(REDESIGNS)}, got {redesign!r}")
+        if marking is not None and marking not in MARKINGS:
+            raise ValueError(f"marking must be one of {sorted(MARKINGS)}, got {marking!r}")
         self.redesign = redesign
+        self.marking = marking
         self.hostile = hostile
         self.drip_s = drip_s
         self.bomb_bytes = bomb_bytes
@@ -222,14 +229,17 @@ class SiteServer(Connections):
 
     @property
     def _redesigned_s(self) -> int:
-        # A redesigned site changed every page when the server started (sitemap, Last-Modified).
-        return self._started_s if self.redesign else 0
+        # A redesigned (or re-marked) site changed every page when the server started (sitemap,
+        # Last-Modified).
+        return self._started_s if self.redesign or self.marking else 0
 
     def _changed_s(self, st: os.stat_result) -> int:
         return max(mtime_s(st), self._redesigned_s)
 
     def _read(self, file: Path) -> bytes:
         body = file.read_bytes()
+        if self.marking:
+            body = remark(body, self.marking)
         return REDESIGNS[self.redesign](body) if self.redesign else body
 
     def _page(self, file: Path, headers: Mapping[str, str]) -> Response:
@@ -313,6 +323,7 @@ def run_server_in_thread(
     drip_s: float = 2.0,
     bomb_bytes: int = 1 << 30,
     redesign: str | None = None,
+    marking: str | None = None,
 ) -> ServerHandle:
     """Start a site server in a background thread; use as a context manager.
 
@@ -324,6 +335,8 @@ def run_server_in_thread(
     ``hostile`` adds the pages of ``HOSTILE_PAGES`` (see the module docstring); ``drip_s`` is
     the slow drip's pause per byte, ``bomb_bytes`` what the double gzip expands to.
     ``redesign`` ("marker" or "headings") serves every page as a redesigned site would.
+    ``marking`` (a key of ``latinno.sitemodel.marking.MARKINGS``: aria, data-attr, image,
+    icon, style, inactive-class) serves every page with its options marked that way.
     """
     server = SiteServer(
         root,
@@ -339,6 +352,7 @@ def run_server_in_thread(
         drip_s=drip_s,
         bomb_bytes=bomb_bytes,
         redesign=redesign,
+        marking=marking,
     )
     return ServerHandle(server, host, port)
 
@@ -356,6 +370,7 @@ async def serve_forever(
     hostile: bool = False,
     redesign: str | None = None,
     on_ready: Any = None,
+    marking: str | None = None,
 ) -> None:
     """Run until cancelled or sent SIGTERM (the CLI's ``latinno site serve``)."""
     server = SiteServer(
@@ -367,6 +382,7 @@ async def serve_forever(
         robots=robots,
         redesign=redesign,
         hostile=hostile,
+        marking=marking,
     )
     url = await server.start(host, port)
     stop = asyncio.Event()
