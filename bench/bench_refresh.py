@@ -229,6 +229,24 @@ def main() -> None:
         PYTHONPATH=str(REPO),
     )
     site_proc, base_url = start_site(site)
+    try:
+        ids = sorted(int(p.name) for p in (site / "en" / "case").iterdir())
+        rows, cold, polite_pages = _measure(base_url, ids, tmp, env, args)
+    finally:
+        site_proc.terminate()
+        site_proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    report = _summary(rows, cold, len(ids), polite_pages, args)
+    print(json.dumps(report, indent=2))
+    if not args.no_write:
+        write_results(report)
+
+
+def _measure(
+    base_url: str, ids: list[int], tmp: Path, env: dict[str, str], args: argparse.Namespace
+) -> tuple[dict[str, list[dict]], dict, int]:
+    """One cold refresh; per round the floor, a full, a no-change and a revalidating refresh
+    against a warm Prefect server, and a reparse; then one polite refresh."""
     rows: dict[str, list[dict]] = {
         "floor": [],
         "full": [],
@@ -240,66 +258,65 @@ def main() -> None:
     # revalidated with a conditional GET (304), as on a site without lastmod, or when probing.
     revalidate_cfg = tmp / "revalidate.yaml"
     revalidate_cfg.write_text("source:\n  trust_sitemap_lastmod: false\n")
+    urls = "\n".join(f"{base_url}/en/case/{i}/" for i in ids)
+    # Cold start once: the CLI as a newcomer runs it, temporary Prefect server included.
+    cold = run_measured(refresh_cmd(base_url, tmp / "cold.duckdb", args.concurrency), env)
+    prefect_proc, api_url = start_prefect_server(env)
+    warm_env = dict(env, PREFECT_API_URL=api_url)
     try:
-        ids = sorted(int(p.name) for p in (site / "en" / "case").iterdir())
-        urls = "\n".join(f"{base_url}/en/case/{i}/" for i in ids)
-        # Cold start once: the CLI as a newcomer runs it, temporary Prefect server included.
-        cold = run_measured(refresh_cmd(base_url, tmp / "cold.duckdb", args.concurrency), env)
-        prefect_proc, api_url = start_prefect_server(env)
-        warm_env = dict(env, PREFECT_API_URL=api_url)
-        try:
-            for round_no in range(args.rounds):
-                floor = run_measured(
-                    [sys.executable, "-c", FLOOR_SCRIPT, str(args.concurrency)], env, urls
-                )
-                count = int(floor["stdout"].split()[0])
-                assert count == len(ids), f"floor parsed {count} of {len(ids)} pages"
-                rows["floor"].append(floor)
-                db = tmp / f"round{round_no}.duckdb"
-                cmd = refresh_cmd(base_url, db, args.concurrency)
-                for kind in ("full", "nochange", "revalidate"):
-                    extra = ["--config", str(revalidate_cfg)] if kind == "revalidate" else []
-                    measured = run_measured(cmd + extra, warm_env)
-                    measured["flow"] = last_flow_seconds(db)
-                    rows[kind].append(measured)
-                # Every archived page parsed again, no network (issue 8: its time on bs4).
-                rows["reparse"].append(run_measured([*LATINNO, "reparse", "--db", str(db)], env))
-                print(
-                    f"round {round_no + 1}: floor {floor['wall']:.2f}s, "
-                    f"full {rows['full'][-1]['wall']:.2f}s, "
-                    f"no-change {rows['nochange'][-1]['wall']:.2f}s, "
-                    f"revalidate {rows['revalidate'][-1]['wall']:.2f}s",
-                    flush=True,
-                )
-            import duckdb
+        for round_no in range(args.rounds):
+            floor = run_measured(
+                [sys.executable, "-c", FLOOR_SCRIPT, str(args.concurrency)], env, urls
+            )
+            count = int(floor["stdout"].split()[0])
+            assert count == len(ids), f"floor parsed {count} of {len(ids)} pages"
+            rows["floor"].append(floor)
+            db = tmp / f"round{round_no}.duckdb"
+            cmd = refresh_cmd(base_url, db, args.concurrency)
+            for kind in ("full", "nochange", "revalidate"):
+                extra = ["--config", str(revalidate_cfg)] if kind == "revalidate" else []
+                measured = run_measured(cmd + extra, warm_env)
+                measured["flow"] = last_flow_seconds(db)
+                rows[kind].append(measured)
+            # Every archived page parsed again, no network (issue 8: its time on bs4).
+            rows["reparse"].append(run_measured([*LATINNO, "reparse", "--db", str(db)], env))
+            print(
+                f"round {round_no + 1}: floor {floor['wall']:.2f}s, "
+                f"full {rows['full'][-1]['wall']:.2f}s, "
+                f"no-change {rows['nochange'][-1]['wall']:.2f}s, "
+                f"revalidate {rows['revalidate'][-1]['wall']:.2f}s",
+                flush=True,
+            )
+        import duckdb
 
-            with duckdb.connect(str(db), read_only=True) as con:
-                loaded = con.execute("SELECT count(*) FROM cases").fetchone()[0]
-            assert loaded == len(ids), f"refresh loaded {loaded} of {len(ids)} cases"
-            polite_db = tmp / "polite.duckdb"
-            polite = refresh_cmd(base_url, polite_db, 2)
-            polite[polite.index("--rate") + 1] = "2"
-            polite += ["--limit", str(args.polite_pages)]
-            rows["polite"] = [run_measured(polite, warm_env)]
-            with duckdb.connect(str(polite_db), read_only=True) as con:
-                polite_pages = con.execute("SELECT count(*) FROM cases").fetchone()[0]
-            print(f"polite: {polite_pages} pages, {rows['polite'][0]['wall']:.1f}s", flush=True)
-        finally:
-            prefect_proc.terminate()
-            prefect_proc.wait(timeout=30)
+        with duckdb.connect(str(db), read_only=True) as con:
+            loaded = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        assert loaded == len(ids), f"refresh loaded {loaded} of {len(ids)} cases"
+        polite_db = tmp / "polite.duckdb"
+        polite = refresh_cmd(base_url, polite_db, 2)
+        polite[polite.index("--rate") + 1] = "2"
+        polite += ["--limit", str(args.polite_pages)]
+        rows["polite"] = [run_measured(polite, warm_env)]
+        with duckdb.connect(str(polite_db), read_only=True) as con:
+            polite_pages = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        print(f"polite: {polite_pages} pages, {rows['polite'][0]['wall']:.1f}s", flush=True)
     finally:
-        site_proc.terminate()
-        site_proc.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        prefect_proc.terminate()
+        prefect_proc.wait(timeout=30)
+    return rows, cold, polite_pages
 
+
+def _summary(
+    rows: dict[str, list[dict]], cold: dict, pages: int, polite_pages: int, args: argparse.Namespace
+) -> dict:
     def med(kind: str, key: str) -> float:
         return statistics.median(r[key] for r in rows[kind])
 
     floor_s, full_s, noch_s = med("floor", "wall"), med("full", "wall"), med("nochange", "wall")
-    report = {
+    return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": describe_machine(),
-        "pages": len(ids),
+        "pages": pages,
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "floor_s": round(floor_s, 2),
@@ -313,7 +330,7 @@ def main() -> None:
         "full_flow_over_floor": round(med("full", "flow") / floor_s, 2),
         "flow_full_over_nochange": round(med("full", "flow") / med("nochange", "flow"), 2),
         "full_over_nochange": round(full_s / noch_s, 2),
-        "full_pages_per_s": round(len(ids) / full_s, 1),
+        "full_pages_per_s": round(pages / full_s, 1),
         "full_rss_mb": round(med("full", "rss"), 1),
         "full_rss_tree_mb": round(med("full", "rss_tree"), 1),
         "floor_rss_mb": round(med("floor", "rss"), 1),
@@ -326,11 +343,8 @@ def main() -> None:
         "polite_cpu_s": round(med("polite", "cpu"), 1),
         "polite_cpu_per_1000": round(1000 * med("polite", "cpu") / polite_pages, 1),
         "polite_rss_tree_mb": round(med("polite", "rss_tree"), 1),
-        "full_cpu_per_1000": round(1000 * med("full", "cpu") / len(ids), 1),
+        "full_cpu_per_1000": round(1000 * med("full", "cpu") / pages, 1),
     }
-    print(json.dumps(report, indent=2))
-    if not args.no_write:
-        write_results(report)
 
 
 def write_results(r: dict) -> None:

@@ -134,6 +134,7 @@ def test_a_signal_whose_words_say_nothing_gives_no_rule() -> None:
     assert result.candidate.feature[:2] == ("attribute", "data-kind")
 
 
+@pytest.mark.process
 def test_cli_offline_cannot_decide_exits_nonzero_and_writes_nothing(tmp_path: Path) -> None:
     saved = []
     for index, (body, _url) in enumerate(marked(_opaque)[:12]):
@@ -164,6 +165,7 @@ def test_cli_offline_cannot_decide_exits_nonzero_and_writes_nothing(tmp_path: Pa
     assert config.read_text() == "# mine\nparser:\n  active_classes: [active]   # keep me\n"
 
 
+@pytest.mark.process
 def test_cli_offline_learns_and_writes_keeping_comments(tmp_path: Path) -> None:
     saved = []
     for index, (body, _url) in enumerate(marked("icon")[:12]):
@@ -195,6 +197,7 @@ def test_cli_offline_learns_and_writes_keeping_comments(tmp_path: Path) -> None:
     assert load_settings(config, env={}).parser.rule() == Marker("class", ("fa-check",))
 
 
+@pytest.mark.process
 def test_cli_online_without_a_sitemap_probes_the_first_ids_politely(tmp_path: Path) -> None:
     from latinno.sitemodel.generate import generate_site
     from latinno.sitemodel.server import run_server_in_thread

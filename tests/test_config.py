@@ -80,6 +80,7 @@ def test_missing_explicit_file_and_bad_yaml(tmp_path: Path) -> None:
         load_settings(bad, env={})
 
 
+@pytest.mark.process
 def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"warehouse": {"lock_timeout_s": "soon"}}))

@@ -52,6 +52,7 @@ CORE = [
 ]
 
 
+@pytest.mark.process
 def test_fetching_and_the_run_core_import_no_prefect() -> None:
     code = f"import sys; import {', '.join(CORE)}; print('prefect' in sys.modules)"
     proc = subprocess.run(
@@ -158,6 +159,7 @@ def warehouse(tmp_path: Path) -> Path:
     return db
 
 
+@pytest.mark.process
 def test_old_runner_settings_load_with_one_warning_line(tmp_path: Path, warehouse: Path) -> None:
     config = tmp_path / "old.yaml"
     old = {"batch_size": 50, "parse_workers": 2, "engine": "dask", "dask_address": None}
@@ -168,6 +170,7 @@ def test_old_runner_settings_load_with_one_warning_line(tmp_path: Path, warehous
     assert "runner.parse_workers, runner.engine, runner.dask_address ignored" in line
 
 
+@pytest.mark.process
 def test_a_reader_gone_from_stdout_changes_no_exit_code(tmp_path: Path, warehouse: Path) -> None:
     """`latinno reparse | head -1` where head has gone: the command still ends as it ran."""
     read, write = os.pipe()

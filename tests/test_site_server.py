@@ -247,6 +247,7 @@ def test_stats_count_in_flight_and_per_second(site: Path) -> None:
 SERVE = ("site", "serve", "--port", "0", "--root")
 
 
+@pytest.mark.process
 def test_cli_serve_prints_its_url_first(site: Path) -> None:
     proc = subprocess.Popen(
         [
@@ -402,6 +403,7 @@ def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site:
         assert server.stats()["in_flight"] == 0  # the drip noticed the client left
 
 
+@pytest.mark.process
 def test_cli_serve_without_a_root_serves_the_bundled_site_anywhere(tmp_path: Path) -> None:
     """No checkout needed (an installed package, issue 22): the pages are rendered, not read."""
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "html"
@@ -421,6 +423,7 @@ def test_cli_serve_without_a_root_serves_the_bundled_site_anywhere(tmp_path: Pat
     assert "serving the bundled site" in stderr
 
 
+@pytest.mark.process
 def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
     from latinno.sitemodel.server import HOSTILE_PAGES
 

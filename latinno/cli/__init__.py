@@ -1,7 +1,7 @@
 """Command-line interface. ``main`` turns every LatinnoError into one line and its exit code.
 
 Command modules import their heavy dependencies (Prefect, DuckDB, lxml) inside the command, so
-``latinno parse|query|export|status`` start without loading Prefect.
+only the commands that orchestrate (``refresh``, ``serve``, ``demo``) load Prefect.
 """
 
 from __future__ import annotations
