@@ -1,5 +1,6 @@
-"""How a refresh run ends: recorded in ``runs`` (completed, failed or held), published as
-Prefect artifacts, and, when it failed before fetching or was held, raised as one line."""
+"""How a refresh run ends: summarized, recorded in ``runs`` (completed, failed or held), and,
+when it failed before fetching, raised as one line. No Prefect here (the flow publishes the
+summary as artifacts)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from flows.counts import RunCounts
 from flows.revisit import Check
-from flows.summary import RunSummary, summary_markdown, summary_table
+from flows.summary import RunSummary
 
 if TYPE_CHECKING:
     from flows.pipeline import Pipeline
@@ -108,16 +109,3 @@ def fail(settings: Settings, run_id: str, reason: str) -> NoReturn:
     with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
         finish_run(con, run_id, datetime.now(UTC), {}, status="failed", reason=reason)
     raise SiteUnreachableError(f"{reason}; nothing was fetched, the warehouse is unchanged")
-
-
-async def publish(summary: RunSummary) -> None:
-    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
-    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-
-    description = f"LATINNO refresh {summary.run_id}"
-    await acreate_markdown_artifact(
-        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
-    )
-    await acreate_table_artifact(
-        table=summary_table(summary), key="latinno-refresh-counts", description=description
-    )

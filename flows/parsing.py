@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from latinno.errors import PageParseError
+from latinno.marker import DEFAULT_MARKER, Marker
 from latinno.record import CaseRecord
 from latinno.vocabulary import Labels, build_labels
 from parsers import parse_case
@@ -36,17 +37,22 @@ class ParseSpec:
     """What parsing needs besides the page: plain, hashable values (labels are built once)."""
 
     extra_labels: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
-    active_classes: tuple[str, ...] = ("active",)
+    marker: Marker = DEFAULT_MARKER
 
     @classmethod
     def of(
-        cls, extra_labels: Mapping[str, Mapping[str, Sequence[str]]], active_classes: Sequence[str]
+        cls,
+        extra_labels: Mapping[str, Mapping[str, Sequence[str]]],
+        marker: Marker | Sequence[str],
     ) -> ParseSpec:
+        """``marker``: the rule (``settings.parser.rule()``), or the old list of classes."""
+        if not isinstance(marker, Marker):
+            marker = Marker.of_classes(tuple(marker))
         frozen = tuple(
             (group, tuple((target, tuple(labels)) for target, labels in sorted(targets.items())))
             for group, targets in sorted(extra_labels.items())
         )
-        return cls(frozen, tuple(active_classes))
+        return cls(frozen, marker)
 
     def labels(self) -> Labels:
         return _labels_for(self.extra_labels)
@@ -71,11 +77,7 @@ def parse_pages(items: Sequence[ParseInput], spec: ParseSpec) -> list[ParseOutco
     out: list[ParseOutcome] = []
     for body, url, charset in items:
         try:
-            out.append(
-                parse_case(
-                    body, url, charset=charset, labels=labels, active_classes=spec.active_classes
-                )
-            )
+            out.append(parse_case(body, url, charset=charset, labels=labels, marker=spec.marker))
         except PageParseError as exc:
             out.append(ParseFailure(url, exc.reason))
         except Exception as exc:  # a parser bug must cost one page, never the run

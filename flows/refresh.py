@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
-from flows.outcome import fail, finish, publish, request_counts, run_params, summarize
+from flows.outcome import fail, finish, request_counts, run_params, summarize
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.progress import stage
 from flows.revisit import oldest_check_days, revisit_plan
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
+from flows.summary import RunSummary, summary_markdown, summary_table
 from flows.tasks import as_tasks, plan_run
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
@@ -53,7 +55,7 @@ async def refresh(
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     primary = source.languages[0]
     target = LoadTarget(store.path, store.lock_timeout_s, primary, run_id, tuple(source.languages))
@@ -64,7 +66,12 @@ async def refresh(
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
-            known.filled, limits, lang=primary, accept=accept_drift, buffer_pages=2 * batch_size
+            known.filled,
+            limits,
+            lang=primary,
+            accept=accept_drift,
+            buffer_pages=2 * batch_size,
+            marker=settings.parser.rule().describe(),
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")
@@ -135,4 +142,15 @@ async def _discover_and_fetch(
     listed = {key for url in sitemap if (key := page_key(url))}
     await pipeline.fetch(
         [[case_url(source.base_url, key) for key in group] for group in groups], lastmods, listed
+    )
+
+
+async def publish(summary: RunSummary) -> None:
+    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
+    description = f"LATINNO refresh {summary.run_id}"
+    await acreate_markdown_artifact(
+        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
+    )
+    await acreate_table_artifact(
+        table=summary_table(summary), key="latinno-refresh-counts", description=description
     )

@@ -57,7 +57,7 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list
         start_run(con, run_id, datetime.now(UTC), {"reparse": True})
     languages = tuple(settings.source.languages)
     target = LoadTarget(db, settings.warehouse.lock_timeout_s, languages[0], run_id, languages)
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
     counts = RunCounts(pages=len(pages), withdrawn_skipped=len(archived) - len(pages))
     failures: list[ParseFailure] = []
     records: list[CaseRecord] = []
@@ -76,6 +76,7 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list
         lang=primary,
         accept=accept_drift,
         buffer_pages=len(pages) + 1,
+        marker=settings.parser.rule().describe(),
     )
     lost = [f.case_id for f in map(_as_failure, failures) if f.case_id and f.lang == primary]
     guard.admit(records, lost, None, len(pages))

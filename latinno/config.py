@@ -23,6 +23,7 @@ from pydantic import (
 
 from latinno import pipeline_version
 from latinno.errors import ConfigError
+from latinno.marker import Marker
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
 
 log = logging.getLogger(__name__)
@@ -133,16 +134,53 @@ class HttpSettings(_Section):
     max_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
+class MarkerSettings(_Section):
+    """``parser.marker``: how a page marks an applying option (latinno.marker)."""
+
+    kind: Literal["class", "attribute", "image", "style", "tag"] = "class"
+    name: str | None = None
+    values: list[str] = ["active"]
+    marks: Literal["applying", "not_applying"] = "applying"
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> MarkerSettings:
+        self.rule()  # the rule's own checks, named under parser.marker
+        return self
+
+    def rule(self) -> Marker:
+        try:
+            return Marker(self.kind, tuple(self.values), self.name, self.marks)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class ParserSettings(_Section):
-    active_classes: list[str] = ["active"]
+    # The old form of the marker: a class on applying options (kept working; see rule()).
+    active_classes: list[str] | None = None
+    marker: MarkerSettings | None = None
     extra_labels: dict[str, dict[str, list[str]]] = {}
 
     @field_validator("active_classes")
     @classmethod
-    def _some_class(cls, value: list[str]) -> list[str]:
-        if not value:
+    def _some_class(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
             raise ValueError("expected at least one class name, such as 'active'")
         return value
+
+    @model_validator(mode="after")
+    def _one_marker(self) -> ParserSettings:
+        if self.marker is not None and self.active_classes is not None:
+            raise ValueError(
+                "set parser.marker or parser.active_classes, not both (active_classes [x] is "
+                "marker {kind: class, values: [x]})"
+            )
+        return self
+
+    def rule(self) -> Marker:
+        """The marker in use: ``parser.marker``, else the classes of ``active_classes``."""
+        if self.marker is not None:
+            return self.marker.rule()
+        return Marker.of_classes(self.active_classes or ["active"])
 
     @field_validator("extra_labels")
     @classmethod
@@ -231,6 +269,11 @@ class GuardSettings(_Section):
     max_parse_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     max_field_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.2
     min_pages: PositiveInt = 50
+    # A run where more than this share of the pages show an option list with none or all of
+    # its options applying cannot tell what applies (the marker does not fit): held.
+    max_uniform_list_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # ... judged at min_pages pages, or at the end of a run that parsed at least this many.
+    min_marker_pages: PositiveInt = 10
 
 
 class RevisitSettings(_Section):

@@ -479,6 +479,7 @@ def test_versions_of_one_day_and_refused_overwrites(tmp_path: Path) -> None:
     assert named.written and named.previous == f"{VERSION}.1"
 
 
+@pytest.mark.process
 def test_bad_input_is_one_line_and_writes_nothing(warehouse: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")

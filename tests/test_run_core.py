@@ -4,6 +4,7 @@ old runner settings still load; a reader gone from stdout changes no exit code."
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import subprocess
@@ -51,6 +52,7 @@ CORE = [
 ]
 
 
+@pytest.mark.process
 def test_fetching_and_the_run_core_import_no_prefect() -> None:
     code = f"import sys; import {', '.join(CORE)}; print('prefect' in sys.modules)"
     proc = subprocess.run(
@@ -65,7 +67,7 @@ async def _run(settings: Settings, run_id: str) -> Pipeline:
     units called directly instead of as Prefect tasks."""
     source, store = settings.source, settings.warehouse
     target = LoadTarget(store.path, store.lock_timeout_s, "en", run_id, tuple(source.languages))
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
     async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
         pipeline = Pipeline(fetcher, Known(), spec, target, batch_size=20, full=False)
         try:
@@ -157,6 +159,7 @@ def warehouse(tmp_path: Path) -> Path:
     return db
 
 
+@pytest.mark.process
 def test_old_runner_settings_load_with_one_warning_line(tmp_path: Path, warehouse: Path) -> None:
     config = tmp_path / "old.yaml"
     old = {"batch_size": 50, "parse_workers": 2, "engine": "dask", "dask_address": None}
@@ -167,6 +170,7 @@ def test_old_runner_settings_load_with_one_warning_line(tmp_path: Path, warehous
     assert "runner.parse_workers, runner.engine, runner.dask_address ignored" in line
 
 
+@pytest.mark.process
 def test_a_reader_gone_from_stdout_changes_no_exit_code(tmp_path: Path, warehouse: Path) -> None:
     """`latinno reparse | head -1` where head has gone: the command still ends as it ran."""
     read, write = os.pipe()
@@ -177,3 +181,17 @@ def test_a_reader_gone_from_stdout_changes_no_exit_code(tmp_path: Path, warehous
         os.close(write)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_only_the_flow_its_tasks_and_the_deployment_import_prefect() -> None:
+    importing = set()
+    for path in sorted((REPO / "flows").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "prefect" for name in names):
+                importing.add(path.name)
+    assert importing == {"refresh.py", "tasks.py", "deployment.py"}

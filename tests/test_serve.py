@@ -84,7 +84,7 @@ def started(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 continue
-        with suppress(ProcessLookupError):  # leftovers: flow-run and parse worker processes
+        with suppress(ProcessLookupError):  # leftovers: flow-run processes
             os.killpg(proc.pid, signal.SIGKILL)
 
 

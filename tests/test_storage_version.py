@@ -79,6 +79,7 @@ def test_a_new_warehouse_is_written_in_the_format_of_duckdb_1_3(tmp_path: Path) 
         assert storage_note(db, storage_version(con)) is None
 
 
+@pytest.mark.process
 def test_a_warehouse_in_duckdb_2_format_keeps_working_and_says_how_to_convert(
     tmp_path: Path,
 ) -> None:

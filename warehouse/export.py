@@ -199,7 +199,8 @@ def _csv_bytes(table: pa.Table) -> bytes:
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", store_schema=True)
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()  # pyarrow is untyped (pyproject.toml)
+    return data
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -21,6 +21,36 @@ site_app = typer.Typer(
 app.add_typer(site_app, name="site")
 
 
+# Options of ``serve`` that change the pages served (named here so the command stays short).
+HostileOption = Annotated[
+    bool,
+    typer.Option(
+        "--hostile",
+        help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
+        "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
+    ),
+]
+RedesignOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redesign",
+        help="Serve every page as a redesigned site would: 'marker' (the class marking an "
+        "applying option renamed) or 'headings' (section headings renamed).",
+        show_default=False,
+    ),
+]
+MarkingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--marking",
+        help="Serve every page with its applying options marked another way than the "
+        "class 'active': aria, data-attr, image, icon, style or inactive-class (for "
+        "`latinno calibrate`).",
+        show_default=False,
+    ),
+]
+
+
 @site_app.command(
     "serve",
     epilog="Example: latinno site serve --port 8765 --sitemap --faults 0.2 "
@@ -58,23 +88,9 @@ def serve(
         Path | None,
         typer.Option(help="robots.txt to serve (default: allow everything).", show_default=False),
     ] = None,
-    hostile: Annotated[
-        bool,
-        typer.Option(
-            "--hostile",
-            help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
-            "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
-        ),
-    ] = False,
-    redesign: Annotated[
-        str | None,
-        typer.Option(
-            "--redesign",
-            help="Serve every page as a redesigned site would: 'marker' (the class marking an "
-            "applying option renamed) or 'headings' (section headings renamed).",
-            show_default=False,
-        ),
-    ] = None,
+    hostile: HostileOption = False,
+    redesign: RedesignOption = None,
+    marking: MarkingOption = None,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
@@ -83,6 +99,8 @@ def serve(
     from latinno.sitemodel.build_fixtures import bundled_site
 
     robots_text = _checked_options(root, faults, redesign, robots)
+    if marking is not None and marking not in _MARKINGS:
+        raise LatinnoError(f"--marking {marking}: expected one of {', '.join(_MARKINGS)}")
     with nullcontext(root) if root is not None else bundled_site() as served:
         _serve_until_interrupted(
             served,
@@ -96,7 +114,12 @@ def serve(
             robots=robots_text,
             hostile=hostile,
             redesign=redesign,
+            marking=marking,
         )
+
+
+# latinno.sitemodel.marking.MARKINGS, named here so that --help needs no bs4 import.
+_MARKINGS = ("aria", "data-attr", "image", "icon", "style", "inactive-class")
 
 
 def _checked_options(
@@ -131,6 +154,7 @@ def _serve_until_interrupted(
     robots: str | None,
     hostile: bool,
     redesign: str | None,
+    marking: str | None = None,
 ) -> None:
     """Run the site server, announcing its URL first (on stdout: scripts wait for that line)."""
     from latinno.sitemodel.server import serve_forever
@@ -138,6 +162,7 @@ def _serve_until_interrupted(
     def announce(url: str) -> None:
         print(url, flush=True)
         extra = ", hostile pages 19991-19997" if hostile else ""
+        extra += f", options marked by {marking}" if marking else ""
         print(f"serving {name} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
 
     try:
@@ -153,6 +178,7 @@ def _serve_until_interrupted(
                 robots=robots,
                 hostile=hostile,
                 redesign=redesign,
+                marking=marking,
                 on_ready=announce,
             )
         )

@@ -94,7 +94,7 @@ def query(
         )
 
 
-def _print_result(columns: list[str], rows: list[tuple], fmt: QueryFormat) -> None:
+def _print_result(columns: list[str], rows: list[tuple[Any, ...]], fmt: QueryFormat) -> None:
     if fmt == "csv":
         import csv
 

@@ -105,7 +105,8 @@ def _help_panel(spec: CaseSpec) -> str:
 
 def _value_text(spec: CaseSpec, field: str) -> str:
     if field in spec.unseen:
-        return getattr(spec, field)
+        raw: str = getattr(spec, field)  # the unseen value's text, kept as the page shows it
+        return raw
     if field == "co_governance":
         return value_label(field, spec.co_governance, spec.lang)
     return value_label(field, getattr(spec, field), spec.lang)
