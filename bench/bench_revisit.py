@@ -67,7 +67,13 @@ class Site:
         cid = self.rng.choice(sorted(self.titles))
         page = self.cases / str(cid) / "index.html"
         new = f"Edited council {cid} {len(self.changes)}"
-        page.write_text(page.read_text(encoding="utf-8").replace(self.titles[cid], new))
+        try:
+            text = page.read_text(encoding="utf-8")
+        except UnicodeDecodeError:  # a page in another charset: edit another one
+            return self.edit(when)
+        if self.titles[cid] not in text:
+            return self.edit(when)
+        page.write_text(text.replace(self.titles[cid], new), encoding="utf-8")
         self.titles[cid] = new
         self.changes.append({"kind": "edit", "case": cid, "at": when, "title": new})
 

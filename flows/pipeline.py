@@ -283,7 +283,9 @@ class Pipeline:
         if self.revisit is None or self.full:
             return all(vouched(key) for key in keys)
         stale = bool(keys) and keys[0].case_id in self.known.stale
-        return not stale and leave_alone(self.revisit, keys, vouched, dated, listed)
+        return not stale and leave_alone(
+            self.revisit, keys, vouched, dated, listed, self.known.sha256
+        )
 
     def _plan_economy(self) -> Economy:
         """The known cases due this run (flows.revisit), and the rest of what probing asks."""

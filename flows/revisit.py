@@ -192,13 +192,19 @@ def leave_alone(
     vouched: Callable[[Key], bool],
     lastmods: Collection[Key],
     listed: Collection[Key] | None,
+    held: Collection[Key] = (),
 ) -> bool:
     """A case from a sitemap that a run does not ask: every page of it ``vouched`` for by its
     lastmod and not due for its safety check (``safety_due``), or without a lastmod
     (``lastmods``: the keys that have one) not due. A lastmod that does not vouch means ask
-    now; so does a known case the sitemap (``listed``) no longer lists: it may be gone."""
-    if listed is not None and not any(key in listed for key in keys):
-        return False
+    now; so does a page we hold (``held``) that the sitemap (``listed``) no longer lists, in a
+    language it lists others in: it may be gone."""
+    if listed is not None:
+        langs = {key[1] for key in listed}
+        if any(key in held and key not in listed and key[1] in langs for key in keys):
+            return False
+        if not any(key in listed for key in keys):
+            return False
     for key in keys:
         if key in lastmods and not vouched(key):
             return False

@@ -220,9 +220,13 @@ def test_changing_the_first_language_reassigns_without_new_versions(
     assert mismatched == []
     assert (counts["lang_es_cases"], counts["lang_pt_cases"], counts["lang_en_cases"]) == (4, 2, 1)
 
-    # Settled: the next run of the same configuration asks conditionally and re-reads nothing.
+    # Settled: the next run of the same configuration asks conditionally and re-reads nothing
+    # (every page here: which are due is tests/test_revisit_flow.py's).
+    every_run = {"revisit": {"enabled": False}}
     with run_server_in_thread(root, sitemap=True, sitemap_lastmod=False) as server:
-        summary = run_refresh(base_url=server.base_url, db=str(db), languages=order)
+        summary = run_refresh(
+            base_url=server.base_url, db=str(db), languages=order, overrides=every_run
+        )
     counts = summary["counts"]
     assert counts.get("fetched", 0) == 0
     assert counts["not_modified"] == sum(len(langs) for langs in SITE.values())

@@ -215,3 +215,26 @@ def test_revisit_settings_are_validated() -> None:
         parse_settings({"revisit": {"min_days": 30, "max_days": 28}}, "t")
     with pytest.raises(ConfigError, match=r"revisit\.probe_ahead"):
         parse_settings({"revisit": {"probe_ahead": -1}}, "t")
+
+
+def test_a_sitemap_case_is_left_alone_only_while_vouched_for_and_listed() -> None:
+    from flows.revisit import leave_alone
+
+    en, es = (1001, "en"), (1001, "es")
+    checks = {en: Check(T0, 28.0, True), es: Check(T0, 28.0, True)}
+    plan = RevisitPlan(checks, T0 + WEEK)
+    listed = {en, es, (1002, "es")}
+
+    def yes(key: tuple[int, str]) -> bool:
+        return True
+
+    def no(key: tuple[int, str]) -> bool:
+        return False
+
+    assert leave_alone(plan, [en, es], yes, {en, es}, listed, {en, es})
+    assert not leave_alone(plan, [en, es], no, {en, es}, listed, {en, es})  # lastmod moved
+    # A page we hold that the sitemap stopped listing (it lists Spanish pages): asked now.
+    assert not leave_alone(plan, [en, es], yes, {en}, {en, (1002, "es")}, {en, es})
+    # Vouched for, but the quarter's safety check is due.
+    late = RevisitPlan(checks, T0 + 13 * WEEK)
+    assert not leave_alone(late, [en, es], yes, {en, es}, listed, {en, es})
