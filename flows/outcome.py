@@ -94,7 +94,7 @@ def finish(
             resolve_failures(con, [*seen, *absent], summary.run_id)
         # Held or not, the pages were asked: when they are due again does not change.
         rows = {
-            key: CheckRow(c.checked_at, c.interval_days, c.present)
+            key: CheckRow(c.checked_at, c.interval_days, c.present, c.spread)
             for key, c in (checks or {}).items()
         }
         save_checks(con, rows)

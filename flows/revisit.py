@@ -47,6 +47,7 @@ class Check:
     checked_at: datetime  # aware UTC
     interval_days: float
     present: bool
+    spread: bool = False  # the first interval, spread by key (``first_interval``)
 
     def next_at(self) -> datetime:
         return self.checked_at + timedelta(days=self.interval_days)
@@ -138,9 +139,13 @@ class RevisitPlan:
             # A missing language of a case that is there is a translation to come, rarely.
             bound = knobs.translation_days if case_exists else knobs.max_days
         if old is None or old.present != present:
-            return Check(self.now, self.first_interval(key, bound), present)
+            return Check(self.now, self.first_interval(key, bound), present, spread=True)
         if not present:
             return Check(self.now, bound, False)
+        # Nutch's schedule from the longest interval: after the spread first one, an unchanged
+        # page goes straight to it (keeping the phase the spread gave it).
+        if old.spread and not changed:
+            return Check(self.now, knobs.max_days, True)
         days = old.interval_days * (SHRINK if changed else GROW)
         return Check(self.now, min(max(days, knobs.min_days), knobs.max_days), True)
 

@@ -18,13 +18,14 @@ class CheckRow(NamedTuple):
     checked_at: datetime  # aware UTC
     interval_days: float
     present: bool
+    spread: bool = False
 
 
 def load_checks(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, str], CheckRow]:
     rows = con.execute(
-        "SELECT case_id, lang, checked_at, interval_days, present FROM page_checks"
+        "SELECT case_id, lang, checked_at, interval_days, present, spread FROM page_checks"
     ).fetchall()
-    return {(r[0], r[1]): CheckRow(r[2].replace(tzinfo=UTC), r[3], r[4]) for r in rows}
+    return {(r[0], r[1]): CheckRow(r[2].replace(tzinfo=UTC), r[3], r[4], r[5]) for r in rows}
 
 
 def save_checks(con: duckdb.DuckDBPyConnection, checks: Mapping[tuple[int, str], CheckRow]) -> None:
@@ -41,6 +42,7 @@ def save_checks(con: duckdb.DuckDBPyConnection, checks: Mapping[tuple[int, str],
             ),
             "interval_days": pa.array([float(checks[k].interval_days) for k in keys], pa.float64()),
             "present": pa.array([bool(checks[k].present) for k in keys], pa.bool_()),
+            "spread": pa.array([bool(checks[k].spread) for k in keys], pa.bool_()),
         }
     )
     con.register("_checks", table)
