@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,6 @@ from flows.batch import BatchResult, Known, LoadTarget, process_batch
 from flows.counts import PrefixCounts, RunCounts
 from flows.discover import (
     Economy,
-    by_case,
     fetch_cases,
     first_cases,
     probe_prefix,
@@ -40,17 +38,17 @@ from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
 from flows.parsing import ParseSpec
 from flows.progress import report, stage
-from flows.revisit import Check, RevisitPlan, due_cases, leave_alone
+from flows.revisit import Check, RevisitPlan, due_cases, leave_alone, record_checks
 from flows.sitemap import unchanged_per_sitemap
 from latinno.config import SourceSettings
 from latinno.pages import PageKey, page_key
-from latinno.vocabulary import LANGS
 
 # Fetch batches in flight at once: enough to keep the fetcher busy across a batch's tail,
 # few enough that fetched bodies don't pile up ahead of parsing.
 FETCH_BATCHES_IN_FLIGHT = 2
 Listed = Collection[PageKey] | None  # the case pages a sitemap lists
 Lastmods = Mapping[PageKey, datetime] | None
+Take = Callable[[int, PrefixCounts], Awaitable[None]]
 # Batches fetched but not yet parsed and loaded, at most.
 BATCHES_PENDING = 2
 # Prefect task runs stay few (issue 23: at most 25 in a weekly run): probing runs as this many
@@ -113,6 +111,9 @@ class Pipeline:
         self._probed: dict[int, list[FetchResult]] = {}
         self._waiting: dict[int, list[FetchResult]] = {}
         self._batches = 0
+        self._held_back: list[FetchResult] = []  # pages of a batch not yet full
+        # Prefixes probed, as their probing ends (inside their task), with where it stopped.
+        self._ready: asyncio.Queue[tuple[int, PrefixCounts]] = asyncio.Queue()
         self._processing: list[asyncio.Future[BatchResult]] = []
         # Two threads: one batch parses while the previous one loads. Few on purpose: each
         # thread's malloc arena keeps what it once held.
@@ -158,11 +159,12 @@ class Pipeline:
         results = await refetch_survivors(self.fetcher, outcome.results, known.sha256)
         self._probed[prefix] = results
         report("fetched", len(results))
+        self._ready.put_nowait((prefix, PrefixCounts(outcome.last_probed, outcome.known_beyond)))
         return PrefixCounts(outcome.last_probed, outcome.known_beyond)
 
     async def probe_prefixes(self, prefixes: list[int]) -> dict[int, PrefixCounts]:
         """Probe some country prefixes concurrently; returns where probing stopped in each."""
-        stopped = await asyncio.gather(*(self.probe_prefix(prefix) for prefix in prefixes))
+        stopped = await asyncio.gather(*map(self.probe_prefix, prefixes))
         return dict(zip(prefixes, stopped, strict=True))
 
     async def process_batch(self, batch: int, pages: int) -> BatchResult:
@@ -222,6 +224,7 @@ class Pipeline:
                 if len(running) >= FETCH_BATCHES_IN_FLIGHT:
                     break
             if not running:
+                await self.dispatch([], flush=True)
                 return found
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for future in done:
@@ -247,30 +250,43 @@ class Pipeline:
             stage(f"probing prefixes {', '.join(map(str, prefixes))}")
             return self.steps.probe(prefixes)
 
-        async def take(stopped: dict[int, PrefixCounts]) -> None:
-            results: list[FetchResult] = []
-            for prefix, counts in stopped.items():
-                self.counts.prefixes[prefix] = counts
-                self.counts.known_beyond_probe += counts.known_beyond
-                results += self._probed.pop(prefix)
+        async def take(prefix: int, counts: PrefixCounts) -> None:
+            self.counts.prefixes[prefix] = counts
+            self.counts.known_beyond_probe += counts.known_beyond
+            results = self._probed.pop(prefix)
             if limit is not None:
                 results = first_cases(results, max(0, limit - len(found)))
             found.update(r.case_id for r in results if r.case_id and _found(r))
             await self.dispatch(results)
 
+        prefixes = list(source.country_prefixes)
         if limit is not None:
             # A trial run: one prefix at a time, no more probing once enough cases turned up.
-            for prefix in source.country_prefixes:
+            for prefix in prefixes:
                 if len(found) >= limit:
                     break
-                await take(await probe([prefix]))
-            return found
-
-        prefixes = list(source.country_prefixes)
-        groups = [prefixes[i::PROBE_TASKS] for i in range(PROBE_TASKS) if prefixes[i::PROBE_TASKS]]
-        for next_done in asyncio.as_completed([asyncio.ensure_future(probe(g)) for g in groups]):
-            await take(await next_done)
+                await self._take_ready({asyncio.ensure_future(probe([prefix]))}, take)
+        else:
+            groups = [prefixes[i::PROBE_TASKS] for i in range(PROBE_TASKS)]
+            await self._take_ready({asyncio.ensure_future(probe(g)) for g in groups if g}, take)
+        await self.dispatch([], flush=True)
         return found
+
+    async def _take_ready(self, running: set[asyncio.Future[Any]], take: Take) -> None:
+        """``take`` each prefix as its probing ends, inside its group's task, until every task
+        in ``running`` is done."""
+        while running:
+            got = asyncio.ensure_future(self._ready.get())
+            done, _ = await asyncio.wait({got, *running}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {got}:
+                running.discard(task)
+                task.result()  # a unit that failed fails the run
+            if got.done():
+                await take(*got.result())
+            else:
+                got.cancel()
+        while not self._ready.empty():
+            await take(*self._ready.get_nowait())
 
     def _not_asked(self, keys: list[PageKey], lastmods: Lastmods, listed: Listed) -> bool:
         """A case from the sitemap this run leaves alone (``flows.revisit.leave_alone``)."""
@@ -300,33 +316,16 @@ class Pipeline:
             held, chosen.asked, lambda cid, lang: plan.due((cid, lang)), plan.intervals.probe_ahead
         )
 
-    def _record_checks(self, results: Sequence[FetchResult]) -> None:
-        """This run's answer for every page asked, as the check the next runs go by."""
-        if self.revisit is None:
-            return
-        held = self.known.sha256
-        cases = by_case(results)
-        for cid, answers in cases.items():
-            gone = {r.lang for r in answers if r.gone}
-            there = any(_found(r) for r in answers) or any(
-                (cid, lang) in held for lang in LANGS if lang not in gone
-            )
-            for r in answers:
-                if r.lang is None or not (_found(r) or r.gone):
-                    continue  # failed: asked again next run
-                key = (cid, r.lang)
-                self.counts.revalidated += key in held
-                changed = r.ok and (r.body is None or held.get(key) != _digest(r.body))
-                self.checks[key] = self.revisit.next_check(
-                    key, present=_found(r), changed=changed, case_exists=there
-                )
-
-    async def dispatch(self, results: Sequence[FetchResult]) -> None:
-        """Hand fetched pages on to be processed, waiting while too many batches are pending.
+    async def dispatch(self, results: Sequence[FetchResult], *, flush: bool = False) -> None:
+        """Hand fetched pages on to be processed, waiting while too many batches are pending;
+        a batch short of its size waits for the next pages unless ``flush``.
 
         Batches end on a case's last page: every language of a case is decided on together.
         """
-        self._record_checks(results)
+        if self.revisit is not None:
+            self.counts.revalidated += record_checks(
+                self.revisit, results, self.known.sha256, self.checks
+            )
         self.counts.discovered += sum(1 for r in results if _found(r))
         for r in results:
             if r.lang and r.case_id:
@@ -337,7 +336,12 @@ class Pipeline:
                     language.fetched += 1
                 elif r.gone:
                     language.gone += 1
-        for chunk in _chunks(results, self._batch_pages()):
+        chunks = _chunks([*self._held_back, *results], self._batch_pages())
+        self._held_back = [] if flush or not chunks else chunks.pop()
+        if len(self._held_back) >= self._batch_pages():
+            chunks.append(self._held_back)
+            self._held_back = []
+        for chunk in chunks:
             while sum(not t.done() for t in self._processing) >= BATCHES_PENDING:
                 pending = [t for t in self._processing if not t.done()]
                 await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -375,10 +379,6 @@ class Pipeline:
 
 def _found(result: FetchResult) -> bool:
     return result.ok or result.not_modified
-
-
-def _digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 def _chunks(results: Sequence[FetchResult], size: int) -> list[list[FetchResult]]:

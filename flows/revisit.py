@@ -25,9 +25,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from latinno import clock
+from latinno.vocabulary import LANGS
 
 if TYPE_CHECKING:  # the policy itself needs neither
     from flows.batch import Known
+    from flows.fetch_types import FetchResult
     from flows.pipeline import Pipeline
     from latinno.config import Settings
 
@@ -216,6 +218,37 @@ def leave_alone(
         if plan.safety_due(key) if vouched(key) else plan.due(key):
             return False
     return True
+
+
+def record_checks(
+    plan: RevisitPlan,
+    results: Sequence[FetchResult],
+    held: Mapping[Key, str],
+    checks: dict[Key, Check],
+) -> int:
+    """Into ``checks``: this run's answer for every page asked, as the check the next runs go
+    by (a failure leaves the page as it was: due). Returns how many pages we held were asked."""
+    from flows.discover import by_case
+
+    revalidated = 0
+    for cid, answers in by_case(results).items():
+        gone = {r.lang for r in answers if r.gone}
+        there = any(r.ok or r.not_modified for r in answers) or any(
+            (cid, lang) in held for lang in LANGS if lang not in gone
+        )
+        for r in answers:
+            present = r.ok or r.not_modified
+            if r.lang is None or not (present or r.gone):
+                continue
+            key = (cid, r.lang)
+            revalidated += key in held
+            changed = r.ok and (r.body is None or held.get(key) != _digest(r.body))
+            checks[key] = plan.next_check(key, present=present, changed=changed, case_exists=there)
+    return revalidated
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def oldest_check(checks: Mapping[Key, Check]) -> datetime | None:

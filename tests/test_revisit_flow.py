@@ -20,14 +20,18 @@ from flows.pipeline import Pipeline, Steps
 from flows.tasks import as_tasks
 from latinno.sitemodel.generate import generate_site
 from latinno.sitemodel.server import run_server_in_thread
+from warehouse.status import status_tables
 
 pytestmark = pytest.mark.slow
 
 SOURCE = {"max_consecutive_misses": 20}
 
 
+T0 = datetime(2026, 1, 5, 3, tzinfo=UTC)
+
+
 def _at(monkeypatch: pytest.MonkeyPatch, week: int) -> None:
-    moment = datetime(2026, 1, 5, 3, tzinfo=UTC) + timedelta(weeks=week)
+    moment = T0 + timedelta(weeks=week)
     monkeypatch.setenv("LATINNO_NOW", moment.isoformat())
 
 
@@ -104,6 +108,11 @@ def test_weekly_runs_ask_few_pages_and_still_see_every_change(
     withdrawn_row = _title(db, withdrawn)
     assert withdrawn_row is not None and withdrawn_row[1] == "withdrawn"
     assert max(requests[1:]) < requests[0] / 2
+    # `latinno status` shows the oldest check among the pages that are there.
+    with duckdb.connect(str(db), read_only=True) as con:
+        revisits = next(t for t in status_tables(con) if t.title.startswith("Revisits"))
+    oldest = revisits.rows[0][0]
+    assert T0 + timedelta(weeks=2) <= oldest.replace(tzinfo=UTC) <= T0 + timedelta(weeks=6)
     # Prefect task runs of a weekly run (plan, probe groups, batches): never one per prefix.
     assert len(tasks) == 7 and max(tasks[1:]) <= 25
 

@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -115,7 +116,9 @@ def test_a_first_and_a_no_change_run_are_quiet_and_complete(tmp_path: Path) -> N
     assert all(load <= total and fetch <= total for load, fetch, total in times), times
 
 
-def test_every_count_equals_what_the_site_server_saw(tmp_path: Path) -> None:
+def test_every_count_equals_what_the_site_server_saw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A probing run with injected faults, then a run of 304s: the summary's requests by
     status, its 404s, its 304s and its 200s are the server's own counts."""
     from _flow_support import run_refresh
@@ -130,7 +133,10 @@ def test_every_count_equals_what_the_site_server_saw(tmp_path: Path) -> None:
         "http": {"max_retries": 8, "backoff_base_s": 0.01, "backoff_max_s": 0.05},
     }
     with run_server_in_thread(root, faults=0.15, seed=11, slow_s=0.05) as site:
-        for _ in range(2):
+        for week in (0, 5):
+            # Five weeks on, every page is due again (flows.revisit): a run of revalidations.
+            when = datetime(2026, 1, 5, 3, tzinfo=UTC) + timedelta(weeks=week)
+            monkeypatch.setenv("LATINNO_NOW", when.isoformat())
             site.reset_stats()
             summary = run_refresh(base_url=site.base_url, db=str(db), overrides=overrides)
             seen = site.stats()
