@@ -9,7 +9,8 @@ Between runs: edits of a few cases (title changed), a case added just past the h
 of a prefix or in a gap inside the id range, now and then a case removed. After each run the
 warehouse is read: an edit is seen when the new title is there, an addition when the case is,
 a removal when it is withdrawn. Staleness = the run that saw it minus the time of the change.
-A baseline no-change run with ``revisit.enabled: false`` (every page, every run) is measured on
+After the year, four weeks without changes show what a no-change week costs. A baseline
+no-change run with ``revisit.enabled: false`` (every page, every run) is measured on
 the same warehouse. Requests are scaled to the 3,744-case site: revalidations × 3744/cases, the
 probe part (misses past the last case, gaps) as it is, since it does not grow with cases.
 Appended to bench/results/revisit.md with the machine and date.
@@ -37,6 +38,7 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "revisit.md"
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 REAL_SITE = 3744
+QUIET_WEEKS = 4
 
 
 def _refresh(base_url: str, db: Path, **revisit: Any) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def _simulate(cases: int, weeks: int, seed: int, work: Path) -> dict[str, Any]:
     db = work / "w.duckdb"
     runs: list[dict[str, Any]] = []
     with run_server_in_thread(root) as server:
-        for week in range(weeks):
+        for week in range(weeks + QUIET_WEEKS):
             now = T0 + timedelta(weeks=week)
             os.environ["LATINNO_NOW"] = now.isoformat()
             server.reset_stats()
@@ -147,6 +149,8 @@ def _simulate(cases: int, weeks: int, seed: int, work: Path) -> dict[str, Any]:
             runs.append({"week": week, "requests": requests, **counts})
             _seen(db, site, now)
             print(f"week {week}: {requests} requests, {counts.get('revalidated', 0)} revalidated")
+            if week >= weeks - 1:
+                continue  # then a month without changes: what a no-change week costs
             # Changes during the following week, at random times.
             for _ in range(max(1, cases // 100)):
                 site.edit(now + timedelta(days=rng.uniform(0.1, 6.9)))
@@ -169,8 +173,9 @@ def _scaled(run: dict[str, Any], cases: int) -> float:
 
 
 def _report(result: dict[str, Any], weeks: int, seed: int) -> str:
-    runs, cases = result["runs"], result["cases"]
-    steady = runs[5:]
+    runs, cases = result["runs"][:weeks], result["cases"]
+    quiet = result["runs"][weeks:]
+    steady = runs[5:] or runs[1:]
     requests = [r["requests"] for r in steady]
     scaled = [_scaled(r, cases) for r in steady]
     base_scaled = result["baseline"] - cases + REAL_SITE  # its page part scaled
@@ -187,6 +192,8 @@ def _report(result: dict[str, Any], weeks: int, seed: int) -> str:
         f"| weekly, median | {statistics.median(requests):.0f} | {statistics.median(scaled):.0f} |",
         f"| weekly, max | {max(requests)} | {max(scaled):.0f} |",
         f"| weekly, min | {min(requests)} | {min(scaled):.0f} |",
+        f"| no-change weeks after the year ({len(quiet)}), max | "
+        f"{max(r['requests'] for r in quiet)} | {max(_scaled(r, cases) for r in quiet):.0f} |",
         f"| every page every run (`revisit.enabled: false`) | {result['baseline']} | "
         f"{base_scaled:.0f} |",
         "",
@@ -196,7 +203,7 @@ def _report(result: dict[str, Any], weeks: int, seed: int) -> str:
     bounds = {"edit": 28, "removal": 28, "add past highest": 7, "add in a gap": 28}
     for kind, bound in bounds.items():
         mine = [c for c in result["changes"] if c["kind"] == kind and c.get("seen", 0) is not None]
-        judged = [c for c in mine if c["at"] < runs[-1]["at"] - timedelta(days=bound)]
+        judged = [c for c in mine if c["at"] < result["runs"][-1]["at"] - timedelta(days=bound)]
         waits = [(c["seen"] - c["at"]).total_seconds() / 86400 for c in judged if "seen" in c]
         unseen = len(judged) - len(waits)
         lines.append(
@@ -206,7 +213,7 @@ def _report(result: dict[str, Any], weeks: int, seed: int) -> str:
         )
     lines += [
         "",
-        "Requests per run: " + ", ".join(str(r["requests"]) for r in runs),
+        "Requests per run: " + ", ".join(str(r["requests"]) for r in result["runs"]),
         "",
     ]
     return "\n".join(lines)
