@@ -307,16 +307,18 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings.setdefault("politeness", {}).update(rate=0, concurrency=4)
     config = work / "config.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    # Run from the temporary folder: the demo also writes a report and a release, relative to
+    # where it runs, and those must never land in the working tree (issue 21).
     run = subprocess.run(
         [sys.executable, "-m", "latinno.cli", "demo", "--db", str(db), "--config", str(config)],
-        capture_output=True, text=True, cwd=REPO, timeout=240,
+        capture_output=True, text=True, cwd=work, timeout=240,
         env={**os.environ, **env},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     out = work / "report.html"
     made = subprocess.run(
         [sys.executable, "-m", "latinno.cli", "report", "--db", str(db), "--out", str(out)],
-        capture_output=True, text=True, cwd=REPO, timeout=60, env=dict(os.environ),
+        capture_output=True, text=True, cwd=work, timeout=60, env=dict(os.environ),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip() == str(out)
