@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-CACHES = (".venv", "**/__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis")
+CACHES = ("__pycache__", ".venv", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis")
 Snapshot = dict[str, tuple[str, int, int]]
 
 
 def tree_snapshot(root: Path) -> Snapshot | None:
     """{path: (git status code, size, mtime_ns)} of every file git lists under ``root`` as
     changed, untracked or ignored (caches aside); None outside a git checkout."""
-    excludes = [f":!{pattern}" for pattern in CACHES] + [":!*.egg-info"]
+    excludes = [f":(exclude,glob)**/{name}/**" for name in (*CACHES, "*.egg-info")]
     try:
         listed = subprocess.run(
             ["git", "status", "--porcelain=v1", "-z", "--ignored", "--untracked-files=all",
