@@ -102,6 +102,32 @@ def test_query_formats(db: Path) -> None:
     assert as_table.returncode == 0 and "Mesa" in as_table.stdout and "case_id" in as_table.stdout
 
 
+def test_query_csv_prints_values_as_they_are_and_excel_only_when_asked(db: Path) -> None:
+    sql = (
+        "SELECT -5 AS n, '-5' AS t, '+49 30 1234' AS phone, '=1+1' AS f, '' AS e, "
+        "NULL AS z, true AS b"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "query", sql, "--format", "csv", "--db", str(db)],
+        capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    # The one CSV convention (warehouse.csvfile), byte for byte: the same as export and release.
+    assert plain.stdout == b'n,t,phone,f,e,z,b\r\n-5,-5,+49 30 1234,=1+1,"",,1\r\n'
+    excel = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "query", sql, "--format", "csv",
+         "--csv-dialect", "excel", "--db", str(db)],
+        capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert excel.returncode == 0, excel.stderr
+    # As `release --csv-dialect excel`: a byte-order mark, a ' before text only (never -5).
+    assert excel.stdout.decode("utf-8") == (
+        "\ufeffn,t,phone,f,e,z,b\r\n-5,'-5,'+49 30 1234,'=1+1,\"\",,1\r\n"
+    )
+    wrong = latinno("query", sql, "--csv-dialect", "lotus", "--db", str(db))
+    assert wrong.returncode == 2 and "--csv-dialect" in wrong.stderr
+
+
 @pytest.mark.parametrize(
     ("sql", "kind", "statement"),
     [

@@ -17,8 +17,27 @@ from latinno.cli.app import ConfigOption, DbOption, app, settings_for
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from warehouse.csvfile import CsvDialect
+
 QueryFormat = Literal["table", "csv", "json"]
 TABLE_ROWS = 1000  # rows `latinno query` prints as a table unless --limit says otherwise
+CsvDialectOption = Annotated[
+    str,
+    typer.Option(
+        "--csv-dialect",
+        help="CSV as it is (plain), or for Excel (excel: a byte-order mark, and a ' before "
+        "text starting with = + - @), the same in export, release and query.",
+    ),
+]
+
+
+def _dialect(name: str) -> CsvDialect:
+    from warehouse.csvfile import dialect_named
+
+    try:
+        return dialect_named(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--csv-dialect") from None
 
 
 @app.command()
@@ -31,6 +50,7 @@ def export(
         Path | None,
         typer.Option("--out", help="Directory to write (default: export.dir in config)."),
     ] = None,
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -38,6 +58,7 @@ def export(
 
     Example: latinno export --format csv --out exports/
     """
+    dialect = _dialect(csv_dialect)
     changes = {"export__format": format, "export__dir": str(out) if out else None}
     settings = settings_for(config, db, **changes)
     from warehouse.db import reading
@@ -45,7 +66,7 @@ def export(
 
     out_dir = settings.export.dir
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
-        files = write_export(con, out_dir, settings.export.format)
+        files = write_export(con, out_dir, settings.export.format, dialect)
     print(f"wrote {len(files)} files to {out_dir}")
 
 
@@ -63,6 +84,7 @@ def query(
             min=0,
         ),
     ] = None,
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -77,6 +99,7 @@ def query(
         raise typer.BadParameter(
             f"expected table, csv or json, got {format!r}", param_hint="--format"
         )
+    dialect = _dialect(csv_dialect)
     if limit is None:
         limit = TABLE_ROWS if format == "table" else 0
     settings = settings_for(config, db)
@@ -85,7 +108,7 @@ def query(
 
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         result = run_query(con, sql, limit=limit or None, timeout_s=settings.query.timeout_s)
-    _print_result(result.columns, result.rows, format)  # type: ignore[arg-type]
+    _print_result(result.columns, result.rows, format, dialect)  # type: ignore[arg-type]
     if result.truncated:
         print(
             f"latinno: note: printed the first {limit:,} rows; there are more "
@@ -94,19 +117,19 @@ def query(
         )
 
 
-def _print_result(columns: list[str], rows: list[tuple], fmt: QueryFormat) -> None:
+def _print_result(
+    columns: list[str], rows: list[tuple], fmt: QueryFormat, dialect: CsvDialect = "plain"
+) -> None:
     if fmt == "csv":
-        import csv
+        from warehouse.csvfile import csv_bytes
 
-        from warehouse.export import safe_cell
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(csv_bytes(columns, rows, dialect))
+        sys.stdout.buffer.flush()
     elif fmt == "json":
         import json
 
-        from warehouse.export import json_value
+        from warehouse.csvfile import json_value
 
         data = [dict(zip(columns, row, strict=True)) for row in rows]
         print(json.dumps(data, ensure_ascii=False, indent=2, default=json_value))
