@@ -94,18 +94,21 @@ for _column in CASE_COLUMNS:
     if _column.kind == "code" and _column.name in FIELD_TERMS:
         _FROM_PAGE[_column.name] = (
             f"The value after the label {_label} (Institutional design), mapped to a code; "
-            "text that matches no code is kept as it is, with a parse issue."
+            "NULL when the label is not on the page or its text matches no code (that text is "
+            "kept in parse_issues: field, raw)."
         )
     elif _column.kind == "flag":
         _FROM_PAGE[_column.name] = (
             f"The value after the label {_label} (Institutional design): yes = true (1), "
-            "no = false (0); NULL when not shown."
+            "no = false (0); NULL when not shown, or when the text is neither yes nor no (that "
+            "text is kept in parse_issues: field, raw)."
         )
     elif _column.kind == "codes":
         _LIST_SECTION[_column.name] = (
             f"the options marked as applying in the {_label} section"
             if _column.name in SECTION_HEADINGS
-            else f"the values listed after the label {_label} (Institutional design)"
+            else f"the values listed after the label {_label} (Institutional design; a value "
+            "that matches no code is left out and kept in parse_issues)"
         )
 _WIDE = {column: (name, code) for column, name, code in wide_columns()}
 _SHOWN_BY = shown_by(CASE_COLUMNS)
