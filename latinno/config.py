@@ -260,6 +260,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     """Read config.yaml once; ``LATINNO_DB`` and ``LATINNO_BASE_URL`` override it.
 
     A missing default file means built-in defaults; a missing explicit file is an error.
+    Relative paths of a file (and the defaults it leaves) are relative to that file's folder.
     """
     env = dict(os.environ) if env is None else env
     explicit = path is not None
@@ -273,6 +274,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     elif explicit:
         raise ConfigError(str(path), "(file)", "file not found")
     settings = parse_settings(data, str(path))
+    if path.exists():
+        settings = anchored(settings, path.parent, str(path))
     overrides: dict[str, Any] = {}
     if env.get(ENV_DB):
         overrides["warehouse"] = {"path": env[ENV_DB]}
@@ -304,3 +307,40 @@ def override(settings: Settings, changes: dict[str, dict[str, Any]], source: str
     for section, values in changes.items():
         data[section].update(values)
     return parse_settings(data, source)
+
+
+# Settings that name a file or folder: relative to the config file that holds them.
+PATH_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("warehouse", "path"),
+    ("export", "dir"),
+    ("release", "dir"),
+    ("report", "path"),
+)
+
+
+def anchored(settings: Settings, folder: Path, source: str) -> Settings:
+    """``settings`` with each relative path of PATH_SETTINGS made relative to ``folder`` (a
+    config file's), so ``--config /abs/x.yaml`` means the same from any working directory."""
+    if folder == Path("."):
+        return settings
+    changes: Overrides = {}
+    for section, key in PATH_SETTINGS:
+        value = Path(getattr(getattr(settings, section), key))
+        if not value.is_absolute():
+            changes.setdefault(section, {})[key] = str(folder / value)
+    return override(settings, changes, source) if changes else settings
+
+
+def config_file(path: Path | None) -> Path | None:
+    """The file a command reads: ``path`` (``--config``), else ./config.yaml if there is one."""
+    if path is not None:
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def describe_config(path: Path | None) -> str:
+    """Which config a command used, for the one line every command prints."""
+    found = config_file(path)
+    if found is None:
+        return f"none: no config.yaml in {Path.cwd()} and no --config; built-in defaults"
+    return str(found.resolve())

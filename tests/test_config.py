@@ -62,7 +62,8 @@ def test_environment_overrides(tmp_path: Path) -> None:
     settings = load_settings(path, env=env)
     assert str(settings.warehouse.path) == "b.duckdb"
     assert settings.source.base_url == "http://127.0.0.1:9"
-    assert str(load_settings(path, env={}).warehouse.path) == "a.duckdb"
+    # Relative to the config file, not to where the command runs (issue 21).
+    assert load_settings(path, env={}).warehouse.path == tmp_path / "a.duckdb"
 
 
 def test_bad_env_override_is_named(tmp_path: Path) -> None:

@@ -23,13 +23,16 @@ from latinno.cli.app import (
     ConfigOption,
     DbOption,
     app,
+    config_line,
     end_process,
     is_verbose,
     overrides_for,
     quiet_prefect,
     reap_children,
+    refuse_defaults_for_the_site,
     settings_for,
 )
+from latinno.cli.leftovers import no_warehouse_left_by_a_failure
 from latinno.cli.progress import with_progress
 from latinno.config import Settings, resolve_settings
 from latinno.errors import LatinnoError
@@ -106,7 +109,7 @@ class _NoPandas(MetaPathFinder):
         return None
 
 
-def _print_summary(data: dict[str, Any]) -> int:
+def _print_summary(data: dict[str, Any], config: Path | None) -> int:
     from flows.summary import LANGUAGE_COLUMNS, RunSummary, language_rows, probe_rows, summary_rows
 
     summary = RunSummary.from_dict(data)
@@ -135,7 +138,8 @@ def _print_summary(data: dict[str, Any]) -> int:
         for numbers in probes:
             probing.add_row(*(str(n) for n in numbers))
         out.print(probing)
-    out.print(f"warehouse: {summary.db_path}")
+    out.print(config_line(config), highlight=False, soft_wrap=True)
+    out.print(f"warehouse: {summary.db_path}", highlight=False, soft_wrap=True)
     if summary.failed_urls:
         err.print(
             f"[yellow]{len(summary.failed_urls)} pages still failed; they are stored in "
@@ -199,6 +203,7 @@ def refresh(
     )
     # Validates the overrides before Prefect starts; the flow resolves the same two values.
     settings = resolve_settings(config, overrides, "command line")
+    refuse_defaults_for_the_site(config, base_url is not None)
     _check_warehouse(settings)
     _warn_about_contact(settings)
     params = {
@@ -210,8 +215,9 @@ def refresh(
         "sweep": sweep,
     }
     arrow_without_pandas()
-    data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
-    end_process(_print_summary(data))
+    with no_warehouse_left_by_a_failure(settings.warehouse.path):
+        data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
+    end_process(_print_summary(data, config))
 
 
 @app.command(epilog="Example: latinno reparse --db data/latinno.duckdb")
@@ -232,10 +238,11 @@ def reparse(
     """
     from flows.reparse import reparse_archive
 
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     _check_warehouse(settings)
     reap_children()
     counts, failures = reparse_archive(settings, accept_drift=accept_drift)
+    out.print(config_line(config), highlight=False, soft_wrap=True)
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -264,6 +271,7 @@ def reparse(
 @app.command(epilog="Example: PREFECT_API_URL=http://127.0.0.1:4200/api latinno serve")
 def serve(
     config: ConfigOption = None,
+    db: DbOption = None,
     name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "scheduled",
 ) -> None:
     """Run the refresh on the configured cron (schedule.cron, schedule.timezone) until stopped.
@@ -271,7 +279,8 @@ def serve(
     Registers a Prefect deployment and serves it; with PREFECT_API_URL pointing at a Prefect
     server, runs show in its UI.
     """
-    settings = settings_for(config)
+    settings = settings_for(config, db, announce=False)
+    refuse_defaults_for_the_site(config, False)
     _check_warehouse(settings, refresh_running_ok=True)
     _warn_about_contact(settings)
     quiet_prefect()
@@ -282,7 +291,13 @@ def serve(
     deployment = build_deployment(settings, config, name=name)
     out.print(
         f"Serving deployment latinno-refresh/{name}: cron '{settings.schedule.cron}' "
-        f"({settings.schedule.timezone}). Stop with Ctrl+C."
+        f"({settings.schedule.timezone}). Stop with Ctrl+C.",
+        highlight=False,
+    )
+    out.print(
+        f"{config_line(config)}\nwarehouse: {settings.warehouse.path}",
+        highlight=False,
+        soft_wrap=True,
     )
     prefect_serve(deployment, print_starting_message=False)
 
@@ -302,7 +317,7 @@ def demo(
     """
     from latinno.sitemodel.server import run_server_in_thread
 
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     if not root.is_dir():
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
     with run_server_in_thread(root, sitemap=True) as server:
@@ -313,7 +328,7 @@ def demo(
         )
         params = {"config_path": str(config) if config else None, "overrides": overrides}
         data = _run_flow(params, show_progress=sys.stderr.isatty())
-    code = _print_summary(data)
+    code = _print_summary(data, config)
     _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
     _publish(settings)
     raise typer.Exit(code)

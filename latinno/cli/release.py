@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from latinno.cli.app import ConfigOption, DbOption, app, settings_for
+from latinno.cli.app import ConfigOption, DbOption, app, config_line, settings_for
 from latinno.cli.warehouse import CsvDialectOption, _dialect
 
 
@@ -48,18 +48,20 @@ def release_command(
     it is, a different one under the same version is refused.
     """
     _dialect(csv_dialect)
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     from latinno.release import release_for
 
     result = release_for(settings, out=out, version=version, csv_dialect=csv_dialect)
     if not result.written:
         print(f"{result.path}: release {result.version} already holds this data; nothing written")
+        print(config_line(config))
         return
     if result.counts is None:
         since = "first release"
     else:
         since = f"since {result.previous}: {result.counts.line()}"
     print(f"wrote release {result.version} to {result.path} ({result.files} files; {since})")
+    print(config_line(config))
 
 
 @app.command(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from latinno.cli.app import ConfigOption, DbOption, app, settings_for
+from latinno.cli.app import ConfigOption, DbOption, app, config_line, settings_for
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -60,7 +60,7 @@ def export(
     """
     dialect = _dialect(csv_dialect)
     changes = {"export__format": format, "export__dir": str(out) if out else None}
-    settings = settings_for(config, db, **changes)
+    settings = settings_for(config, db, announce=False, **changes)
     from warehouse.db import reading
     from warehouse.export import export as write_export
 
@@ -68,6 +68,7 @@ def export(
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         files = write_export(con, out_dir, settings.export.format, dialect)
     print(f"wrote {len(files)} files to {out_dir}")
+    print(config_line(config))
 
 
 @app.command()
@@ -153,7 +154,7 @@ def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...
 @app.command(epilog="Example: latinno status --db data/latinno.duckdb")
 def status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Show cases by status and country, the last runs, open fetch failures and parse issues."""
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     from rich.console import Console
 
     from warehouse.db import reading
@@ -162,6 +163,9 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         tables = status_tables(con)
     console = Console()
-    console.print(f"Warehouse: {settings.warehouse.path}")
+    console.print(
+        f"Config: {config_line(config).partition(': ')[2]}", highlight=False, soft_wrap=True
+    )
+    console.print(f"Warehouse: {settings.warehouse.path}", highlight=False, soft_wrap=True)
     for table in tables:
         console.print(_rich_table(table.title, table.columns, table.rows))
