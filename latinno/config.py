@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from latinno.cron import CRON_FIELDS, cron_field_problem
 from latinno.errors import ConfigError
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
 
@@ -160,6 +161,23 @@ class ScheduleSettings(_Section):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("expected a 5-field cron expression such as '0 3 * * 1'")
+        for text, field in zip(value.split(), CRON_FIELDS, strict=True):
+            problem = cron_field_problem(text, field)
+            if problem:
+                raise ValueError(f"{problem}; expected a cron expression such as '0 3 * * 1'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)  # ZoneInfoNotFoundError is a KeyError; a malformed key ValueError
+        except (KeyError, ValueError, OSError):
+            raise ValueError(
+                "not an IANA time zone; expected a name such as Europe/Berlin or UTC"
+            ) from None
         return value
 
 
@@ -248,7 +266,7 @@ def parse_settings(data: Any, source: str) -> Settings:
         return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        problem = first["msg"]
+        problem = first["msg"].removeprefix("Value error, ")  # pydantic's, for our own checks
         if first["type"] == "extra_forbidden":
             problem = "unknown setting (check its spelling and section)"
         elif "input" in first and not isinstance(first["input"], dict | list):
