@@ -81,6 +81,9 @@ def write_release(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-release-", dir=out_dir))
+        # mkdtemp makes a private folder (0700); renamed into place it is the release, which
+        # follows the umask like every folder and file inside it.
+        tmp.chmod(0o777 & ~_umask())
     except OSError as exc:
         _remove_empty(made)
         raise ReleaseError(
@@ -100,6 +103,12 @@ def write_release(
         shutil.rmtree(tmp, ignore_errors=True)
         if not written:
             _remove_empty(made)
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)  # the only way to read it is to set it, so set it straight back
+    os.umask(mask)
+    return mask
 
 
 def _missing_parents(folder: Path) -> list[Path]:
