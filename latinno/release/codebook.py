@@ -79,6 +79,10 @@ _FROM_PAGE_IN: dict[tuple[str, str], str] = {
     ("parse_issues", "raw"): "Written by the parser: the text found on the page, if any.",
     ("parse_issues", "message"): "Written by the parser.",
     ("parse_issues", "url"): "The URL of the page.",
+    ("case_texts", "lang"): "The language of the page this title and description were read "
+    "from: the {lang} of its URL …/{lang}/case/{id}/.",
+    ("parse_issues", "lang"): "The language of the page the issue was found on: the {lang} "
+    "of its URL …/{lang}/case/{id}/.",
 }
 _LIST_SECTION: dict[str, str] = {}
 

@@ -125,12 +125,48 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
 
 
+def _spdx(text: str) -> list[str] | None:
+    """The SPDX identifiers of a licence expression (``MIT OR Apache-2.0``: either), or None
+    when it is not one; CITATION.cff's ``license`` takes nothing else."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    try:
+        canonical = canonicalize_license_expression(text)
+    except InvalidLicenseExpression:
+        return None
+    parts = canonical.split(" OR ")
+    if any(" " in part or "(" in part for part in parts):
+        return None  # AND, WITH, brackets: not a list of alternatives
+    return parts
+
+
+def _cff_license(license: str | None) -> list[str]:
+    """``release.license`` as CITATION.cff can hold it, whatever it says: SPDX identifiers as
+    ``license``, a URL as ``license-url``, any other text only in the message (a file
+    cffconvert --validate accepts)."""
+    if not license:
+        return []
+    ids = _spdx(license)
+    if ids is not None:
+        return (
+            [f"license: {_q(ids[0])}"]
+            if len(ids) == 1
+            else ["license:", *(f"  - {_q(i)}" for i in ids)]
+        )
+    if license.startswith(("http://", "https://")):
+        return [f"license-url: {_q(license)}"]
+    return []
+
+
 def citation_cff(
     *, version: str, released: str, license: str | None, pipeline_version: str
 ) -> bytes:
+    message = f"Please cite LATINNO as: {CITATION} Name the release you used."
+    if license and _spdx(license) is None and not license.startswith(("http://", "https://")):
+        message += f" Licence: {license}"
     lines = [
         "cff-version: 1.2.0",
-        f"message: {_q('Please cite LATINNO as: ' + CITATION + ' Name the release you used.')}",
+        f"message: {_q(message)}",
         "type: dataset",
         f"title: {_q(f'LATINNO Dataset, release {version}')}",
         f"version: {_q(version)}",
@@ -141,8 +177,7 @@ def citation_cff(
         "    given-names: Thamy",
         f"    affiliation: {_q('WZB Berlin Social Science Center')}",
     ]
-    if license:
-        lines.append(f"license: {_q(license)}")
+    lines += _cff_license(license)
     lines += [
         "preferred-citation:",
         "  type: data",
