@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -407,3 +409,36 @@ def test_a_truncated_file_answers_no_query(whole: Path, tmp_path: Path) -> None:
         connect(path, read_only=True)
     with pytest.raises(CorruptWarehouseError, match="truncated"), writing(path):
         pass
+
+
+def test_status_shows_each_runs_outcome_and_reason_within_80_columns(tmp_path: Path) -> None:
+    path = tmp_path / "runs.duckdb"
+    outcomes = [
+        ("r-done", "completed", None),
+        ("r-held", "held", "held: means lost on 812 of 830 cases (97.8%); nothing applied"),
+        ("r-failed", "failed", "cannot reach https://latinno.net: connection refused (robots.txt)"),
+        ("r-cut", "interrupted", "the process ended before the run finished"),
+    ]
+    with writing(path) as con:
+        load_records(con, [make_record(17001)], run_id="r0", seen_at=day(0), primary_lang="en")
+        for hours, (run_id, status, reason) in enumerate(outcomes):
+            start_run(con, run_id, day(0) + timedelta(hours=hours), {})
+            finish_run(con, run_id, day(0) + timedelta(hours=hours, minutes=5), {"new": 1},
+                       status=status, reason=reason)  # fmt: skip
+        start_run(con, "r-now", day(1), {})  # still running
+    result = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "status", "--db", str(path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # Every line but the two naming files (a path is printed whole, to be copied).
+    lines = [x for x in result.stdout.splitlines() if not x.startswith(("Config:", "Warehouse:"))]
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    head = next(line for line in lines if line.startswith("run_id") and "status" in line)
+    assert head.split() == ["run_id", "status", "s", "fetch", "304", "new", "chg", "gone", "fail"]
+    shown = {line.split()[0]: line.split()[1] for line in lines if line.startswith("r-")}
+    assert shown == {"r-now": "running", "r-cut": "interrupted", "r-failed": "failed",
+                     "r-held": "held", "r-done": "completed"}  # fmt: skip
+    text = " ".join(" ".join(lines).split())
+    for _, _, reason in outcomes[1:]:
+        assert reason is not None and " ".join(reason.split()) in text.replace("- ", "-")

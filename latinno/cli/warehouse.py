@@ -140,12 +140,21 @@ def _print_result(
         Console().print(_rich_table(None, columns, rows))
 
 
-def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
+def _rich_table(
+    title: str | None, columns: list[str], rows: list[tuple[Any, ...]], compact: bool = False
+) -> Table:
+    from rich import box
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
+    if compact:  # status: no side borders, one space between columns, so 80 columns hold it
+        table = Table(
+            title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+            pad_edge=False, show_edge=False, min_width=len(title or ""),
+        )  # fmt: skip
     for column in columns:
-        table.add_column(column)
+        # A header is never cut: its column is at least that wide, and values wrap whole.
+        table.add_column(column, min_width=len(column), overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
@@ -168,4 +177,4 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
     )
     console.print(f"Warehouse: {settings.warehouse.path}", highlight=False, soft_wrap=True)
     for table in tables:
-        console.print(_rich_table(table.title, table.columns, table.rows))
+        console.print(_rich_table(table.title, table.columns, table.rows, compact=True))
