@@ -199,6 +199,12 @@ def bar_chart(
                     f"{inside}</text>"
                 )
             x += width
+        if sums[i] == 0:  # nothing to draw a bar of: a tick at zero, so the row is seen
+            parts.append(
+                f'<rect class="zero" x="{_num(left)}" y="{_num(y + (ROW_H - BAR_H) / 2)}" '
+                f'width="3" height="{BAR_H}" fill="#8c8c8c"/>'
+            )
+            x = left + 3
         parts.append(
             f'<text class="value" x="{_num(x + 4)}" y="{_num(y + ROW_H / 2 + 4)}">'
             f"{escape(totals[i])}</text>"
