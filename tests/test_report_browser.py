@@ -282,6 +282,27 @@ LAYOUT_JS = """({scroll: document.documentElement.scrollWidth, inner: window.inn
     return {x: r.x, y: r.y + window.scrollY, width: r.width, height: r.height};
   })()})"""
 
+# At phone width: the smallest text of each chart as shown (its font size times the chart's
+# scale), and each table's caption after its box is scrolled all the way right.
+PHONE_TEXT_JS = """
+Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const sizes = Array.from(svg.querySelectorAll('text'))
+    .map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+  return {id: svg.id, smallest: Math.min(...sizes)};
+})
+"""
+PHONE_CAPTIONS_JS = """
+Array.from(document.querySelectorAll('table')).map(t => {
+  const box = t.closest('.scroll');
+  box.scrollLeft = box.scrollWidth;
+  const c = t.querySelector('caption');
+  const r = c ? c.getBoundingClientRect() : null;
+  return {caption: c ? c.textContent : null, left: r && r.left, right: r && r.right,
+          height: r && r.height, scrolled: box.scrollLeft};
+})
+"""
+
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
@@ -379,6 +400,15 @@ def test_demo_report_renders_in_chromium(
     _check_charts(browser, expected)
     phone = browser.evaluate(LAYOUT_JS)
     assert phone["scroll"] <= phone["inner"], "the page scrolls sideways on a phone"
+    # Every label at least 11 px (a wide chart scrolls in its box instead of shrinking more).
+    small = [c for c in browser.evaluate(PHONE_TEXT_JS) if c["smallest"] < 11]
+    assert small == [], small
+    # Every table keeps its caption in view, even scrolled to its far right.
+    captions = browser.evaluate(PHONE_CAPTIONS_JS)
+    assert captions and all(c["caption"] for c in captions), captions
+    assert any(c["scrolled"] > 0 for c in captions), "no table is wider than a phone?"
+    for c in captions:
+        assert c["height"] > 0 and c["left"] >= 0 and c["right"] <= phone["inner"], c
     (tmp_path / "report-phone.png").write_bytes(
         browser.screenshot({"x": 0, "y": 0, "width": 390, "height": 2400})
     )
