@@ -14,10 +14,23 @@ from latinno.cli import parse, refresh, release, report, site_model, warehouse  
 from latinno.cli.app import app, is_verbose, own_the_process
 from latinno.errors import LatinnoError
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+def verbose_first(args: list[str]) -> list[str]:
+    """``-v`` is an option of ``latinno`` itself; given after the command (``latinno refresh
+    -v``) it is moved before it, as a user means it. Arguments after ``--`` stay as they are."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in VERBOSE_FLAGS]
+    if not flags:
+        return args
+    return [*flags, *(a for a in args[:end] if a not in VERBOSE_FLAGS), *args[end:]]
+
 
 def main() -> None:
     # Standalone mode handles usage errors and --help; our own errors pass through to here.
     own_the_process()
+    sys.argv[1:] = verbose_first(sys.argv[1:])
     try:
         app()
     except LatinnoError as exc:

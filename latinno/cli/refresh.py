@@ -192,7 +192,8 @@ def refresh(
     """Discover, fetch, archive, parse and load case pages (a Prefect flow).
 
     Exit codes: 0 every page ended fetched, not modified or gone; 2 some pages still failed
-    after retries (listed, and stored in fetch_failures); 1 a fatal error.
+    after retries (listed, and stored in fetch_failures); 3 the site-drift guard held the run
+    (nothing applied; --accept-drift applies it); 1 a fatal error.
     """
     overrides = overrides_for(
         db,
@@ -310,10 +311,12 @@ def demo(
         Path, typer.Option("--root", help="Site to serve (the bundled fixture site).")
     ] = BUNDLED_SITE,
 ) -> None:
-    """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query.
+    """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query,
+    then write the report (report.path) and a release (release.dir).
 
-    Only the base URL differs from a real run: discovery, politeness and loading are the same
-    (the bundled server offers a sitemap, so no ids are probed).
+    The refresh is `latinno refresh` with only the base URL changed: languages, discovery,
+    politeness and loading come from the config (the bundled server offers a sitemap, so no
+    ids are probed).
     """
     from latinno.sitemodel.server import run_server_in_thread
 
@@ -322,10 +325,7 @@ def demo(
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
     with run_server_in_thread(root, sitemap=True) as server:
         out.print(f"Site server: {server.base_url} (serving {root})")
-        # Every language, so the demo shows the cases published only in Spanish or Portuguese.
-        overrides = overrides_for(
-            db, source__base_url=server.base_url, source__languages=["en", "es", "pt"]
-        )
+        overrides = overrides_for(db, source__base_url=server.base_url)
         params = {"config_path": str(config) if config else None, "overrides": overrides}
         data = _run_flow(params, show_progress=sys.stderr.isatty())
     code = _print_summary(data, config)
