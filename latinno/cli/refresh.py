@@ -300,7 +300,10 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    prefect_serve(deployment, print_starting_message=False)
+    from latinno.cli.serve_log import watching
+
+    with watching(name, settings, lambda line: out.print(line, highlight=False, soft_wrap=True)):
+        prefect_serve(deployment, print_starting_message=False)
 
 
 @app.command(epilog="Example: latinno demo --db data/demo.duckdb")
