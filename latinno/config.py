@@ -5,17 +5,29 @@ Only the CLI and the flows see ``Settings``; parsers and loaders get plain argum
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from latinno import pipeline_version
 from latinno.cron import CRON_FIELDS, cron_field_problem
 from latinno.errors import ConfigError
+from latinno.marker import Marker
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 ENV_DB = "LATINNO_DB"
@@ -84,13 +96,25 @@ class SourceSettings(_Section):
 class PolitenessSettings(_Section):
     rate: NonNegativeFloat = 2.0
     concurrency: PositiveInt = 2
-    user_agent: str = "latinno-pipeline/0.1 (research data pipeline; +{contact})"
+    user_agent: str = "latinno-pipeline/{version} (research data pipeline; +{contact})"
     contact: str = "https://github.com/latinno-pipeline/latinno-pipeline"
     obey_robots: bool = True
 
+    @field_validator("user_agent")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(contact="", version="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"placeholders are {{contact}} and {{version}} only, not {exc}"
+            ) from None
+        return value
+
     @property
     def user_agent_header(self) -> str:
-        return self.user_agent.format(contact=self.contact)
+        """The User-Agent sent: the template with the contact and this pipeline's version."""
+        return self.user_agent.format(contact=self.contact, version=pipeline_version())
 
     @property
     def placeholder_contact(self) -> bool:
@@ -111,16 +135,53 @@ class HttpSettings(_Section):
     max_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
+class MarkerSettings(_Section):
+    """``parser.marker``: how a page marks an applying option (latinno.marker)."""
+
+    kind: Literal["class", "attribute", "image", "style", "tag"] = "class"
+    name: str | None = None
+    values: list[str] = ["active"]
+    marks: Literal["applying", "not_applying"] = "applying"
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> MarkerSettings:
+        self.rule()  # the rule's own checks, named under parser.marker
+        return self
+
+    def rule(self) -> Marker:
+        try:
+            return Marker(self.kind, tuple(self.values), self.name, self.marks)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class ParserSettings(_Section):
-    active_classes: list[str] = ["active"]
+    # The old form of the marker: a class on applying options (kept working; see rule()).
+    active_classes: list[str] | None = None
+    marker: MarkerSettings | None = None
     extra_labels: dict[str, dict[str, list[str]]] = {}
 
     @field_validator("active_classes")
     @classmethod
-    def _some_class(cls, value: list[str]) -> list[str]:
-        if not value:
+    def _some_class(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
             raise ValueError("expected at least one class name, such as 'active'")
         return value
+
+    @model_validator(mode="after")
+    def _one_marker(self) -> ParserSettings:
+        if self.marker is not None and self.active_classes is not None:
+            raise ValueError(
+                "set parser.marker or parser.active_classes, not both (active_classes [x] is "
+                "marker {kind: class, values: [x]})"
+            )
+        return self
+
+    def rule(self) -> Marker:
+        """The marker in use: ``parser.marker``, else the classes of ``active_classes``."""
+        if self.marker is not None:
+            return self.marker.rule()
+        return Marker.of_classes(self.active_classes or ["active"])
 
     @field_validator("extra_labels")
     @classmethod
@@ -181,6 +242,11 @@ class ScheduleSettings(_Section):
         return value
 
 
+# Settings a config file may still carry from before issue 20; each is ignored with a warning.
+REMOVED_RUNNER_KEYS: tuple[str, ...] = ("parse_workers", "pool_min_pages", "engine", "dask_address")
+_WARNED: set[str] = set()
+
+
 class RunnerSettings(_Section):
     """How a run's work is cut and where it runs."""
 
@@ -188,30 +254,26 @@ class RunnerSettings(_Section):
     # A batch is at most this many seconds of fetching at the polite rate, so loading keeps
     # pace with fetching (a run killed at 60% of its requests has most of them loaded).
     batch_seconds: PositiveFloat = 30.0
-    parse_workers: PositiveInt = 2
-    # A run parses in its own process until it has this many pages to parse: starting the
-    # workers costs more than they save below it (bench/results/peer.md). 0: always the workers.
-    pool_min_pages: NonNegativeInt = 500
-    # Where parse batches run: Prefect's process pool here, or a Dask cluster (prefect-dask).
-    engine: Literal["local", "dask"] = "local"
-    # An existing cluster's scheduler (tcp://host:8786); empty with engine dask: a LocalCluster.
-    dask_address: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        """Settings of the parse engine that is gone (issue 20): old files still load."""
+        if isinstance(data, dict) and (old := [k for k in REMOVED_RUNNER_KEYS if k in data]):
+            names = ", ".join(f"runner.{k}" for k in old)
+            if names not in _WARNED:  # config is read by the CLI and again by the flow
+                _WARNED.add(names)
+                log.warning(
+                    "%s ignored: no longer used (a refresh parses in its own process)", names
+                )
+            data = {k: v for k, v in data.items() if k not in REMOVED_RUNNER_KEYS}
+        return data
 
     def pages_per_batch(self, rate: float) -> int:
         """``batch_size``, or fewer at a polite rate: ``batch_seconds`` of fetching."""
         if rate <= 0:
             return self.batch_size
         return max(MIN_BATCH_PAGES, min(self.batch_size, int(rate * self.batch_seconds)))
-
-    @field_validator("dask_address")
-    @classmethod
-    def _scheduler_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("tcp", "tls", "ws", "wss", "inproc") or not parts.netloc:
-            raise ValueError("expected a Dask scheduler address such as tcp://10.0.0.5:8786")
-        return value
 
 
 class QuerySettings(_Section):
@@ -225,6 +287,11 @@ class GuardSettings(_Section):
     max_parse_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     max_field_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.2
     min_pages: PositiveInt = 50
+    # A run where more than this share of the pages show an option list with none or all of
+    # its options applying cannot tell what applies (the marker does not fit): held.
+    max_uniform_list_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # ... judged at min_pages pages, or at the end of a run that parsed at least this many.
+    min_marker_pages: PositiveInt = 10
 
 
 class ReleaseSettings(_Section):

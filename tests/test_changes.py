@@ -107,6 +107,7 @@ def test_release_lists_exactly_the_changed_cases_and_fields(history: dict[str, A
     assert f"- means: {next(r for r in history['expected'] if r[3] == 'means')[4]} → " in md
 
 
+@pytest.mark.process
 def test_changes_command_agrees_with_the_release(history: dict[str, Any]) -> None:
     release_rows = _csv_rows((history["second"].path / "changes.csv").read_text(encoding="utf-8"))
     db, out = str(history["db"]), str(history["out"])
@@ -139,6 +140,7 @@ def test_changes_command_agrees_with_the_release(history: dict[str, Any]) -> Non
     assert any(str(NEW_ID) in line and "Brand-new council" in line for line in lines)
 
 
+@pytest.mark.process
 def test_unknown_since_and_a_hand_edited_release_are_one_line(
     history: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -81,6 +81,7 @@ def test_missing_explicit_file_and_bad_yaml(tmp_path: Path) -> None:
         load_settings(bad, env={})
 
 
+@pytest.mark.process
 def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"warehouse": {"lock_timeout_s": "soon"}}))
@@ -146,3 +147,39 @@ def test_serve_with_a_bad_timezone_is_one_line(tmp_path: Path) -> None:
         f"latinno: error: {path}: setting 'schedule.timezone': not an IANA time zone; expected "
         "a name such as Europe/Berlin or UTC (got 'Mars/Olympus')"
     ]
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        ({"parser": {"marker": {"kind": "colour"}}}, "parser.marker.kind", "'class'"),
+        (
+            {"parser": {"marker": {"kind": "attribute", "values": ["true"]}}},
+            "parser.marker",
+            "name",
+        ),
+        ({"parser": {"marker": {"values": []}}}, "parser.marker", "at least one"),
+        ({"parser": {"marker": {"marks": "yes"}}}, "parser.marker.marks", "applying"),
+        (
+            {"parser": {"marker": {"values": ["on"]}, "active_classes": ["on"]}},
+            "parser",
+            "not both",
+        ),
+    ],
+)
+def test_bad_marker_names_key(data: dict, key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "my.yaml")
+    assert (info.value.key, fragment in info.value.problem) == (key, True), info.value
+
+
+def test_marker_rule_and_the_old_active_classes_setting() -> None:
+    from latinno.marker import Marker
+
+    shipped = load_settings(REPO / "config.yaml", env={}).parser.rule()
+    assert shipped == Marker("class", ("active",), None, "applying")
+    old = parse_settings({"parser": {"active_classes": ["on", "sel"]}}, "x").parser.rule()
+    assert old == Marker("class", ("on", "sel"), None, "applying")
+    aria = {"kind": "attribute", "name": "aria-checked", "values": ["true"]}
+    rule = parse_settings({"parser": {"marker": aria}}, "x").parser.rule()
+    assert rule == Marker("attribute", ("true",), "aria-checked", "applying")

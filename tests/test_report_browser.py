@@ -317,7 +317,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_report(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Path:
     """The report of a real demo warehouse: `latinno demo` then `latinno report`, as a user."""
     work = tmp_path_factory.mktemp("report-browser")
     db = work / "demo.duckdb"
@@ -432,8 +432,15 @@ def test_the_checks_see_a_request_and_a_console_error(browser: Browser, tmp_path
         encoding="utf-8",
     )
     browser.open(bad.as_uri(), 800, 600)
-    time.sleep(0.5)
-    browser.evaluate("1")  # drain events that arrived meanwhile
+
+    def seen() -> bool:
+        browser.evaluate("1")  # a round trip: drains the events that arrived meanwhile
+        asked = "http://example.invalid/x.png" in browser.requests()
+        return asked and any("boom" in e for e in browser.errors())
+
+    deadline = time.monotonic() + 30
+    while not seen() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "http://example.invalid/x.png" in browser.requests()
     assert any("boom" in e for e in browser.errors())
 

@@ -20,6 +20,8 @@ from warehouse.db import connect, writing
 from warehouse.load import load_records
 from warehouse.runs import FetchFailure, finish_run, record_fetch_failures, start_run
 
+pytestmark = pytest.mark.process  # commands run as processes: not in `make unit`
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 # Run the real entry point, then report on stderr whether Prefect got imported.

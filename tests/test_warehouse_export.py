@@ -255,6 +255,7 @@ def _writable(folder: Path) -> bool:
     return True
 
 
+@pytest.mark.process
 def test_export_into_a_file_or_an_unwritable_folder_is_one_line(
     warehouse: Path, tmp_path: Path
 ) -> None:

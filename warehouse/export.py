@@ -141,7 +141,8 @@ _CODEBOOK_LABELS = {
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", store_schema=True)
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()  # pyarrow is untyped (pyproject.toml)
+    return data
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
+from latinno import pipeline_version
 from latinno.config import Overrides, Settings, resolve_settings
 
 app = typer.Typer(
@@ -39,19 +42,11 @@ DbOption = Annotated[
 _state: dict[str, Any] = {"verbose": False}
 
 
-def package_version() -> str:
-    """The installed version of this project (its package metadata)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("latinno-pipeline")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed; run `make` or `pip install -e .`)"
-
-
 def _print_version(value: bool) -> None:
     if value:
-        print(f"latinno {package_version()}")
+        found = pipeline_version()
+        hint = " (not installed; run `make` or `pip install -e .`)" if found == "unknown" else ""
+        print(f"latinno {found}{hint}")
         raise typer.Exit()
 
 
@@ -158,40 +153,25 @@ def quiet_prefect(level: str = "WARNING") -> None:
     reap_children()
 
 
-def own_the_process() -> None:
-    """Called by ``main``: commands may end the process themselves (``end_process``)."""
-    _state["owns_process"] = True
+class Output(Console):
+    """Standard output that a reader gone early (``latinno refresh | head -1``) leaves quiet.
 
-
-def end_process(code: int) -> NoReturn:
-    """Exit with ``code`` once everything registered to run at exit has run.
-
-    A refresh leaves the interpreter with Prefect, DuckDB and Arrow loaded, and tearing them
-    down takes about 0.45 s (``bench/results/peer.md``) after the exit handlers are done: that
-    teardown is skipped. Threads are joined and exit handlers (Prefect's flush of its events
-    and logs, its temporary server's stop) run as in a normal exit. Where ``main`` does not
-    own the process (typer's test runner), this is a plain ``typer.Exit``.
+    What a command prints is for its reader; how the run ended is its exit code, which that
+    reader does not change. Rich's default on a broken pipe is to exit 1; here the rest of the
+    output is dropped (standard output pointed at the null device, as Python's documentation
+    advises for SIGPIPE, so the interpreter's last flush does not fail either) and the command
+    goes on to its own exit code.
     """
-    if not _state.get("owns_process"):
-        raise typer.Exit(code)
-    import atexit
-    import contextlib
-    import sys
-    import threading
 
-    shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is not None:  # joins non-daemon threads, as the interpreter would first
-        shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        # A reader that went away (`latinno refresh | head`) changes nothing about the run.
-        with contextlib.suppress(OSError):
-            stream.flush()
-    os._exit(code)
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def reap_children() -> None:
-    """Whatever this command starts (Prefect's server, parse workers) ends with it, even when
+    """Whatever this command starts (Prefect's server) ends with it, even when
     it is killed with -9 (latinno.reaper)."""
     if not _state.get("reaper"):
         from latinno.reaper import watch_over

@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import os
 import sys
-from importlib.abc import MetaPathFinder
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -22,9 +22,9 @@ from rich.table import Table
 from latinno.cli.app import (
     ConfigOption,
     DbOption,
+    Output,
     app,
     config_line,
-    end_process,
     is_verbose,
     overrides_for,
     quiet_prefect,
@@ -37,9 +37,6 @@ from latinno.cli.progress import with_progress
 from latinno.config import Settings, resolve_settings
 from latinno.errors import LatinnoError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
-
 EXAMPLE_QUERY = """
 SELECT c.name_en AS country, count(*) AS cases,
        round(100 * avg(w.means_deliberation::INT), 1) AS pct_deliberation,
@@ -49,7 +46,7 @@ GROUP BY ALL ORDER BY cases DESC, country LIMIT 8
 """.strip()
 
 err = Console(stderr=True)
-out = Console()
+out = Output()  # a reader gone early changes no run's exit code
 
 
 def _languages(value: str | None) -> list[str] | None:
@@ -81,32 +78,6 @@ def _run_flow_once(params: dict[str, Any], show_progress: bool) -> dict[str, Any
     from flows.refresh import refresh as refresh_flow
 
     return with_progress(lambda: asyncio.run(refresh_flow(**params)), terminal=show_progress)
-
-
-def arrow_without_pandas() -> None:
-    """Keep pandas out of a refresh: 0.2 s and about 50 MB it never uses.
-
-    pyarrow imports pandas on its first conversion of a Python list, only to check whether the
-    list is a pandas object. A refresh gives Arrow plain lists and never converts Arrow to
-    pandas. pyarrow asks once and keeps the answer, so it is asked while ``import pandas``
-    fails; ``import pandas`` itself works again right after. Only in the CLI's refresh process.
-    """
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    sys.meta_path.insert(0, _NoPandas())
-    try:
-        pa.array([], pa.int8())
-    finally:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoPandas)]
-
-
-class _NoPandas(MetaPathFinder):
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname == "pandas":
-            raise ImportError("pandas is not used by a refresh")
-        return None
 
 
 def _print_summary(data: dict[str, Any], config: Path | None) -> int:
@@ -215,10 +186,9 @@ def refresh(
         "accept_drift": accept_drift,
         "sweep": sweep,
     }
-    arrow_without_pandas()
     with no_warehouse_left_by_a_failure(settings.warehouse.path):
         data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
-    end_process(_print_summary(data, config))
+    raise typer.Exit(_print_summary(data, config))
 
 
 @app.command(epilog="Example: latinno reparse --db data/latinno.duckdb")
@@ -257,7 +227,7 @@ def reparse(
         "unchanged",
         "parse_issues",
     ):
-        table.add_row(key, str(counts.get(key, 0)))
+        table.add_row(key, str(getattr(counts, key)))
     out.print(table)
     if failures:
         err.print(
@@ -311,8 +281,14 @@ def demo(
     config: ConfigOption = None,
     db: DbOption = None,
     root: Annotated[
-        Path, typer.Option("--root", help="Site to serve (the bundled fixture site).")
-    ] = BUNDLED_SITE,
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Site to serve (default: the bundled fixture site, rendered into a temporary "
+            "folder).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query,
     then write the report (report.path) and a release (release.dir).
@@ -321,20 +297,30 @@ def demo(
     politeness and loading come from the config (the bundled server offers a sitemap, so no
     ids are probed).
     """
-    from latinno.sitemodel.server import run_server_in_thread
+    from latinno.sitemodel.build_fixtures import bundled_site
 
     settings = settings_for(config, db, announce=False)
-    if not root.is_dir():
+    if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
-    with run_server_in_thread(root, sitemap=True) as server:
-        out.print(f"Site server: {server.base_url} (serving {root})")
-        overrides = overrides_for(db, source__base_url=server.base_url)
-        params = {"config_path": str(config) if config else None, "overrides": overrides}
-        data = _run_flow(params, show_progress=sys.stderr.isatty())
-    code = _print_summary(data, config)
+    # Rendered from latinno.sitemodel rather than read from a checkout's fixtures/html, so an
+    # installed package has its demo too (no copy of the pages ships in the wheel).
+    with nullcontext(root) if root is not None else bundled_site() as served:
+        code = _demo_run(config, db, served, str(root or "the bundled site"))
     _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
     _publish(settings)
     raise typer.Exit(code)
+
+
+def _demo_run(config: Path | None, db: Path | None, root: Path, name: str) -> int:
+    """Serve ``root`` and refresh it as configured; returns the refresh's exit code."""
+    from latinno.sitemodel.server import run_server_in_thread
+
+    with run_server_in_thread(root, sitemap=True) as server:
+        out.print(f"Site server: {server.base_url} (serving {name})")
+        overrides = overrides_for(db, source__base_url=server.base_url)
+        params = {"config_path": str(config) if config else None, "overrides": overrides}
+        data = _run_flow(params, show_progress=sys.stderr.isatty())
+    return _print_summary(data, config)
 
 
 def _warn_about_contact(settings: Settings) -> None:

@@ -119,7 +119,7 @@ def query(
 
 
 def _print_result(
-    columns: list[str], rows: list[tuple], fmt: QueryFormat, dialect: CsvDialect = "plain"
+    columns: list[str], rows: list[tuple[Any, ...]], fmt: QueryFormat, dialect: CsvDialect = "plain"
 ) -> None:
     if fmt == "csv":
         from warehouse.csvfile import csv_bytes
@@ -166,15 +166,18 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
     settings = settings_for(config, db, announce=False)
     from rich.console import Console
 
-    from warehouse.db import reading
+    from warehouse.db import reading, storage_note, storage_version
     from warehouse.status import status_tables
 
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         tables = status_tables(con)
+        note = storage_note(settings.warehouse.path, storage_version(con))
     console = Console()
     console.print(
         f"Config: {config_line(config).partition(': ')[2]}", highlight=False, soft_wrap=True
     )
     console.print(f"Warehouse: {settings.warehouse.path}", highlight=False, soft_wrap=True)
+    if note:
+        console.print(note, style="yellow", highlight=False, soft_wrap=True)
     for table in tables:
         console.print(_rich_table(table.title, table.columns, table.rows, compact=True))

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from latinno import pipeline_version
 from latinno.release.changes import changes_csv, changes_md
 from latinno.release.codebook import (
     CHANGES_COLUMNS,
@@ -43,15 +44,6 @@ STATA_PATH = "stata/latinno_cases.dta"
 SPSS_PATH = "spss/latinno_cases.sav"
 REPORT_PATH = "report.html"
 _ENUM_COLUMNS = frozenset({"status", "lang", "country_code", "change"})
-
-
-def _pipeline_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("latinno-pipeline")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _iso(moment: datetime) -> str:
@@ -234,7 +226,7 @@ def name_files(
         previous=previous.name if previous else None,
     )
     files["codebook.md"] = codebook_md(snapshot, built.stat.variables, context)
-    pipeline = _pipeline_version()
+    pipeline = pipeline_version()
     files["CITATION.cff"] = citation_cff(
         version=name, released=created[:10], license=license, pipeline_version=pipeline
     )

@@ -152,7 +152,8 @@ def _run_cutoff(con: duckdb.DuckDBPyConnection, run_id: str) -> datetime | None:
     ).fetchone()
     if row is None:
         return None
-    return max(t for t in row if t is not None)
+    newest: datetime = max(t for t in row if t is not None)
+    return newest
 
 
 def _as_moment(text: str) -> datetime | None:

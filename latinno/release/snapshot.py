@@ -95,7 +95,8 @@ class Snapshot:
 
     @property
     def cases(self) -> int:
-        return self.tables["cases_wide"].table.num_rows
+        rows: int = self.tables["cases_wide"].table.num_rows  # pyarrow is untyped
+        return rows
 
 
 def _base_url(params: Any) -> str | None:

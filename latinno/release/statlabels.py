@@ -12,6 +12,7 @@ and SPSS show ``2``, not ``2.00``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 NAME_FIELD = 129  # dta 118: a variable or value-label name, NUL-padded
 STATA_INTEGER = "%8.0g"
@@ -43,7 +44,9 @@ def name_label_sets(dta: bytes) -> bytes:
         if old:
             renames[old] = variables[index]
             out[offset : offset + NAME_FIELD] = _field(variables[index])
-    order = "little" if b"<byteorder>LSF</byteorder>" in dta[:256] else "big"
+    order: Literal["little", "big"] = (
+        "little" if b"<byteorder>LSF</byteorder>" in dta[:256] else "big"
+    )
     offset, labels_end = _section(dta, b"value_labels")
     # Each <lbl>: the table's length (4 bytes), the name, 3 bytes of padding, the table.
     while dta.startswith(b"<lbl>", offset) and offset < labels_end:

@@ -12,6 +12,7 @@ from html import escape
 
 import duckdb
 
+from latinno import pipeline_version
 from latinno.report import queries as q
 from latinno.report.markup import CITATION, when
 from latinno.report.sections import changes, combinations, countries, glance, quality, runs
@@ -122,6 +123,7 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         )
     )
     as_of = when(g.last_run_finished or g.last_run_started, seconds=False)
+    version = pipeline_version()
     nav = "".join(f'<li><a href="#{key}">{escape(label)}</a></li>' for key, label in SECTIONS)
     lede = (
         f"{g.active:,} active cases in {g.countries:,} countries · data as of {as_of}"
@@ -133,13 +135,13 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="generator" content="latinno-pipeline report">'
+        f'<meta name="generator" content="latinno-pipeline {escape(version)}">'
         f"<title>{TITLE}</title><style>{_CSS}</style></head><body>"
         f'<header><h1>{TITLE}</h1><p class="lede">{escape(lede)}</p>'
         f'<nav aria-label="Sections"><ol>{nav}</ol></nav></header>'
         f"<main>{body}</main>"
         f"<footer><p>Data: {escape(CITATION)} Report built by the LATINNO pipeline "
-        "(<code>latinno report</code>) from its DuckDB warehouse; every number comes from SQL on "
-        "the tables named in the captions. All times UTC.</p></footer>"
+        f"{escape(version)} (<code>latinno report</code>) from its DuckDB warehouse; every "
+        "number comes from SQL on the tables named in the captions. All times UTC.</p></footer>"
         "</body></html>\n"
     )
