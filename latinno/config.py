@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from latinno import pipeline_version
+from latinno.cron import CRON_FIELDS, cron_field_problem
 from latinno.errors import ConfigError
 from latinno.marker import Marker
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
@@ -221,6 +222,23 @@ class ScheduleSettings(_Section):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("expected a 5-field cron expression such as '0 3 * * 1'")
+        for text, field in zip(value.split(), CRON_FIELDS, strict=True):
+            problem = cron_field_problem(text, field)
+            if problem:
+                raise ValueError(f"{problem}; expected a cron expression such as '0 3 * * 1'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)  # ZoneInfoNotFoundError is a KeyError; a malformed key ValueError
+        except (KeyError, ValueError, OSError):
+            raise ValueError(
+                "not an IANA time zone; expected a name such as Europe/Berlin or UTC"
+            ) from None
         return value
 
 
@@ -341,7 +359,7 @@ def parse_settings(data: Any, source: str) -> Settings:
         return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        problem = first["msg"]
+        problem = first["msg"].removeprefix("Value error, ")  # pydantic's, for our own checks
         if first["type"] == "extra_forbidden":
             problem = "unknown setting (check its spelling and section)"
         elif "input" in first and not isinstance(first["input"], dict | list):
@@ -353,6 +371,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     """Read config.yaml once; ``LATINNO_DB`` and ``LATINNO_BASE_URL`` override it.
 
     A missing default file means built-in defaults; a missing explicit file is an error.
+    Relative paths of a file (and the defaults it leaves) are relative to that file's folder.
     """
     env = dict(os.environ) if env is None else env
     explicit = path is not None
@@ -366,6 +385,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     elif explicit:
         raise ConfigError(str(path), "(file)", "file not found")
     settings = parse_settings(data, str(path))
+    if path.exists():
+        settings = anchored(settings, path.parent, str(path))
     overrides: dict[str, Any] = {}
     if env.get(ENV_DB):
         overrides["warehouse"] = {"path": env[ENV_DB]}
@@ -397,3 +418,40 @@ def override(settings: Settings, changes: dict[str, dict[str, Any]], source: str
     for section, values in changes.items():
         data[section].update(values)
     return parse_settings(data, source)
+
+
+# Settings that name a file or folder: relative to the config file that holds them.
+PATH_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("warehouse", "path"),
+    ("export", "dir"),
+    ("release", "dir"),
+    ("report", "path"),
+)
+
+
+def anchored(settings: Settings, folder: Path, source: str) -> Settings:
+    """``settings`` with each relative path of PATH_SETTINGS made relative to ``folder`` (a
+    config file's), so ``--config /abs/x.yaml`` means the same from any working directory."""
+    if folder == Path("."):
+        return settings
+    changes: Overrides = {}
+    for section, key in PATH_SETTINGS:
+        value = Path(getattr(getattr(settings, section), key))
+        if not value.is_absolute():
+            changes.setdefault(section, {})[key] = str(folder / value)
+    return override(settings, changes, source) if changes else settings
+
+
+def config_file(path: Path | None) -> Path | None:
+    """The file a command reads: ``path`` (``--config``), else ./config.yaml if there is one."""
+    if path is not None:
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def describe_config(path: Path | None) -> str:
+    """Which config a command used, for the one line every command prints."""
+    found = config_file(path)
+    if found is None:
+        return f"none: no config.yaml in {Path.cwd()} and no --config; built-in defaults"
+    return str(found.resolve())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,20 @@ def refreshed_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 # --- end of the refreshed fixture site ------------------------------------------------------------
+
+# --- the suite leaves the working tree as it found it (issue 21, item 1) -------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def working_tree_unchanged() -> Iterator[None]:
+    """Every test writes only in its tmp folder: what git sees (tracked, untracked and ignored
+    files, caches aside; size and mtime) is the same after the session as before it."""
+    from tests._tree_support import tree_changes, tree_snapshot
+
+    before = tree_snapshot(REPO)
+    yield
+    after = tree_snapshot(REPO)
+    if before is None or after is None:  # not a git checkout: nothing to compare
+        return
+    changes = tree_changes(before, after)
+    assert not changes, "the tests wrote into the working tree:\n" + "\n".join(changes[:20])

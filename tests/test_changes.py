@@ -219,3 +219,30 @@ def test_refresh_with_edits_and_removals_gives_exactly_those_changes(tmp_path: P
     # What the latest run changed, by default, is the same.
     done = latinno("changes", "--db", str(db), "--format", "csv")
     assert _csv_rows(done.stdout) == rows
+
+
+def test_the_table_shows_whole_old_and_new_values_wrapped() -> None:
+    from latinno.release.changes import ChangeReport, render
+    from latinno.release.states import Change
+
+    prefix = "Participatory budgeting of the municipality of Rosario, Santa Fe, with "
+    old, new = prefix + "neighbourhood assemblies", prefix + "district councils since 2002"
+    report = ChangeReport("the previous run r1", "2026-03-04", [
+        Change("changed", 1003, "Rosario", "description", old, new),
+        Change("changed", 1152, "Hackathon", "means", '["e_participation"]',
+               '["deliberation","e_participation"]'),
+    ])  # fmt: skip
+    text = render(report, "table", 80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "…" not in text
+    # Each value is there whole, read back column by column across its wrapped lines.
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("case"))
+    header = lines[start]
+    old_at, new_at = header.index("old"), header.index("new")
+    body = lines[start + 1 :]
+    olds = "".join(line[old_at:new_at].strip() for line in body)
+    news = "".join(line[new_at:].strip() for line in body)
+    assert old.replace(" ", "") in olds.replace(" ", "")
+    assert new.replace(" ", "") in news.replace(" ", "")
+    assert '["deliberation","e_participation"]' in news.replace(" ", "")

@@ -613,10 +613,11 @@ def test_runs(page: ReportReader, con: duckdb.DuckDBPyConnection) -> None:
     table = requests.table_rows()
     assert list(table) == ["r2", "r1"]  # newest first
     r2 = table["r2"]
-    assert r2[4] == str(4 + 6 + 2 + 1)  # requests
-    assert r2[7] == "60.0%"  # 6 of 4 + 6 answered 304
-    assert r2[10] == "5" and table["r1"][10] == "0"  # not requested: sitemap said unchanged
-    assert table["r1"][7] == "0.0%"
+    assert r2[4] == str(4 + 6 + 2 + 1)  # page requests
+    assert r2[5] == "—"  # the run recorded no count of all its HTTP requests
+    assert r2[8] == "60.0%"  # 6 of 4 + 6 answered 304
+    assert r2[11] == "5" and table["r1"][11] == "0"  # not requested: sitemap said unchanged
+    assert table["r1"][8] == "0.0%"
     assert_bars_proportional(requests)
     duration = page.figures["run-duration"]
     assert duration.values() == {run: row[4] for run, row in stored.items()}
@@ -725,7 +726,43 @@ def test_a_run_that_never_finished(tmp_path: Path) -> None:
     assert duration.values() == {"crashed": 0.0}
     assert "—" in " ".join(duration.text)
     requests = page.figures["run-requests"].table_rows()["crashed"]
-    assert requests[2] == "—" and requests[4] == "0" and requests[7] == "—"
+    assert requests[2] == "—" and requests[4] == "0" and requests[8] == "—"
+
+
+def _svg(page_html: str, chart: str) -> str:
+    return page_html.split(f'<svg id="{chart}"', 1)[1].split("</svg>", 1)[0]
+
+
+def test_page_requests_are_what_the_bars_count_and_a_no_change_run_is_drawn(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "quiet.duckdb"
+    with writing(path) as con:
+        start_run(con, "r1", day(0), {})
+        load_records(con, [make_record(17001), make_record(17002)], run_id="r1",
+                     seen_at=day(0), primary_lang="en")  # fmt: skip
+        # 2 pages, 3 retries, robots.txt and the sitemap: 7 HTTP requests, 2 page requests.
+        finish_run(con, "r1", day(0), {"fetched": 2, "new": 2, "requests": 7, "duration_s": 2.0})
+        start_run(con, "r2", day(1), {})
+        touch_seen(con, [(17001, "en"), (17002, "en")], day(1), run_id="r2")
+        # Nothing changed, and the sitemap said so: no page was asked for at all.
+        finish_run(con, "r2", day(1), {"sitemap_unchanged": 2, "requests": 2, "duration_s": 1.0})
+    page_html = report.build_report(path, lock_timeout_s=5)
+    page = read(page_html)
+    requests = page.figures["run-requests"]
+    bars = defaultdict(float)
+    for (run, _), value in requests.cells().items():
+        bars[run] += value
+    assert dict(bars) == {"r1": 2.0, "r2": 0.0}
+    table = requests.table_rows()
+    assert [table[run][4] for run in ("r1", "r2")] == ["2", "0"]  # page requests, as drawn
+    assert [table[run][5] for run in ("r1", "r2")] == ["7", "2"]  # every HTTP request
+    assert "n = 2 page requests in 2 runs" in page_html  # the caption counts what is drawn
+    svg = _svg(page_html, "run-requests")
+    assert svg.count('<rect class="zero"') == 1  # r2: drawn at zero, not an empty row
+    assert ">0 · 2 not requested</text>" in svg
+    changes = _svg(page_html, "changes-per-run")
+    assert changes.count('<rect class="zero"') == 1 and ">0: no change</text>" in changes
 
 
 def test_a_report_of_3744_cases_counts_every_one(tmp_path: Path) -> None:

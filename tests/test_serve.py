@@ -160,7 +160,18 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
                 client, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
             )
             deployment = api(client, f"/deployments/{run['deployment_id']}")
+
+            def said_finished() -> bool:  # latinno serve: one line per run (issue 21)
+                return f"scheduled run {run['name']} finished" in logs[1].read_text()
+
+            wait_for("serve's line for the finished run", said_finished, 60, logs)
         served = logs[1].read_text(errors="replace")
+        assert re.search(rf"UTC  scheduled run {run['name']} started", served), served
+        assert re.search(
+            rf"scheduled run {run['name']} finished: completed; run \S+: [\d,]+ new, "
+            r"[\d,]+ changed, [\d,]+ withdrawn, [\d,]+ failed in [\d,]+ s",
+            served,
+        ), served
         # The README's way round a cold start: `latinno refresh` with PREFECT_API_URL set.
         # Prefect's events are sent by an exit handler, so the run's Completed event must arrive.
         cli_env = dict(env, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")

@@ -23,9 +23,22 @@ from latinno.cli import (  # noqa: F401
 from latinno.cli.app import app, is_verbose
 from latinno.errors import LatinnoError
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+def verbose_first(args: list[str]) -> list[str]:
+    """``-v`` is an option of ``latinno`` itself; given after the command (``latinno refresh
+    -v``) it is moved before it, as a user means it. Arguments after ``--`` stay as they are."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in VERBOSE_FLAGS]
+    if not flags:
+        return args
+    return [*flags, *(a for a in args[:end] if a not in VERBOSE_FLAGS), *args[end:]]
+
 
 def main() -> None:
     # Standalone mode handles usage errors and --help; our own errors pass through to here.
+    sys.argv[1:] = verbose_first(sys.argv[1:])
     try:
         app()
     except LatinnoError as exc:

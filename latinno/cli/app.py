@@ -89,9 +89,48 @@ def overrides_for(db: Path | None = None, **flags: Any) -> Overrides:
     return changes
 
 
-def settings_for(config: Path | None, db: Path | None = None, **flags: Any) -> Settings:
-    """Read config once and apply command-line overrides (``--db``, source/politeness flags)."""
-    return resolve_settings(config, overrides_for(db, **flags), "command line")
+def settings_for(
+    config: Path | None, db: Path | None = None, *, announce: bool = True, **flags: Any
+) -> Settings:
+    """Read config once and apply command-line overrides (``--db``, source/politeness flags).
+
+    ``announce``: say which config on stderr (``note_config``); commands that print a report
+    pass False and say it in the report.
+    """
+    settings = resolve_settings(config, overrides_for(db, **flags), "command line")
+    if announce:
+        note_config(config)
+    return settings
+
+
+def config_line(config: Path | None) -> str:
+    """``config: /abs/config.yaml`` (or that there was none): what every command says."""
+    from latinno.config import describe_config
+
+    return f"config: {describe_config(config)}"
+
+
+def note_config(config: Path | None) -> None:
+    """Commands whose stdout is data (query, changes, parse, report) say which config they
+    used on stderr, when a person is watching it; a script reading them gets its data alone."""
+    import sys
+
+    if sys.stderr.isatty():
+        print(f"latinno: {config_line(config)}", file=sys.stderr)
+
+
+def refuse_defaults_for_the_site(config: Path | None, base_url_given: bool) -> None:
+    """A command that fetches, run where there is no config.yaml and given none, stops rather
+    than crawl the real site on built-in defaults into a warehouse of the current folder."""
+    from latinno.config import ENV_BASE_URL, SourceSettings, config_file
+    from latinno.errors import LatinnoError
+
+    if config_file(config) is None and not base_url_given and not os.environ.get(ENV_BASE_URL):
+        raise LatinnoError(
+            f"no config.yaml in {Path.cwd()} and no --config: not fetching "
+            f"{SourceSettings().base_url} on built-in defaults; run where your config.yaml is, "
+            "pass --config PATH, or name the site with --base-url"
+        )
 
 
 def quiet_prefect(level: str = "WARNING") -> None:

@@ -12,13 +12,32 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from latinno.cli.app import ConfigOption, DbOption, app, settings_for
+from latinno.cli.app import ConfigOption, DbOption, app, config_line, settings_for
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from warehouse.csvfile import CsvDialect
+
 QueryFormat = Literal["table", "csv", "json"]
 TABLE_ROWS = 1000  # rows `latinno query` prints as a table unless --limit says otherwise
+CsvDialectOption = Annotated[
+    str,
+    typer.Option(
+        "--csv-dialect",
+        help="CSV as it is (plain), or for Excel (excel: a byte-order mark, and a ' before "
+        "text starting with = + - @), the same in export, release and query.",
+    ),
+]
+
+
+def _dialect(name: str) -> CsvDialect:
+    from warehouse.csvfile import dialect_named
+
+    try:
+        return dialect_named(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--csv-dialect") from None
 
 
 @app.command()
@@ -31,6 +50,7 @@ def export(
         Path | None,
         typer.Option("--out", help="Directory to write (default: export.dir in config)."),
     ] = None,
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -38,15 +58,17 @@ def export(
 
     Example: latinno export --format csv --out exports/
     """
+    dialect = _dialect(csv_dialect)
     changes = {"export__format": format, "export__dir": str(out) if out else None}
-    settings = settings_for(config, db, **changes)
+    settings = settings_for(config, db, announce=False, **changes)
     from warehouse.db import reading
     from warehouse.export import export as write_export
 
     out_dir = settings.export.dir
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
-        files = write_export(con, out_dir, settings.export.format)
+        files = write_export(con, out_dir, settings.export.format, dialect)
     print(f"wrote {len(files)} files to {out_dir}")
+    print(config_line(config))
 
 
 @app.command()
@@ -63,6 +85,7 @@ def query(
             min=0,
         ),
     ] = None,
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -77,6 +100,7 @@ def query(
         raise typer.BadParameter(
             f"expected table, csv or json, got {format!r}", param_hint="--format"
         )
+    dialect = _dialect(csv_dialect)
     if limit is None:
         limit = TABLE_ROWS if format == "table" else 0
     settings = settings_for(config, db)
@@ -85,7 +109,7 @@ def query(
 
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         result = run_query(con, sql, limit=limit or None, timeout_s=settings.query.timeout_s)
-    _print_result(result.columns, result.rows, format)  # type: ignore[arg-type]
+    _print_result(result.columns, result.rows, format, dialect)  # type: ignore[arg-type]
     if result.truncated:
         print(
             f"latinno: note: printed the first {limit:,} rows; there are more "
@@ -94,19 +118,19 @@ def query(
         )
 
 
-def _print_result(columns: list[str], rows: list[tuple[Any, ...]], fmt: QueryFormat) -> None:
+def _print_result(
+    columns: list[str], rows: list[tuple[Any, ...]], fmt: QueryFormat, dialect: CsvDialect = "plain"
+) -> None:
     if fmt == "csv":
-        import csv
+        from warehouse.csvfile import csv_bytes
 
-        from warehouse.export import safe_cell
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(csv_bytes(columns, rows, dialect))
+        sys.stdout.buffer.flush()
     elif fmt == "json":
         import json
 
-        from warehouse.export import json_value
+        from warehouse.csvfile import json_value
 
         data = [dict(zip(columns, row, strict=True)) for row in rows]
         print(json.dumps(data, ensure_ascii=False, indent=2, default=json_value))
@@ -116,12 +140,21 @@ def _print_result(columns: list[str], rows: list[tuple[Any, ...]], fmt: QueryFor
         Console().print(_rich_table(None, columns, rows))
 
 
-def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
+def _rich_table(
+    title: str | None, columns: list[str], rows: list[tuple[Any, ...]], compact: bool = False
+) -> Table:
+    from rich import box
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
+    if compact:  # status: no side borders, one space between columns, so 80 columns hold it
+        table = Table(
+            title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+            pad_edge=False, show_edge=False, min_width=len(title or ""),
+        )  # fmt: skip
     for column in columns:
-        table.add_column(column)
+        # A header is never cut: its column is at least that wide, and values wrap whole.
+        table.add_column(column, min_width=len(column), overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
@@ -130,7 +163,7 @@ def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...
 @app.command(epilog="Example: latinno status --db data/latinno.duckdb")
 def status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Show cases by status and country, the last runs, open fetch failures and parse issues."""
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     from rich.console import Console
 
     from warehouse.db import reading, storage_note, storage_version
@@ -140,8 +173,11 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
         tables = status_tables(con)
         note = storage_note(settings.warehouse.path, storage_version(con))
     console = Console()
-    console.print(f"Warehouse: {settings.warehouse.path}")
+    console.print(
+        f"Config: {config_line(config).partition(': ')[2]}", highlight=False, soft_wrap=True
+    )
+    console.print(f"Warehouse: {settings.warehouse.path}", highlight=False, soft_wrap=True)
     if note:
         console.print(note, style="yellow", highlight=False, soft_wrap=True)
     for table in tables:
-        console.print(_rich_table(table.title, table.columns, table.rows))
+        console.print(_rich_table(table.title, table.columns, table.rows, compact=True))

@@ -26,15 +26,7 @@ from latinno.release.codebook import (
 )
 from latinno.release.codebook_text import BookContext, codebook_md
 from latinno.release.folders import SUMS, Release, sha256sums
-from latinno.release.package import (
-    CITATION,
-    SchemaField,
-    citation_cff,
-    datapackage,
-    resource,
-    schema,
-    stat_schema,
-)
+from latinno.release.package import CITATION, citation_cff, datapackage, stat_schema
 from latinno.release.snapshot import KEYLESS, Snapshot
 from latinno.release.states import (
     Counts,
@@ -44,7 +36,9 @@ from latinno.release.states import (
     release_states,
 )
 from latinno.release.statfiles import StatFiles, build_stat_files
-from latinno.release.tabular import CsvDialect, table_csv, table_parquet
+from latinno.release.tabular import table_parquet
+from warehouse.csvfile import CsvDialect, table_csv
+from warehouse.datapackage import SchemaField, resource, schema
 
 STATA_PATH = "stata/latinno_cases.dta"
 SPSS_PATH = "spss/latinno_cases.sav"

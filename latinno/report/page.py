@@ -52,7 +52,11 @@ blockquote.cite { margin: 1rem 0; padding: .6rem 1rem; border-left: 4px solid va
 figure { margin: 1.5rem 0 2rem; break-inside: avoid; page-break-inside: avoid; }
 figcaption { margin-bottom: .5rem; }
 figcaption .n { color: var(--muted); font-size: .9rem; margin: .1rem 0 0; }
-svg.chart { display: block; width: 100%; height: auto; max-width: var(--w); }
+/* --w is 1.3 x the chart's own width; below 11.05/12 of its own width (text of 12 units at
+   11.05 px) a chart stops shrinking and scrolls in its box: no label is smaller than 11 px. */
+.chart-box { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+svg.chart { display: block; width: 100%; height: auto; max-width: var(--w);
+            min-width: calc(var(--w) * 11.05 / 15.6); }
 svg.chart text:not([fill]) { fill: var(--ink); }
 svg.chart text { font-family: system-ui, -apple-system, "Segoe UI", Roboto,
                  Arial, sans-serif; }
@@ -62,7 +66,10 @@ svg.chart .grid { stroke: #e6e6e6; }
 svg.chart .axis { stroke: #8c8c8c; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin-top: .75rem; }
 table { border-collapse: collapse; font-size: .85rem; font-variant-numeric: tabular-nums; }
-caption { text-align: left; font-size: .8rem; color: var(--muted); padding-bottom: .25rem; }
+caption { text-align: left; font-size: .8rem; color: var(--muted); padding-bottom: .25rem;
+          /* a table wider than the screen scrolls in its box; its caption stays in view,
+             wrapped to the width of the box */
+          position: sticky; left: 0; max-width: calc(min(100vw, 60rem) - 2rem); }
 th, td { padding: .2rem .6rem; border-bottom: 1px solid var(--rule); text-align: left;
          vertical-align: top; }
 td.num, th.num { text-align: right; white-space: nowrap; }
