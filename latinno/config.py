@@ -25,6 +25,7 @@ from latinno import pipeline_version
 from latinno.cron import CRON_FIELDS, cron_field_problem
 from latinno.errors import ConfigError
 from latinno.marker import Marker
+from latinno.revisit_config import RevisitSettings
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
 
 log = logging.getLogger(__name__)
@@ -292,31 +293,6 @@ class GuardSettings(_Section):
     max_uniform_list_share: Annotated[float, Field(ge=0, le=1)] = 0.5
     # ... judged at min_pages pages, or at the end of a run that parsed at least this many.
     min_marker_pages: PositiveInt = 10
-
-
-class RevisitSettings(_Section):
-    """How often known pages and probe misses are asked again, in days (flows.revisit)."""
-
-    enabled: bool = True  # false: every run asks every page, as far as probing reaches
-    min_days: PositiveFloat = 7.0
-    max_days: PositiveFloat = 28.0
-    translation_days: PositiveFloat = 91.0
-    sitemap_days: PositiveFloat = 91.0
-    probe_ahead: NonNegativeInt = 3
-    max_pages_per_run: PositiveInt | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RevisitSettings:
-        if self.min_days > self.max_days:
-            raise ValueError(
-                f"min_days ({self.min_days}) must not be above max_days ({self.max_days})"
-            )
-        if self.translation_days < self.min_days:
-            raise ValueError(
-                f"translation_days ({self.translation_days}) must not be below min_days "
-                f"({self.min_days})"
-            )
-        return self
 
 
 class ReleaseSettings(_Section):

@@ -22,6 +22,20 @@ def _table(con: duckdb.DuckDBPyConnection, title: str, sql: str) -> Table:
     return Table(title, [d[0] for d in cursor.description], cursor.fetchall())
 
 
+def _revisits(con: duckdb.DuckDBPyConnection) -> Table:
+    """The revisit policy's memory (flows.revisit): the oldest check among the pages there."""
+    return _table(
+        con,
+        "Revisits (oldest check among the pages that are there)",
+        """
+SELECT min(checked_at) FILTER (WHERE present) AS oldest_check,
+       count(*) FILTER (WHERE present) AS pages_there,
+       count(*) FILTER (WHERE NOT present) AS misses_remembered
+FROM page_checks
+""",
+    )
+
+
 def status_tables(con: duckdb.DuckDBPyConnection, *, runs: int = 5, limit: int = 10) -> list[Table]:
     """Counts by status and country, the last runs, open fetch failures and parse issues."""
     tables = [
@@ -74,18 +88,7 @@ SELECT run_id, status, reason FROM (
         tables.append(
             Table("Why those runs did not complete", ["run_id", "status", "reason"], reasons)
         )
-    tables.append(
-        _table(
-            con,
-            "Revisits (oldest check among the pages that are there)",
-            """
-SELECT min(checked_at) FILTER (WHERE present) AS oldest_check,
-       count(*) FILTER (WHERE present) AS pages_there,
-       count(*) FILTER (WHERE NOT present) AS misses_remembered
-FROM page_checks
-""",
-        )
-    )
+    tables.append(_revisits(con))
     failures = open_failures(con)
     tables.append(
         Table(
