@@ -86,6 +86,9 @@ class PolitenessSettings(_Section):
     user_agent: str = "latinno-pipeline/0.1 (research data pipeline; +{contact})"
     contact: str = "https://github.com/latinno-pipeline/latinno-pipeline"
     obey_robots: bool = True
+    # A robots.txt Crawl-delay above this is not obeyed by crawling slower: the host is not
+    # crawled this run, and the run says so (86400 s would be one page a day).
+    max_crawl_delay_s: NonNegativeFloat = 60.0
 
     @property
     def user_agent_header(self) -> str:
@@ -207,6 +210,9 @@ class GuardSettings(_Section):
     max_parse_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     max_field_loss_share: Annotated[float, Field(ge=0, le=1)] = 0.2
     min_pages: PositiveInt = 50
+    # A run that would withdraw more of the known active cases (and more than one) is held:
+    # a site answering 404 everywhere is in trouble, not emptied.
+    max_withdrawal_share: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 
 class ReleaseSettings(_Section):
