@@ -199,6 +199,8 @@ def process_batch(
             writes.seen.append(key)
         elif result.gone:
             counts["gone"] += 1
+            # A redirect to another case's page: a merge, gone as this id (flows.fetch_rules).
+            counts["merged"] += result.merged_into is not None
             if key is not None:
                 out.absent.append(key)
             if key is not None and key in known.sha256:

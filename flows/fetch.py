@@ -326,8 +326,12 @@ class Fetcher:
                 )
             except httpx.TimeoutException as exc:
                 return Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)
+            except httpx.InvalidURL as exc:  # e.g. a Location of mailto:, javascript:, data:
+                return Attempt(error=f"unusable redirect: {exc}")
             except httpx.TransportError as exc:
                 text = str(exc)
+                if "location header" in text.lower():  # retrying gets the same header
+                    return Attempt(error=f"unusable redirect: {text}")
                 if isinstance(exc, httpx.RemoteProtocolError) and "message body" in text:
                     return Attempt(error=f"truncated body: {text}", retryable=True)
                 name = type(exc).__name__

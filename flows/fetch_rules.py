@@ -61,7 +61,7 @@ def fetch_result(
         case_id=where.case_id if where else None,
         lang=where.lang if where else None,
         status=moved if merged and moved else outcome.status,
-        body=outcome.body if outcome.error is None else None,
+        body=outcome.body if outcome.error is None and not merged else None,
         headers=got,
         etag=etag,
         last_modified=last_modified,

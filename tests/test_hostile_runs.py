@@ -8,6 +8,7 @@ never a second copy.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from _flow_support import quiet_cli_env, without_progress
+from _flow_support import quiet_cli_env, run_refresh, without_progress
 
 from latinno.sitemodel.server import run_server_in_thread
 
@@ -81,3 +82,55 @@ def test_a_site_answering_404_everywhere_is_held_not_withdrawn(tmp_path: Path) -
     with duckdb.connect(str(db), read_only=True) as con:
         runs = [s for (s,) in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
     assert runs == ["completed", "completed", "held", "completed"]
+
+
+def _reparse(db: Path) -> dict[str, int]:
+    from flows.reparse import reparse_archive
+    from latinno.config import load_settings, override
+
+    settings = override(load_settings(None), {"warehouse": {"path": str(db)}}, "test")
+    counts, failures = reparse_archive(settings)
+    assert failures == []
+    return dict(counts)
+
+
+def test_a_redirect_to_another_cases_page_is_a_merge_never_a_phantom(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    ids = small_site(site)
+    merged_id = 19905  # a real page on disk, so the sitemap lists it, but redirected
+    shutil.copytree(site / "en" / "case" / str(ids[1]), site / "en" / "case" / str(merged_id))
+    db = tmp_path / "w.duckdb"
+    target = f"/en/case/{ids[0]}/"
+
+    def case(case_id: int) -> tuple[str, str] | None:
+        with duckdb.connect(str(db), read_only=True) as con:
+            sql = "SELECT status, title FROM cases WHERE case_id = ?"
+            return con.execute(sql, [case_id]).fetchone()  # type: ignore[return-value]
+
+    with run_server_in_thread(
+        site, sitemap=True, redirects={f"/en/case/{merged_id}/": target}
+    ) as s:
+        first = run_refresh(base_url=s.base_url, db=str(db))
+        # Never a second copy of the other case under the id that redirects to it.
+        assert case(merged_id) is None and case(ids[0]) is not None
+        assert first["counts"]["merged"] == 1 and first["counts"].get("failed", 0) == 0
+        assert _reparse(db)["parsed"] == len(ids) and case(merged_id) is None
+
+        del s.server.redirects[f"/en/case/{merged_id}/"]  # the case is its own page again
+        run_refresh(base_url=s.base_url, db=str(db))
+        assert case(merged_id) == ("active", case(ids[1])[1])  # type: ignore[index]
+
+        s.server.redirects[f"/en/case/{merged_id}/"] = target  # ... and is merged into another
+        page = site / "en" / "case" / str(merged_id) / "index.html"
+        later = page.stat().st_mtime + 5  # the sitemap's lastmod says so too
+        os.utime(page, (later, later))
+        third = run_refresh(base_url=s.base_url, db=str(db))
+    assert third["counts"]["merged"] == 1 and third["counts"]["withdrawn"] == 1
+    assert case(merged_id)[0] == "withdrawn"  # type: ignore[index]
+    with duckdb.connect(str(db), read_only=True) as con:
+        latest = con.execute(
+            "SELECT status FROM pages WHERE case_id = ? ORDER BY fetched_at DESC LIMIT 1",
+            [merged_id],
+        ).fetchone()
+    assert latest == (301,)  # recorded: its page is now a redirect
+    assert _reparse(db)["parsed"] == len(ids) and case(merged_id)[0] == "withdrawn"  # type: ignore[index]
