@@ -37,7 +37,7 @@ def plan_run(
     """Open the warehouse once to start the run and read what it already knows."""
     from warehouse.archive import misassigned_cases, page_validators
     from warehouse.db import writing
-    from warehouse.known import current_contents, stale_cases
+    from warehouse.known import current_contents, stale_cases, unparsed_cases
     from warehouse.runs import known_cases, mark_interrupted, start_run
 
     with writing(db_path, lock_timeout_s) as con:
@@ -49,6 +49,7 @@ def plan_run(
         stale = stale_cases(con, PARSER_VERSION)
         # Rows not built from the first configured language that has the case are re-read too.
         stale |= misassigned_cases(con, params.get("languages") or [])
+        stale |= unparsed_cases(con)  # a page that never parsed is parsed again (issue 24)
         contents = current_contents(con)
     # --full and stale cases go without validators: they must be re-read.
     conditional = {

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -45,6 +46,12 @@ def latinno(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
     proc.stderr = without_progress(proc.stderr)
     return proc
+
+
+def exit_code(summary: dict[str, Any]) -> int:
+    from flows.summary import RunSummary
+
+    return RunSummary.from_dict(summary).exit_code
 
 
 def statuses(db: Path) -> dict[str, int]:
@@ -134,3 +141,30 @@ def test_a_redirect_to_another_cases_page_is_a_merge_never_a_phantom(tmp_path: P
         ).fetchone()
     assert latest == (301,)  # recorded: its page is now a redirect
     assert _reparse(db)["parsed"] == len(ids) and case(merged_id)[0] == "withdrawn"  # type: ignore[index]
+
+
+def test_a_page_that_never_parses_stays_an_open_failure(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    small_site(site)
+    odd = site / "en" / "case" / "19950"
+    odd.mkdir(parents=True)
+    (odd / "index.html").write_text("<h1>Maintenance</h1>", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+
+    def open_failures() -> list[tuple[int, str]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            sql = "SELECT case_id, reason FROM fetch_failures WHERE resolved_run_id IS NULL"
+            return con.execute(sql).fetchall()
+
+    with run_server_in_thread(site, sitemap=True) as server:
+        runs = [run_refresh(base_url=server.base_url, db=str(db)) for _ in range(3)]
+        # Its body is the archived one each time: still not a case page, still a failure.
+        for run in runs:
+            assert run["counts"]["failed"] == 1 and exit_code(run) == 2, run["counts"]
+            ((case_id, reason),) = open_failures()
+            assert case_id == 19950 and reason.startswith("parse error"), reason
+        # Once it parses, its failure is closed.
+        shutil.copy(FIXTURES / "en" / "case" / "1003" / "index.html", odd / "index.html")
+        fixed = run_refresh(base_url=server.base_url, db=str(db))
+    assert fixed["counts"].get("failed", 0) == 0 and exit_code(fixed) == 0
+    assert open_failures() == []
