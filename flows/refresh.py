@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from prefect import flow
@@ -72,6 +74,7 @@ async def refresh(
         lock = stack.enter_context(hold_run_lock(store.path))
         params = run_params(settings, limit, full, sweep)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
+        stack.push(_failed_if_running(settings, run_id))  # never left "running" (issue 24)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
             known.filled, limits, lang=primary, accept=accept_drift, buffer_pages=2 * batch_size
@@ -131,3 +134,23 @@ async def _discover_and_fetch(
     await pipeline.fetch(
         [[case_url(source.base_url, key) for key in group] for group in groups], lastmods
     )
+
+
+def _failed_if_running(
+    settings: Settings, run_id: str
+) -> Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], bool]:
+    """An exit callback: a run ending on an error nobody recorded is marked failed with it."""
+
+    def on_exit(
+        kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        if isinstance(exc, Exception):
+            from warehouse.db import writing
+            from warehouse.runs import fail_if_running
+
+            reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+            with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+                fail_if_running(con, run_id, datetime.now(UTC), reason)
+        return False
+
+    return on_exit

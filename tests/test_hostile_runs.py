@@ -168,3 +168,45 @@ def test_a_page_that_never_parses_stays_an_open_failure(tmp_path: Path) -> None:
         fixed = run_refresh(base_url=server.base_url, db=str(db))
     assert fixed["counts"].get("failed", 0) == 0 and exit_code(fixed) == 0
     assert open_failures() == []
+
+
+def run_rows(db: Path) -> list[tuple[str, str | None]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        sql = "SELECT status, reason FROM runs ORDER BY started_at"
+        return con.execute(sql).fetchall()
+
+
+def test_a_redirect_httpx_cannot_follow_costs_one_page_and_the_run_ends(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    ids = small_site(site)
+    db = tmp_path / "w.duckdb"
+    odd = f"/en/case/{ids[3]}/"
+    with run_server_in_thread(site, sitemap=True, redirects={odd: "mailto:x@example.org"}) as s:
+        summary = run_refresh(base_url=s.base_url, db=str(db))
+    assert summary["counts"]["failed"] == 1 and exit_code(summary) == 2
+    assert statuses(db) == {"active": len(ids) - 1}
+    with duckdb.connect(str(db), read_only=True) as con:
+        sql = "SELECT case_id, reason FROM fetch_failures"
+        ((case_id, reason),) = con.execute(sql).fetchall()
+    assert case_id == ids[3] and reason.startswith("unusable redirect"), reason
+    assert [status for status, _ in run_rows(db)] == ["failed"]  # ended, with exit 2
+
+
+def test_a_run_that_ends_on_an_unforeseen_error_is_not_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.pipeline import Pipeline
+
+    async def broken(self: Pipeline) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    monkeypatch.setattr(Pipeline, "drain", broken)
+    site = tmp_path / "site"
+    small_site(site, 3)
+    db = tmp_path / "w.duckdb"
+    with (
+        run_server_in_thread(site, sitemap=True) as s,
+        pytest.raises(RuntimeError, match="a bug nobody foresaw"),
+    ):
+        run_refresh(base_url=s.base_url, db=str(db))
+    assert run_rows(db) == [("failed", "RuntimeError: a bug nobody foresaw")]
