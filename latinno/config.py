@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from latinno.errors import ConfigError
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
@@ -28,6 +29,9 @@ PLACEHOLDER_CONTACTS = frozenset(
         "https://github.com/latinno-pipeline/latinno-pipeline",
     }
 )
+
+# An error about a value that must not be echoed back (it holds a secret).
+SECRET_ERROR = "secret_in_setting"
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 # Below this a batch costs more in task runs than it saves in lost work.
@@ -60,6 +64,13 @@ class SourceSettings(_Section):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("expected an http(s) URL such as https://latinno.net")
+        if "@" in parts.netloc:
+            # They would be stored in pages.url and runs.params, and published in releases.
+            raise PydanticCustomError(
+                SECRET_ERROR,
+                "credentials in the URL (user:password@) are refused: they would be stored "
+                "and published with the data; use a URL without them",
+            )
         return value.rstrip("/")
 
     @field_validator("languages")
@@ -257,6 +268,8 @@ def parse_settings(data: Any, source: str) -> Settings:
         problem = first["msg"]
         if first["type"] == "extra_forbidden":
             problem = "unknown setting (check its spelling and section)"
+        elif first["type"] == SECRET_ERROR:
+            pass  # never print the value back: it holds a password
         elif "input" in first and not isinstance(first["input"], dict | list):
             problem = f"{problem} (got {first['input']!r})"
         raise ConfigError(source, _key(first["loc"]), problem) from None
