@@ -199,8 +199,6 @@ def process_batch(
             writes.seen.append(key)
         elif result.gone:
             counts["gone"] += 1
-            # A redirect to another case's page: a merge, gone as this id (flows.fetch_rules).
-            counts["merged"] += result.merged_into is not None
             if key is not None:
                 out.absent.append(key)
             if key is not None and key in known.sha256:
@@ -238,9 +236,7 @@ def process_batch(
     if guard is not None:
         pairs = zip(to_parse, parsed, strict=True)
         failed = [res.case_id for (res, _), o in pairs if res.case_id and _lost(res, o, target)]
-        mode, ready = guard.admit(
-            writes.records, failed, writes, len(to_parse), withdrawn=writes.gone_ids
-        )
+        mode, ready = guard.admit(writes.records, failed, writes, len(to_parse), writes.gone_ids)
     for batch in ready:
         _write(target, batch, counts, apply=mode == "apply")
     counts["load_s"] += time.perf_counter() - started

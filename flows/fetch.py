@@ -6,8 +6,10 @@ connection errors, truncated bodies, 408, 429 and 5xx, honouring Retry-After (ca
 are final. Bodies over ``max_body_bytes`` are refused while streaming, on the wire and while
 decoding (gzip/deflate are decoded here in bounded steps, never by httpx in one go), and one
 request (one attempt) lasts at most ``max_request_s`` however slowly its body drips; that
-timeout is retried as any other. Redirects are followed (at most 5) only to allowed hosts.
-Validators turn a request into a conditional GET.
+timeout is retried as any other. Redirects are followed (at most 5) only to allowed hosts, on
+the same port, never from https to http (flows.fetch_rules). Validators turn a request into a
+conditional GET. A host asking for a Crawl-delay or Retry-After beyond our caps is given up
+for the run; anything else going wrong while fetching a page fails that page only.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ from flows.fetch_rules import (
     ROBOTS_LIMIT,
     Attempt,
     fetch_result,
+    host_key,
     redirect_refusal,
     retry_after_s,
+    robots_text,
+    too_large,
 )
 from flows.fetch_types import FetchPolicy, FetchResult
 from flows.politeness import HostPolicy, RobotsRules
@@ -45,11 +50,6 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429})
-
-
-def _host_key(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class Fetcher:
@@ -74,6 +74,7 @@ class Fetcher:
         # Every request's answer, retries, robots.txt and sitemaps included: the run's counts
         # must equal what the site saw (status -> requests; 0: no answer at all).
         self.statuses: Counter[int] = Counter()
+        self.merged = 0  # pages that redirected to another case's page
 
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
@@ -121,9 +122,9 @@ class Fetcher:
         policy = self._policy(url)
         if self.policy.obey_robots:
             await self._robots_for(policy, url)
-        elif _host_key(url) not in self._answered:
+        elif host_key(url) not in self._answered:
             await self._fetch_with_retries(policy, urljoin(url, "/robots.txt"), {})
-        key = _host_key(url)
+        key = host_key(url)
         if key in self._answered:
             return None
         return self._silence.get(key, "no answer")
@@ -141,7 +142,9 @@ class Fetcher:
         if self._client is None:
             raise FetchError(url, "Fetcher used outside 'async with'")
         try:
-            return await self._get(url, etag, last_modified)
+            result = await self._get(url, etag, last_modified)
+            self.merged += result.merged_into is not None
+            return result
         except Exception as exc:  # one page's trouble, whatever it is, is that page's alone
             why = f"unexpected error while fetching: {type(exc).__name__}: {exc}"
             log.debug("%s: %s", url, why, exc_info=True)
@@ -200,7 +203,7 @@ class Fetcher:
     # -- internals -------------------------------------------------------------------------
 
     def _policy(self, url: str) -> HostPolicy:
-        key = _host_key(url)
+        key = host_key(url)
         policy = self._hosts.get(key)
         if policy is None:
             policy = HostPolicy.create(self.policy.rate, self.policy.concurrency)
@@ -250,11 +253,7 @@ class Fetcher:
                 asker = self._policy(target)  # that host's limits for the request to it
                 continue
             if outcome.status == 200 and outcome.error is None and outcome.body is not None:
-                body = outcome.body
-                if len(body) >= ROBOTS_LIMIT:  # cut on purpose: its last line may be half
-                    body = body[: body.rfind(b"\n") + 1]
-                text = body.decode("utf-8", errors="replace")
-                return RobotsRules.parse(text, self.policy.user_agent)
+                return RobotsRules.parse(robots_text(outcome.body), self.policy.user_agent)
             status = outcome.status
             if status is not None and 400 <= status < 500 and status not in RETRY_STATUSES:
                 # RFC 9309 2.3.1.3: robots.txt "unavailable" (4xx) means no restrictions.
@@ -281,9 +280,9 @@ class Fetcher:
             outcome.attempts = attempt
             self.statuses[outcome.status or 0] += 1
             if outcome.status is not None:
-                self._answered.add(_host_key(url))
+                self._answered.add(host_key(url))
             elif outcome.error:
-                self._silence[_host_key(url)] = plain_reason(outcome.error)
+                self._silence[host_key(url)] = plain_reason(outcome.error)
             if not outcome.retryable or attempt > self.policy.max_retries:
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
@@ -355,7 +354,7 @@ class Fetcher:
             declared = got.get("content-length")
             too_long = declared is not None and declared.isdigit() and int(declared) > cap
             if too_long and not keep_first:
-                return Attempt(status, got, error=self._too_large(declared))
+                return Attempt(status, got, error=too_large(cap, str(declared)))
             try:
                 decoder = BoundedDecoder(content_codings(got.get("content-encoding")), cap)
                 received = 0
@@ -366,7 +365,7 @@ class Fetcher:
                         decoder.feed(chunk[: len(chunk) - (received - cap)])
                         return Attempt(status, got, decoder.partial())
                     if received > cap:
-                        return Attempt(status, got, error=self._too_large(f"more than {received}"))
+                        return Attempt(status, got, error=too_large(cap, f"more than {received}"))
                     decoder.feed(chunk)
                 # Content-Length counts the bytes on the wire (before any decoding).
                 if (
@@ -381,12 +380,8 @@ class Fetcher:
             except BodyTooLarge as exc:
                 if keep_first:
                     return Attempt(status, got, decoder.partial())
-                coding = got.get("content-encoding", "")
-                return Attempt(
-                    status,
-                    got,
-                    error=self._too_large(f"more than {exc.size}", f" decoded ({coding})"),
-                )
+                how = f" decoded ({got.get('content-encoding', '')})"
+                return Attempt(status, got, error=too_large(cap, f"more than {exc.size}", how))
             except BodyUndecodable as exc:
                 return Attempt(status, got, error=str(exc))
         if status in RETRY_STATUSES or 500 <= status < 600:
@@ -395,7 +390,3 @@ class Fetcher:
         if 400 <= status < 500 and status not in (404, 410):
             return Attempt(status, got, body, error=f"HTTP {status}")
         return Attempt(status, got, body)
-
-    def _too_large(self, size: str, how: str = "") -> str:
-        cap = self.policy.max_body_bytes
-        return f"body of {size} bytes{how} exceeds max_body_bytes ({cap}); refused"

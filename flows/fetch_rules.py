@@ -89,6 +89,22 @@ def retry_after_s(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def robots_text(body: bytes) -> str:
+    """A robots.txt's text; one cut at ``ROBOTS_LIMIT`` loses its last, perhaps half, line."""
+    if len(body) >= ROBOTS_LIMIT:
+        body = body[: body.rfind(b"\n") + 1]
+    return body.decode("utf-8", errors="replace")
+
+
+def host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def too_large(cap: int, size: str, how: str = "") -> str:
+    return f"body of {size} bytes{how} exceeds max_body_bytes ({cap}); refused"
+
+
 def _port(parts: SplitResult) -> int | None:
     try:
         return parts.port or _DEFAULT_PORTS.get(parts.scheme)

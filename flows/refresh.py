@@ -96,6 +96,7 @@ async def refresh(
             finally:
                 pipeline.close()
                 pipeline.counts.update(request_counts(fetcher.statuses))
+                pipeline.counts["merged"] += fetcher.merged  # ids redirecting to another case
         # Workers stop while the summary is written, not after it.
         stack.callback(parser.close_in_background())
 
