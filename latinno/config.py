@@ -42,7 +42,8 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No .inf or .nan: a rate or a timeout of infinity is a typo, not a setting.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SourceSettings(_Section):
@@ -100,6 +101,26 @@ class PolitenessSettings(_Section):
     # A robots.txt Crawl-delay above this is not obeyed by crawling slower: the host is not
     # crawled this run, and the run says so (86400 s would be one page a day).
     max_crawl_delay_s: NonNegativeFloat = 60.0
+
+    @field_validator("contact")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("expected one line of text (a URL or mailto:), no control characters")
+        return value
+
+    @field_validator("user_agent")
+    @classmethod
+    def _usable_user_agent(cls, value: str) -> str:
+        if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("expected one line of text naming the project and {contact}")
+        try:
+            value.format(contact="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"only {{contact}} may be written in braces (literal braces as {{{{ }}}}): {exc}"
+            ) from None
+        return value
 
     @property
     def user_agent_header(self) -> str:
@@ -275,6 +296,28 @@ def parse_settings(data: Any, source: str) -> Settings:
         raise ConfigError(source, _key(first["loc"]), problem) from None
 
 
+MAX_CONFIG_BYTES = 1_000_000  # a config file is a page of text; /dev/zero is not one
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML of a config file; every way it can be unreadable is a ConfigError."""
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:  # a directory, no permission
+        raise ConfigError(str(path), "(file)", f"cannot read it: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(str(path), "(file)", f"larger than {MAX_CONFIG_BYTES} bytes") from None
+    try:
+        return yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "(file)", f"not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), "(file)", f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(str(path), "(file)", "nested too deep to be a config file") from None
+
+
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read config.yaml once; ``LATINNO_DB`` and ``LATINNO_BASE_URL`` override it.
 
@@ -285,10 +328,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     path = path or DEFAULT_CONFIG_PATH
     data: Any = {}
     if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(str(path), "(file)", f"not valid YAML: {exc}") from None
+        data = _read_yaml(path)
     elif explicit:
         raise ConfigError(str(path), "(file)", "file not found")
     settings = parse_settings(data, str(path))

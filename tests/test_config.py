@@ -99,6 +99,45 @@ def test_cli_refuses_a_base_url_with_credentials_in_one_line(tmp_path: Path) -> 
     assert not (tmp_path / "w.duckdb").exists()
 
 
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        ({"politeness": {"rate": float("inf")}}, "politeness.rate", "finite number"),
+        ({"http": {"timeout_s": float("nan")}}, "http.timeout_s", "finite number"),
+        ({"politeness": {"user_agent": "x {x}"}}, "politeness.user_agent", "only {contact}"),
+        ({"politeness": {"user_agent": "x {"}}, "politeness.user_agent", "only {contact}"),
+        ({"politeness": {"user_agent": " "}}, "politeness.user_agent", "one line"),
+        ({"politeness": {"contact": "https://x/\r\nX-Evil: 1"}}, "politeness.contact", "one line"),
+    ],
+)
+def test_settings_that_used_to_be_tracebacks_name_their_key(
+    data: dict, key: str, fragment: str
+) -> None:
+    # Issue 24, 16: each of these failed later, as a traceback or blamed on the site.
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "my.yaml")
+    assert info.value.key == key and fragment in info.value.problem, info.value
+
+
+def test_unreadable_config_files_are_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("source:\n  base_url: http://h\xe9\n".encode("latin-1"))
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    cases = {
+        deep: "nested too deep",
+        latin1: "not UTF-8 text",
+        folder: "cannot read it",
+        Path("/dev/zero"): "larger than 1000000 bytes",  # read no further than that
+    }
+    for path, fragment in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load_settings(path, env={})
+        assert info.value.key == "(file)" and fragment in info.value.problem, info.value
+
+
 def test_missing_explicit_file_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(tmp_path / "absent.yaml", env={})
