@@ -181,6 +181,15 @@ async def read_sitemap_entries(
             if cases_only and page_key(loc) is None:
                 continue
             urls[loc] = _later(urls[loc], lastmod) if loc in urls else lastmod
+    if left := [u for u in dict.fromkeys(queue) if u not in seen]:
+        # A site with more sitemap files than we read: say so, or its other cases go unseen.
+        log.warning(
+            "more than %d sitemap files; %d not read (such as %s): their cases are found only "
+            "if known already",
+            MAX_SITEMAP_FILES,
+            len(left),
+            left[0],
+        )
     return urls if found else None
 
 

@@ -290,3 +290,36 @@ def test_which_redirects_are_refused(current: str, target: str, refused: str | N
 def test_a_port_allowed_by_name_may_be_redirected_to() -> None:
     hosts = frozenset({"latinno.net", "latinno.net:8080"})
     assert redirect_refusal("http://latinno.net/x", "http://latinno.net:8080/x", hosts) is None
+
+
+# --- 17: a sitemap index past the files we read is said, not cut silently -----------------------
+
+
+def test_a_sitemap_index_past_the_file_limit_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    routes: dict[str, Route] = {}
+    with scripted(routes) as base:
+        files = [f"{base}/part-{n}.xml" for n in range(60)]
+        routes["/robots.txt"] = (200, {}, f"Sitemap: {base}/index.xml\n".encode())
+        routes["/index.xml"] = (
+            200,
+            {},
+            (
+                '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                + "".join(f"<sitemap><loc>{url}</loc></sitemap>" for url in files)
+                + "</sitemapindex>"
+            ).encode(),
+        )
+        for n, url in enumerate(files):
+            routes[url.removeprefix(base)] = (
+                200,
+                {},
+                (
+                    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                    f"<url><loc>{base}/en/case/{1001 + n}/</loc></url></urlset>"
+                ).encode(),
+            )
+        with caplog.at_level(logging.WARNING, logger="flows.sitemap"):
+            urls = _with_fetcher(lambda f: read_sitemap(f, base))
+    assert urls is not None and len(urls) == 49  # the index and 49 of its files
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning.startswith(f"more than 50 sitemap files; 11 not read (such as {files[49]})")
