@@ -8,6 +8,7 @@ batches wait to be processed before fetching waits too.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,8 @@ from latinno.pages import PageKey, page_key
 FETCH_BATCHES_IN_FLIGHT = 2
 # Batches fetched but not yet parsed and loaded, at most.
 BATCHES_PENDING = 2
+
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -249,5 +252,6 @@ def _cases_by_language(target: LoadTarget) -> dict[str, int]:
     from warehouse.db import writing
     from warehouse.runs import cases_by_language
 
-    with writing(target.db_path, target.lock_timeout_s) as con:
+    patience = writing(target.db_path, target.lock_timeout_s, patient=True, on_wait=log.warning)
+    with patience as con:
         return cases_by_language(con)

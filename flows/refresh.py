@@ -150,7 +150,8 @@ def _failed_if_running(
             from warehouse.runs import fail_if_running
 
             reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
-            with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+            path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
+            with writing(path, timeout, patient=True) as con:
                 fail_if_running(con, run_id, datetime.now(UTC), reason)
         return False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ from flows.progress import report
 from latinno.pages import page_key
 from parsers import PARSER_VERSION
 
+log = logging.getLogger(__name__)
+
 
 @task(name="plan-run", cache_policy=NO_CACHE)
 def plan_run(
@@ -40,7 +43,9 @@ def plan_run(
     from warehouse.known import current_contents, stale_cases, unparsed_cases
     from warehouse.runs import known_cases, mark_interrupted, start_run
 
-    with writing(db_path, lock_timeout_s) as con:
+    # Patient: a reader holding the file (a long `latinno query`) delays the run's start, it
+    # never fails it (issue 24); the run lock already keeps other refreshes out.
+    with writing(db_path, lock_timeout_s, patient=True, on_wait=log.warning) as con:
         # The run lock is held: a run still marked running was killed on the way.
         interrupted = mark_interrupted(con, datetime.now(UTC))
         start_run(con, run_id, datetime.now(UTC), params)

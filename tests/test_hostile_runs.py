@@ -8,10 +8,12 @@ never a second copy.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +212,76 @@ def test_a_run_that_ends_on_an_unforeseen_error_is_not_left_running(
     ):
         run_refresh(base_url=s.base_url, db=str(db))
     assert run_rows(db) == [("failed", "RuntimeError: a bug nobody foresaw")]
+
+
+# A reader as `latinno query` is one: it opens the warehouse read-only, says so, and keeps it
+# until told to let go (a line on stdin), so the test never sleeps on it.
+READER = """
+import sys
+import threading
+from pathlib import Path
+from warehouse.db import connect
+con = connect(Path(sys.argv[1]), read_only=True)
+con.execute("SELECT count(*) FROM cases").fetchall()
+print("ready", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+def test_a_reader_holding_the_warehouse_when_a_refresh_starts_only_delays_it(
+    tmp_path: Path,
+) -> None:
+    from warehouse.db import connect
+
+    site = tmp_path / "site"
+    small_site(site, 3)
+    db = tmp_path / "w.duckdb"
+    connect(db).close()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert reader.stdout is not None and reader.stdin is not None
+    assert reader.stdout.readline().strip() == "ready"
+    waiting = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting for" in record.getMessage():
+                outcome.setdefault("line", record.getMessage())
+                waiting.set()
+
+    logger = logging.getLogger("flows.tasks")
+    watch, level = Watch(), logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.INFO)
+
+    def refresh() -> None:
+        try:
+            overrides = {"warehouse": {"lock_timeout_s": 0.5}}
+            outcome["summary"] = run_refresh(base_url=base_url, db=str(db), overrides=overrides)
+        except BaseException as exc:  # handed to the test's thread
+            outcome["error"] = exc
+            waiting.set()
+
+    try:
+        with run_server_in_thread(site, sitemap=True) as server:
+            base_url = server.base_url
+            thread = threading.Thread(target=refresh)
+            thread.start()
+            # It waits past lock_timeout_s (0.5 s), saying for whom, instead of failing.
+            assert waiting.wait(120) and "error" not in outcome, outcome.get("error")
+            reader.stdin.write("\n")
+            reader.stdin.flush()
+            reader.wait(30)
+            thread.join(300)
+    finally:
+        logger.removeHandler(watch)
+        logger.setLevel(level)
+        if reader.poll() is None:
+            reader.kill()
+    assert "error" not in outcome, outcome.get("error")
+    assert f"{db}: waiting for " in outcome["line"]
+    assert exit_code(outcome["summary"]) == 0 and statuses(db) == {"active": 3}
