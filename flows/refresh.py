@@ -151,8 +151,11 @@ def _failed_if_running(
 
             reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
             path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
-            with writing(path, timeout, patient=True) as con:
-                fail_if_running(con, run_id, datetime.now(UTC), reason)
+            try:
+                with writing(path, timeout, patient=True) as con:
+                    fail_if_running(con, run_id, datetime.now(UTC), reason)
+            except Exception:  # the file may be why the run failed (a full disk): say that
+                pass  # the next run marks it interrupted
         return False
 
     return on_exit

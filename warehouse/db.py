@@ -229,9 +229,33 @@ def _mapping_damage(path: Path, con: DuckCon) -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
-        damaged = corruption(path, exc)
+        damaged = corruption(path, exc) or _disk_full(path, exc)
         if damaged is not None:
             raise damaged from None
         raise
+    except (
+        WarehouseError
+    ) as exc:  # a loader's wording of a DuckDB error: the cause may be a full disk
+        full = _disk_full(path, exc)
+        if full is not None:
+            raise full from None
+        raise
     finally:
         con.close()
+
+
+def _disk_full(path: Path, exc: BaseException) -> WarehouseError | None:
+    """One line for a write that failed for want of space, or None. DuckDB's own last word
+    ("cannot rollback - no transaction is active") hides it: the cause is looked for down
+    the chain of exceptions."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if "no space left on device" in str(seen).lower():
+            return WarehouseError(
+                f"{path}: no space left on device; this write was not applied, the warehouse "
+                "keeps what it had before it. Free some space, then run again"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
