@@ -6,6 +6,7 @@ Only the CLI and the flows see ``Settings``; parsers and loaders get plain argum
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -234,6 +235,15 @@ class RunnerSettings(_Section):
 class QuerySettings(_Section):
     # ``latinno query``: a statement running longer is interrupted.
     timeout_s: PositiveFloat = 60.0
+    # ... and one holding more memory fails (DuckDB's default is 80% of the machine's RAM).
+    memory_limit: str = "2GB"
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.I):
+            raise ValueError("expected a size such as 2GB or 512MB")
+        return value.strip()
 
 
 class GuardSettings(_Section):

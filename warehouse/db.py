@@ -82,6 +82,7 @@ def _open(
     patient: bool = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
+    memory_limit: str | None = None,
 ) -> DuckCon:
     """``duckdb.connect``, retried while another process holds the file's lock.
 
@@ -92,6 +93,8 @@ def _open(
     delay = 0.05
     next_note = wait_note_s
     config = dict(SANDBOX) if read_only else {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
@@ -134,6 +137,7 @@ def connect(
     patient: bool = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
+    memory_limit: str | None = None,
 ) -> DuckCon:
     """Open the warehouse; writable opens create the file and bring the schema up to date.
 
@@ -142,7 +146,8 @@ def connect(
     is not DuckDB's, is missing blocks in use (truncated) or fails a header checksum
     (``CorruptWarehouseError``) before DuckDB answers from it or writes to it; a damaged
     data block is found when a statement reads it (see ``reading``/``writing``).
-    ``patient``, ``on_wait`` and ``wait_note_s``: see ``writing``.
+    ``patient``, ``on_wait`` and ``wait_note_s``: see ``writing``; ``memory_limit`` (DuckDB's
+    form, "2GB") caps what the connection's queries may hold.
     """
     path = Path(path)
     if read_only and not path.exists():
@@ -153,7 +158,13 @@ def connect(
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(
-        path, read_only, lock_timeout_s, patient=patient, on_wait=on_wait, wait_note_s=wait_note_s
+        path,
+        read_only,
+        lock_timeout_s,
+        patient=patient,
+        on_wait=on_wait,
+        wait_note_s=wait_note_s,
+        memory_limit=memory_limit,
     )
     try:
         check_layout(path)
@@ -213,12 +224,15 @@ def writing(
 
 
 @contextmanager
-def reading(path: Path, lock_timeout_s: float = 10.0) -> Iterator[DuckCon]:
-    """A read-only, sandboxed connection for the ``with`` block (query, export, status).
+def reading(
+    path: Path, lock_timeout_s: float = 10.0, *, memory_limit: str | None = None
+) -> Iterator[DuckCon]:
+    """A read-only, sandboxed connection for the ``with`` block (query, export, status);
+    ``memory_limit`` caps what its queries may hold (``latinno query``).
 
     A DuckDB error in the block that means the file is damaged becomes CorruptWarehouseError.
     """
-    con = connect(path, read_only=True, lock_timeout_s=lock_timeout_s)
+    con = connect(path, read_only=True, lock_timeout_s=lock_timeout_s, memory_limit=memory_limit)
     with _mapping_damage(Path(path), con):
         yield con
 
