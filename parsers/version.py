@@ -8,6 +8,9 @@ contract itself changes.
 
 Changelog:
 
+- 2.1: NUL characters in a page (which HTML parsing turns into U+FFFD) are said in an issue on
+  field ``encoding`` ("3 NUL characters (the first at character 1200), replaced"); 2.0 replaced
+  them silently (issue 24).
 - 2.0: the record contract gains ``sections_present``: which parts of the page it showed
   (``latinno.record.PAGE_PARTS``: Institutional design, each design field with a value, Means,
   Ends, Policy cycle), so the warehouse can tell "not on the page" (NULL) from "no" (issue 9).
@@ -38,4 +41,4 @@ Changelog:
 - 1.0: first release.
 """
 
-PARSER_VERSION = "2.0"
+PARSER_VERSION = "2.1"
