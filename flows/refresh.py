@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from prefect import flow
+from prefect.exceptions import TerminationSignal
 
 from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
@@ -140,20 +141,27 @@ async def _discover_and_fetch(
 def _failed_if_running(
     settings: Settings, run_id: str
 ) -> Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], bool]:
-    """An exit callback: a run ending on an error nobody recorded is marked failed with it."""
+    """An exit callback: a run ending on an error nobody recorded is marked failed with it, one
+    stopped by Ctrl-C or SIGTERM interrupted."""
 
     def on_exit(
         kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        if isinstance(exc, Exception):
+        status = "failed"
+        if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | TerminationSignal):
+            status = "interrupted"
+        if exc is not None and (status == "interrupted" or isinstance(exc, Exception)):
             from warehouse.db import writing
             from warehouse.runs import fail_if_running
 
             reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+            if status == "interrupted":
+                # The signal may reach here as the cancellation it caused: not told apart.
+                reason = "stopped by Ctrl-C or SIGTERM; the batches loaded before it stay"
             path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
             try:
                 with writing(path, timeout, patient=True) as con:
-                    fail_if_running(con, run_id, datetime.now(UTC), reason)
+                    fail_if_running(con, run_id, datetime.now(UTC), reason, status)
             except Exception:  # the file may be why the run failed (a full disk): say that
                 pass  # the next run marks it interrupted
         return False

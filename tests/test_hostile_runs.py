@@ -8,9 +8,11 @@ never a second copy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -285,3 +287,59 @@ def test_a_reader_holding_the_warehouse_when_a_refresh_starts_only_delays_it(
     assert "error" not in outcome, outcome.get("error")
     assert f"{db}: waiting for " in outcome["line"]
     assert exit_code(outcome["summary"]) == 0 and statuses(db) == {"active": 3}
+
+
+def test_sigterm_stops_a_refresh_in_one_line_and_records_it_interrupted(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = (FIXTURES / "en" / "case" / "1003" / "index.html").read_bytes()
+    arrived, release = threading.Event(), threading.Event()
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path == "/robots.txt":
+                body = f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n".encode()
+            elif self.path == "/sitemap.xml":
+                body = (
+                    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                    f"<url><loc>{base}/en/case/1003/</loc></url></urlset>"
+                ).encode()
+            else:
+                arrived.set()  # the run is fetching: stop it now
+                release.wait(60)
+                body = page
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it was stopped
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    db = tmp_path / "w.duckdb"
+    command = ["refresh", "--db", str(db), "--rate", "0", "--base-url"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "latinno.cli", *command, f"http://127.0.0.1:{httpd.server_address[1]}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=quiet_cli_env(tmp_path),
+    )  # fmt: skip
+    try:
+        assert arrived.wait(120), "the refresh never asked for the case page"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+        httpd.shutdown()
+        httpd.server_close()
+    stderr = without_progress(stderr)
+    assert proc.returncode == 143, stderr
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("latinno: stopped by SIGTERM; what was written before stays"), line
+    assert run_rows(db) == [
+        ("interrupted", "stopped by Ctrl-C or SIGTERM; the batches loaded before it stay")
+    ]

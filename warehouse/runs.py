@@ -95,14 +95,18 @@ def finish_run(
 
 
 def fail_if_running(
-    con: duckdb.DuckDBPyConnection, run_id: str, finished_at: datetime, reason: str
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    finished_at: datetime,
+    reason: str,
+    status: str = "failed",
 ) -> None:
-    """A run that ended on an error nobody recorded: failed, with the error as its reason (a
-    run already ended, held or failed before, keeps what it says)."""
+    """A run that ended on an error (or a signal) nobody recorded: ``status`` with the error as
+    its reason (a run already ended, held or failed before, keeps what it says)."""
     con.execute(
-        "UPDATE runs SET status = 'failed', reason = $reason, finished_at = $at "
+        "UPDATE runs SET status = $status, reason = $reason, finished_at = $at "
         "WHERE run_id = $run_id AND status = 'running'",
-        {"reason": reason, "at": utc_naive(finished_at), "run_id": run_id},
+        {"status": status, "reason": reason, "at": utc_naive(finished_at), "run_id": run_id},
     )
 
 

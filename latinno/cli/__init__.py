@@ -14,6 +14,8 @@ from latinno.cli import parse, refresh, release, report, site_model, warehouse  
 from latinno.cli.app import app, is_verbose, own_the_process
 from latinno.errors import LatinnoError
 
+KEPT = "what was written before stays (a refresh's run is marked interrupted)"
+
 
 def main() -> None:
     # Standalone mode handles usage errors and --help; our own errors pass through to here.
@@ -26,8 +28,15 @@ def main() -> None:
         print(f"latinno: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("latinno: interrupted", file=sys.stderr)
+        print(f"latinno: interrupted; {KEPT}", file=sys.stderr)
         sys.exit(130)
+    except BaseException as exc:
+        # Prefect's TerminationSignal (SIGTERM, as systemd or docker stop a service), named
+        # without importing Prefect: commands that do not orchestrate never load it.
+        if type(exc).__name__ != "TerminationSignal" or is_verbose():
+            raise
+        print(f"latinno: stopped by SIGTERM; {KEPT}", file=sys.stderr)
+        sys.exit(143)
 
 
 __all__ = ["app", "main"]
