@@ -307,7 +307,7 @@ def test_sigterm_stops_a_refresh_in_one_line_and_records_it_interrupted(tmp_path
                 ).encode()
             else:
                 arrived.set()  # the run is fetching: stop it now
-                release.wait(60)
+                release.wait(300)
                 body = page
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it was stopped
                 self.send_response(200)
@@ -329,7 +329,7 @@ def test_sigterm_stops_a_refresh_in_one_line_and_records_it_interrupted(tmp_path
     try:
         assert arrived.wait(120), "the refresh never asked for the case page"
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=240)  # a bound, not a measurement
     finally:
         release.set()
         if proc.poll() is None:
