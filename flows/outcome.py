@@ -117,8 +117,8 @@ async def publish(summary: RunSummary) -> None:
 
 
 def _patiently(settings: Settings) -> AbstractContextManager[DuckDBPyConnection]:
-    """The warehouse for writing, however long a reader holds it (a run never fails on one)."""
+    """The warehouse for writing, however long a reader (not a writer) holds it."""
     from warehouse.db import writing
 
     path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
-    return writing(path, timeout, patient=True, on_wait=log.warning)
+    return writing(path, timeout, patient="readers", on_wait=log.warning)

@@ -252,6 +252,8 @@ def _cases_by_language(target: LoadTarget) -> dict[str, int]:
     from warehouse.db import writing
     from warehouse.runs import cases_by_language
 
-    patience = writing(target.db_path, target.lock_timeout_s, patient=True, on_wait=log.warning)
+    patience = writing(
+        target.db_path, target.lock_timeout_s, patient="readers", on_wait=log.warning
+    )
     with patience as con:
         return cases_by_language(con)

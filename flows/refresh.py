@@ -160,7 +160,7 @@ def _failed_if_running(
                 reason = "stopped by Ctrl-C or SIGTERM; the batches loaded before it stay"
             path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
             try:
-                with writing(path, timeout, patient=True) as con:
+                with writing(path, timeout, patient="readers") as con:
                     fail_if_running(con, run_id, datetime.now(UTC), reason, status)
             except Exception:  # the file may be why the run failed (a full disk): say that
                 pass  # the next run marks it interrupted

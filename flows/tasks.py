@@ -43,9 +43,9 @@ def plan_run(
     from warehouse.known import current_contents, stale_cases, unparsed_cases
     from warehouse.runs import known_cases, mark_interrupted, start_run
 
-    # Patient: a reader holding the file (a long `latinno query`) delays the run's start, it
-    # never fails it (issue 24); the run lock already keeps other refreshes out.
-    with writing(db_path, lock_timeout_s, patient=True, on_wait=log.warning) as con:
+    # Patient with readers: one holding the file (a long `latinno query`) delays the run's
+    # start, it never fails it (issue 24); another writer fails it after lock_timeout_s.
+    with writing(db_path, lock_timeout_s, patient="readers", on_wait=log.warning) as con:
         # The run lock is held: a run still marked running was killed on the way.
         interrupted = mark_interrupted(con, datetime.now(UTC))
         start_run(con, run_id, datetime.now(UTC), params)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import duckdb
 
@@ -72,6 +72,10 @@ WRITE_SETTING = "warehouse.lock_timeout_s"
 READ_SETTING = "warehouse.read_lock_timeout_s"
 # How often a patient writer says whom it waits for.
 WAIT_NOTE_S = 10.0
+# ``patient``: False (give up after the timeout), True (wait for anyone), or READERS (wait
+# while readers hold the file, give up on a writer after the timeout).
+READERS = "readers"
+Patience = bool | Literal["readers"]
 
 
 def _open(
@@ -79,7 +83,7 @@ def _open(
     read_only: bool,
     lock_timeout_s: float,
     *,
-    patient: bool = False,
+    patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
     memory_limit: str | None = None,
@@ -101,7 +105,8 @@ def _open(
         except duckdb.Error as exc:
             holder = _lock_conflict(path, exc)
         waited = time.monotonic() - started
-        if patient:
+        # "readers": wait as long as a reader holds the file (a long query), not a writer.
+        if patient is True or (patient == READERS and not read_only and _held_by_reader(path)):
             if on_wait is not None and waited >= next_note:
                 on_wait(waiting_line(path, describe_holder(holder), waited))
                 next_note = waited + wait_note_s
@@ -113,6 +118,15 @@ def _open(
             pause = min(delay, lock_timeout_s - waited)
         time.sleep(pause)
         delay = min(delay * 2, 1.0)
+
+
+def _held_by_reader(path: Path) -> bool:
+    """True when whoever holds ``path`` holds it read-only: we can open it read-only too."""
+    try:
+        duckdb.connect(str(path), read_only=True, config=dict(SANDBOX)).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _lock_conflict(path: Path, exc: duckdb.Error) -> str:
@@ -134,7 +148,7 @@ def connect(
     *,
     read_only: bool = False,
     lock_timeout_s: float = 60.0,
-    patient: bool = False,
+    patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
     memory_limit: str | None = None,
@@ -199,14 +213,16 @@ def writing(
     path: Path,
     lock_timeout_s: float = 60.0,
     *,
-    patient: bool = False,
+    patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
 ) -> Iterator[DuckCon]:
     """A writable connection held only for the ``with`` block (a load), then closed.
 
     While another process holds the file, waits up to ``lock_timeout_s``, then raises
-    ``DatabaseLockedError``. With ``patient`` it waits as long as it takes (a refresh between
+    ``DatabaseLockedError``. With ``patient=READERS`` it waits as long as readers hold the
+    file (a refresh's start and end: a long query never fails it), not a writer. With
+    ``patient=True`` it waits as long as it takes (a refresh between
     batches: a long query must not fail the run midway), calling ``on_wait`` with one line
     naming the holder (command and PID) after every ``wait_note_s`` of waiting.
 
