@@ -8,6 +8,8 @@ process pool or a Dask cluster), loading and every SQL statement in warehouse.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -52,6 +54,7 @@ async def refresh(
     ``accept_drift`` applies a run the site-drift guard would hold (flows.guard).
     """
     started = time.monotonic()
+    _sigterm_as_interrupt()
     settle_heap()  # everything but the warehouse is imported by now
     path = Path(config_path) if config_path else None
     settings = resolve_settings(path, overrides, "run parameters")
@@ -136,6 +139,24 @@ async def _discover_and_fetch(
     await pipeline.fetch(
         [[case_url(source.base_url, key) for key in group] for group in groups], lastmods
     )
+
+
+# The signals that stopped this process's run, for the CLI's last line ("SIGTERM").
+STOPPED_BY: list[str] = []
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM stops the run as Ctrl-C does. Prefect's own handler raises TerminationSignal
+    wherever the signal lands, and asyncio swallows that inside a socket write (the page
+    fails, the run goes on); a KeyboardInterrupt it always lets through. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        STOPPED_BY.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _failed_if_running(

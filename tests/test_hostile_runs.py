@@ -289,7 +289,16 @@ def test_a_reader_holding_the_warehouse_when_a_refresh_starts_only_delays_it(
     assert exit_code(outcome["summary"]) == 0 and statuses(db) == {"active": 3}
 
 
-def test_sigterm_stops_a_refresh_in_one_line_and_records_it_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "says"),
+    [
+        (signal.SIGTERM, 143, "latinno: stopped by SIGTERM; what was written before stays"),
+        (signal.SIGINT, 130, "latinno: interrupted; what was written before stays"),
+    ],
+)
+def test_a_signal_stops_a_refresh_in_one_line_and_records_it_interrupted(
+    tmp_path: Path, sig: int, code: int, says: str
+) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     page = (FIXTURES / "en" / "case" / "1003" / "index.html").read_bytes()
@@ -328,7 +337,7 @@ def test_sigterm_stops_a_refresh_in_one_line_and_records_it_interrupted(tmp_path
     )  # fmt: skip
     try:
         assert arrived.wait(120), "the refresh never asked for the case page"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=240)  # a bound, not a measurement
     finally:
         release.set()
@@ -337,9 +346,9 @@ def test_sigterm_stops_a_refresh_in_one_line_and_records_it_interrupted(tmp_path
         httpd.shutdown()
         httpd.server_close()
     stderr = without_progress(stderr)
-    assert proc.returncode == 143, stderr
+    assert proc.returncode == code, stderr
     (line,) = stderr.strip().splitlines()
-    assert line.startswith("latinno: stopped by SIGTERM; what was written before stays"), line
+    assert line.startswith(says), line
     assert run_rows(db) == [
         ("interrupted", "stopped by Ctrl-C or SIGTERM; the batches loaded before it stay")
     ]

@@ -28,8 +28,11 @@ def main() -> None:
         print(f"latinno: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print(f"latinno: interrupted; {KEPT}", file=sys.stderr)
-        sys.exit(130)
+        _interrupted()
+    except SystemExit as exc:
+        if exc.code != 130:  # typer's silent exit for a KeyboardInterrupt inside a command
+            raise
+        _interrupted()
     except BaseException as exc:
         # Prefect's TerminationSignal (SIGTERM, as systemd or docker stop a service), named
         # without importing Prefect: commands that do not orchestrate never load it.
@@ -37,6 +40,15 @@ def main() -> None:
             raise
         print(f"latinno: stopped by SIGTERM; {KEPT}", file=sys.stderr)
         sys.exit(143)
+
+
+def _interrupted() -> None:
+    # A refresh turns SIGTERM into a KeyboardInterrupt (flows.refresh), noting the signal.
+    if "SIGTERM" in getattr(sys.modules.get("flows.refresh"), "STOPPED_BY", ()):
+        print(f"latinno: stopped by SIGTERM; {KEPT}", file=sys.stderr)
+        sys.exit(143)
+    print(f"latinno: interrupted; {KEPT}", file=sys.stderr)
+    sys.exit(130)
 
 
 __all__ = ["app", "main"]
