@@ -43,6 +43,10 @@ def main() -> None:
 
 
 def _interrupted() -> None:
+    import logging
+
+    # The line below is the last word: Prefect's exit handlers log nothing after it.
+    logging.disable(logging.CRITICAL)
     # A refresh turns SIGTERM into a KeyboardInterrupt (flows.refresh), noting the signal.
     if "SIGTERM" in getattr(sys.modules.get("flows.refresh"), "STOPPED_BY", ()):
         print(f"latinno: stopped by SIGTERM; {KEPT}", file=sys.stderr)
