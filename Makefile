@@ -5,7 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench lock clean
+.PHONY: demo test test-fast unit check lint bench lock clean
+
+# Every package mypy checks (settings in pyproject.toml; strict on latinno, parsers, warehouse).
+MYPY_PACKAGES := latinno parsers warehouse flows
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -21,17 +24,26 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	@$(VENV)/bin/latinno demo
 
-test: $(STAMP)
-	@$(PY) -m ruff check .
-	@$(PY) -m ruff format --check .
-	@$(PY) -m mypy latinno warehouse parsers --exclude 'latinno/(cli|report|release|sitemodel)/'
+test: check
 	@$(PY) -m pytest -q
+
+# The edit loop: in-process tests only (no slow suites, no command started as a process).
+unit: $(STAMP)
+	@$(PY) -m pytest -q -m "not slow and not process"
 
 test-fast: $(STAMP)
 	@$(PY) -m pytest -q -m "not slow"
 
+# Seconds: the linter, the formatter's check and the type check, nothing run.
+check: lint
+	@$(PY) -m mypy $(MYPY_PACKAGES)
+
+lint: $(STAMP)
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
 bench: $(STAMP)
-	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh; do \
+	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh bench_report; do \
 		$(PY) bench/$$b.py || exit 1; done
 
 lock:

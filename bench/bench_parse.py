@@ -78,14 +78,14 @@ def measure(rounds: int) -> tuple[dict[str, float], int, float]:
     """Median pages/s per contender, the page count and the total KB."""
     settings = load_settings(ROOT / "config.yaml")
     labels = build_labels(settings.parser.extra_labels)
-    active = tuple(settings.parser.active_classes)
+    marker = settings.parser.rule()
     pages = load_pages()
 
     contenders: dict[str, Callable[[bytes, str], object]] = {
         "lxml": lambda body, url: lxml.html.fromstring(body),
         "bs4": lambda body, url: BeautifulSoup(body, "lxml"),
         "strained": lambda body, url: build_soup(decode_body(body)[0], url),
-        "parse_case": lambda body, url: parse_case(body, url, labels=labels, active_classes=active),
+        "parse_case": lambda body, url: parse_case(body, url, labels=labels, marker=marker),
     }
     for fn in contenders.values():  # warm-up: imports, caches
         time_round(fn, pages)
@@ -101,7 +101,7 @@ def time_site(cases: int) -> str:
     """One line: one ``parse_case`` pass over a freshly generated site of ``cases`` cases."""
     settings = load_settings(ROOT / "config.yaml")
     labels = build_labels(settings.parser.extra_labels)
-    active = tuple(settings.parser.active_classes)
+    marker = settings.parser.rule()
     with tempfile.TemporaryDirectory() as tmp:
         generate_site(Path(tmp), total=cases, seed=0, languages=("en",))
         pages = [
@@ -110,7 +110,7 @@ def time_site(cases: int) -> str:
         ]
     start = time.perf_counter()
     for body, url in pages:
-        parse_case(body, url, labels=labels, active_classes=active)
+        parse_case(body, url, labels=labels, marker=marker)
     seconds = time.perf_counter() - start
     return (
         f"Generated site (`latinno.sitemodel.generate`, seed 0): `parse_case` over {len(pages)} "

@@ -20,8 +20,7 @@ rotates between rounds:
 - ``latinno refresh`` (``source.discovery: sitemap``): full with a warm Prefect server (started
   once by this script); full cold (no PREFECT_API_URL: Prefect's temporary server), first
   with a fresh PREFECT_HOME (the first run on a machine: the temporary server creates its
-  database) and then again with that home kept (every later run); full warm with
-  ``runner.parse_workers: 1`` (no parse pool, whatever the size); no-change
+  database) and then again with that home kept (every later run); no-change
   with every page revalidated (``trust_sitemap_lastmod: false``) and trusting the sitemap;
 - the no-change floor: a bare httpx loop of conditional GETs with the validators of a first pass.
 
@@ -29,7 +28,7 @@ Scrapy lives in its own virtualenv under bench/.work/ (created on first use; the
 dependencies at the versions of requirements.lock), never in the project's .venv. ``--at REV``
 measures a commit's files (``git archive``) instead of the working tree. Medians over rounds of
 wall-clock and CPU seconds (user + system of the whole process tree), peak RSS of each whole
-process tree (sampled from /proc: parse workers and Prefect's temporary server included), ratios
+process tree (sampled from /proc: Prefect's temporary server included), ratios
 against the floor and against Scrapy, written to bench/results/peer.md with the machine, the
 date and the load average.
 """
@@ -38,328 +37,40 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import re
-import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from _machine import describe_machine
-from bench_refresh import FLOOR_SCRIPT, WORK, free_port, run_measured
+from _peer_report import RESULTS, write_results
+from _peer_setup import (
+    CONDITIONAL_SCRIPT,
+    FLOOR_TO_DUCKDB,
+    SCRAPY_SCRIPT,
+    SCRAPY_VERSION,
+    code_tree,
+    measure,
+    nginx_binary,
+    nginx_version,
+    scrapy_python,
+    start_nginx,
+    start_prefect_server,
+    stop_group,
+)
+from bench_refresh import WORK
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results" / "peer.md"
 LATINNO = str(REPO / ".venv" / "bin" / "latinno")
-SCRAPY_VENV = WORK / "scrapy-venv"
-SCRAPY_VERSION = "2.19.0"
-# The parser's own dependencies, pinned to requirements.lock so it parses at the same speed.
-LOCKED_FOR_SCRAPY = (
-    "beautifulsoup4",
-    "lxml",
-    "soupsieve",
-    "typing-extensions",
-    "pydantic",
-    "pyyaml",
-    "duckdb",
-)
-FIXED_COST_HEADING = "## Fixed cost"
-
-# bench_refresh's floor, then its records into DuckDB as a plain table (argv[2]: the file).
-FLOOR_TO_DUCKDB = (
-    FLOOR_SCRIPT
-    + """
-import duckdb, pyarrow
-rows = pyarrow.Table.from_pylist([r.to_dict() for r in records])
-with duckdb.connect(sys.argv[2]) as con:
-    con.execute("CREATE OR REPLACE TABLE cases AS SELECT * FROM rows")
-"""
-)
-
-# The no-change floor: every page asked with the validators of a first pass; all must be 304.
-CONDITIONAL_SCRIPT = """
-import asyncio, collections, json, sys, time, httpx
-pages = json.load(open(sys.argv[2]))
-conc = int(sys.argv[1])
-async def main():
-    sem = asyncio.Semaphore(conc)
-    limits = httpx.Limits(max_connections=conc)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        async def one(page):
-            url, etag, modified = page
-            headers = {"If-None-Match": etag, "If-Modified-Since": modified}
-            async with sem:
-                r = await client.get(url, headers=headers)
-            return r.status_code
-        return await asyncio.gather(*(one(p) for p in pages))
-t = time.perf_counter()
-statuses = collections.Counter(asyncio.run(main()))
-print(statuses[304], time.perf_counter() - t, json.dumps(statuses))
-"""
-
-# The Scrapy peer. argv: base URL, feed file, DuckDB file, concurrency, cache dir or "-".
-SCRAPY_SCRIPT = """
-import json, sys
-from scrapy.crawler import CrawlerProcess
-from scrapy.spiders import SitemapSpider
-from parsers import parse_case
-
-base, feed, db, concurrency, cache_dir = sys.argv[1:6]
-
-class CaseSpider(SitemapSpider):
-    name = "latinno-peer"
-    sitemap_urls = [base + "/robots.txt"]
-    sitemap_rules = [(r"/[a-z]{2}/case/[0-9]+/$", "parse_page")]
-
-    def parse_page(self, response):
-        yield parse_case(response.body, response.url).to_dict()
-
-settings = {
-    "CONCURRENT_REQUESTS": int(concurrency),
-    "CONCURRENT_REQUESTS_PER_DOMAIN": int(concurrency),
-    "ROBOTSTXT_OBEY": True,
-    "DOWNLOAD_DELAY": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "TELNETCONSOLE_ENABLED": False,
-    "REMOTE_CONTROL_ENABLED": False,
-    "LOG_LEVEL": "INFO",
-    "FEEDS": {feed: {"format": "jsonlines", "overwrite": True}},
-}
-if cache_dir != "-":
-    settings.update(
-        HTTPCACHE_ENABLED=True,
-        HTTPCACHE_POLICY="scrapy.extensions.httpcache.RFC2616Policy",
-        HTTPCACHE_DIR=cache_dir,
-    )
-process = CrawlerProcess(settings)
-crawler = process.create_crawler(CaseSpider)
-process.crawl(crawler)
-process.start()
-import duckdb
-with duckdb.connect(db) as con:
-    con.execute(
-        "CREATE OR REPLACE TABLE cases AS SELECT * FROM read_json(?, format='newline_delimited')",
-        [feed],
-    )
-    items = con.execute("SELECT count(*) FROM cases").fetchone()[0]
-stats = crawler.stats.get_stats()
-wanted = ("httpcache/", "downloader/response_status")
-keep = {k: v for k, v in stats.items() if k.startswith(wanted)}
-print(json.dumps({"items": items, **keep}))
-"""
-
-NGINX_CONF = """
-daemon off;
-worker_processes {workers};
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    types {{ text/html html; application/xml xml; text/plain txt; }}
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    open_file_cache max=20000 inactive=300s;
-    client_body_temp_path {tmp}/nginx-body;
-    proxy_temp_path {tmp}/nginx-proxy;
-    fastcgi_temp_path {tmp}/nginx-fastcgi;
-    uwsgi_temp_path {tmp}/nginx-uwsgi;
-    scgi_temp_path {tmp}/nginx-scgi;
-{servers}
-}}
-"""
-
-NGINX_SERVER = """
-    server {{
-        listen 127.0.0.1:{port};
-        root {site};
-        index index.html;
-        # Stale at once: Scrapy's RFC 2616 cache revalidates every page, as our no-change run
-        # does ("no-cache" would make it re-fetch without validators).
-        add_header Cache-Control "max-age=0";
-        location = /robots.txt {{ root {meta}; }}
-        location = /sitemap.xml {{ root {meta}; }}
-    }}
-"""
 
 REFRESH_KINDS = ("refresh_warm", "refresh_revalidate", "refresh_lastmod")
-
-
-def measure(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> dict[str, Any]:
-    """bench_refresh's run_measured, plus the CPU seconds (user + system) of the process tree.
-
-    RUSAGE_CHILDREN grows by what each descendant used once it is waited for: the measured
-    process, its parse workers and Prefect's temporary server. CPU seconds move far less than
-    wall-clock seconds when other work shares the machine.
-    """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    measured = run_measured(cmd, env, stdin)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    measured["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return measured
-
-
-# -- processes ------------------------------------------------------------------------------
-
-
-def stop_group(proc: subprocess.Popen, timeout: float = 20) -> None:
-    """Stop a process started in its own session, and everything it started."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    # Children that outlived their parent are still in the group.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 90) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited {proc.returncode} before answering {url}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f} s")
-
-
-def start_prefect_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """A Prefect server on a free loopback port, in its own session (stopped as a group)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_http(f"{url}/health", proc, "prefect server")
-    except BaseException:
-        stop_group(proc)
-        raise
-    return proc, url
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-    if found is None:
-        print(
-            "bench_peer: nginx is not installed. On Debian/Ubuntu: "
-            "sudo apt-get update && sudo apt-get install -y nginx "
-            "(only the binary is used; this script writes its own config and stops it).",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
-    return found
-
-
-def start_nginx(tmp: Path, sites: dict[int, Path]) -> tuple[subprocess.Popen, dict[int, str]]:
-    """One nginx serving each generated site on its own port; returns the base URL per size."""
-    binary = nginx_binary()
-    servers, urls = [], {}
-    for size, site in sites.items():
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        meta = tmp / f"meta-{size}"
-        meta.mkdir()
-        write_sitemap(site, meta, base)
-        servers.append(NGINX_SERVER.format(port=port, site=site, meta=meta))
-        urls[size] = base
-    conf = tmp / "nginx.conf"
-    conf.write_text(
-        NGINX_CONF.format(workers=os.cpu_count() or 1, tmp=tmp, servers="".join(servers))
-    )
-    # mkdtemp makes a 0700 folder; nginx workers run unprivileged and must read robots/sitemap.
-    tmp.chmod(0o755)
-    proc = subprocess.Popen(
-        [binary, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        for base in urls.values():
-            wait_http(f"{base}/robots.txt", proc, "nginx", timeout=20)
-    except BaseException:
-        stop_group(proc)
-        raise
-    return proc, urls
-
-
-def write_sitemap(site: Path, meta: Path, base: str) -> None:
-    """robots.txt naming the sitemap; the sitemap with each page file's mtime as lastmod."""
-    from latinno.sitemodel.server import iter_case_page_mtimes, w3c_datetime
-
-    entries = [
-        f"<url><loc>{base}/{lang}/case/{case_id}/</loc>"
-        f"<lastmod>{w3c_datetime(mtime_s)}</lastmod></url>"
-        for lang, case_id, mtime_s in iter_case_page_mtimes(site)
-    ]
-    (meta / "sitemap.xml").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        + "\n".join(entries)
-        + "\n</urlset>\n",
-        encoding="utf-8",
-    )
-    (meta / "robots.txt").write_text(
-        f"User-agent: *\nAllow: /\n\nSitemap: {base}/sitemap.xml\n", encoding="ascii"
-    )
-
-
-# -- the Scrapy virtualenv --------------------------------------------------------------------
-
-
-def locked_versions(names: tuple[str, ...]) -> list[str]:
-    lock = (REPO / "requirements.lock").read_text(encoding="utf-8")
-    pins = []
-    for name in names:
-        match = re.search(rf"^{re.escape(name)}==([^\s;\\]+)", lock, re.M | re.I)
-        pins.append(f"{name}=={match.group(1)}" if match else name)
-    return pins
-
-
-def scrapy_python() -> Path:
-    """The Scrapy virtualenv's interpreter, created and filled on first use."""
-    python = SCRAPY_VENV / "bin" / "python"
-    probe = "import scrapy, duckdb, bs4, lxml, yaml, pydantic; print(scrapy.__version__)"
-    if python.exists():
-        done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip() == SCRAPY_VERSION:
-            return python
-    print(f"bench_peer: installing Scrapy {SCRAPY_VERSION} into {SCRAPY_VENV}", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(SCRAPY_VENV)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run(
-        [*pip, f"scrapy=={SCRAPY_VERSION}", *locked_versions(LOCKED_FOR_SCRAPY)], check=True
-    )
-    return python
 
 
 # -- one measurement each -----------------------------------------------------------------------
@@ -380,8 +91,6 @@ class SizeRun:
         self.validators = self.dir / "validators.json"
         self.config = self.dir / "peer.yaml"
         self.config.write_text("source:\n  discovery: sitemap\n")
-        self.inproc = self.dir / "inproc.yaml"
-        self.inproc.write_text("source:\n  discovery: sitemap\nrunner:\n  parse_workers: 1\n")
         self.revalidate = self.dir / "revalidate.yaml"
         self.revalidate.write_text(
             "source:\n  discovery: sitemap\n  trust_sitemap_lastmod: false\n"
@@ -503,15 +212,6 @@ def measure_refresh(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -
         s.add(kind, measured)
 
 
-def measure_inproc(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
-    """The warm full refresh parsing in its own process: what the parse pool costs or gains."""
-    db = s.dir / f"inproc-{round_no}.duckdb"
-    measured = measure(refresh_cmd(s, db, conc, s.inproc), env)
-    measured["flow"] = last_run(db)["duration_s"]
-    assert duck_count(db, "SELECT count(*) FROM cases") == s.pages
-    s.add("refresh_inproc", measured)
-
-
 def measure_cold(s: SizeRun, env: dict[str, str], conc: int, round_no: int) -> None:
     """Without a Prefect server: the first run on a machine (a fresh Prefect home, whose
     database the temporary server creates), then a later one (the same home)."""
@@ -539,43 +239,6 @@ def ensure_site(size: int) -> Path:
         print(f"bench_peer: generating {size} pages under {site}", flush=True)
         generate_site(site, total=size)
     return site
-
-
-def code_tree(rev: str | None) -> tuple[Path, str]:
-    """The source tree to measure, and how to name it: the working tree, or a commit's files."""
-    git = ["git", "-C", str(REPO)]
-    if rev is None:
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            [
-                *git,
-                "status",
-                "--porcelain",
-                "--",
-                "flows",
-                "latinno",
-                "parsers",
-                "warehouse",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        name = head.stdout.strip() or "unknown"
-        return REPO, name + (" + uncommitted changes" if dirty.stdout.strip() else "")
-    sha = subprocess.run(
-        [*git, "rev-parse", "--short=12", rev], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    tree = WORK / f"tree-{sha}"
-    if not (tree / "flows").is_dir():
-        shutil.rmtree(tree, ignore_errors=True)
-        tree.mkdir(parents=True)
-        archive = subprocess.Popen([*git, "archive", sha], stdout=subprocess.PIPE)
-        subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
-        if archive.wait() != 0:
-            raise SystemExit(f"git archive {sha} failed")
-    return tree, sha
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -618,7 +281,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("scrapy", lambda s, r: measure_scrapy(s, env, conc, r, python)),
             ("refresh", lambda s, r: measure_refresh(s, warm_env, conc, r)),
             ("conditional", lambda s, r: measure_conditional(s, env, conc, r)),
-            ("inproc", lambda s, r: measure_inproc(s, warm_env, conc, r)),
             ("cold", lambda s, r: measure_cold(s, env, conc, r)),
         ]
         for round_no in range(args.rounds):
@@ -653,11 +315,6 @@ def brief(s: SizeRun) -> str:
     return ", ".join(f"{kind} {rows[-1]['wall']:.2f}s" for kind, rows in s.rows.items())
 
 
-def nginx_version() -> str:
-    done = subprocess.run([nginx_binary(), "-v"], capture_output=True, text=True)
-    return (done.stderr or done.stdout).strip().split("/")[-1]
-
-
 def summarize(s: SizeRun) -> dict[str, Any]:
     out: dict[str, Any] = {"pages": s.pages, "runs": {}}
     for kind, rows in s.rows.items():
@@ -676,166 +333,6 @@ def summarize(s: SizeRun) -> dict[str, Any]:
 
 
 # -- the report ---------------------------------------------------------------------------------
-
-FULL_ROWS = (
-    ("floor", "floor: bare httpx loop + parser, records → DuckDB"),
-    ("scrapy", "Scrapy `SitemapSpider`, same parser, JSONL → DuckDB"),
-    ("refresh_warm", "`latinno refresh`, warm Prefect server"),
-    (
-        "refresh_cold",
-        "`latinno refresh`, cold: temporary Prefect server, first run on the machine",
-    ),
-    (
-        "refresh_cold_kept",
-        "`latinno refresh`, cold: temporary Prefect server, Prefect home kept (later runs)",
-    ),
-    (
-        "refresh_inproc",
-        "`latinno refresh`, warm, parsing in its own process (`runner.parse_workers: 1`)",
-    ),
-    ("scrapy_cache_first", "Scrapy with HTTP cache on, first run (fills the cache)"),
-)
-NOCHANGE_ROWS = (
-    ("floor_conditional", "floor: bare httpx loop of conditional GETs (all 304)"),
-    ("scrapy_cached", "Scrapy rerun, `HTTPCACHE` + `RFC2616Policy` (all revalidated, reparsed)"),
-    ("refresh_revalidate", "`latinno refresh` no-change, every page revalidated (all 304)"),
-    ("refresh_lastmod", "`latinno refresh` no-change, sitemap lastmod trusted (none asked)"),
-)
-
-
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}"
-
-
-def size_table(size: dict[str, Any]) -> list[str]:
-    runs = size["runs"]
-    lines = [
-        f"### {size['pages']:,} pages",
-        "",
-        "| run | wall s | rounds | × floor | × Scrapy | CPU s | CPU × floor | CPU × Scrapy | "
-        "peak RSS MB, tree (median / max) | inside the flow s |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for rows, floor_kind, scrapy_kind in (
-        (FULL_ROWS, "floor", "scrapy"),
-        (NOCHANGE_ROWS, "floor_conditional", "scrapy_cached"),
-    ):
-        floor, scrapy = runs[floor_kind], runs[scrapy_kind]
-        for kind, label in rows:
-            if kind not in runs:
-                continue
-            r = runs[kind]
-            flow = f"{r['flow']:.2f}" if "flow" in r else ""
-            lines.append(
-                f"| {label} | {r['wall']:.2f} | {' / '.join(map(str, r['walls']))} | "
-                f"{_ratio(r['wall'], floor['wall'])} | {_ratio(r['wall'], scrapy['wall'])} | "
-                f"{r['cpu']:.2f} | {_ratio(r['cpu'], floor['cpu'])} | "
-                f"{_ratio(r['cpu'], scrapy['cpu'])} | "
-                f"{r['rss_tree']:.0f} / {r['rss_tree_max']:.0f} | {flow} |"
-            )
-    return [*lines, ""]
-
-
-# (label, size: "small" or "big", run, against, limit) for each target of issue 12.
-TARGETS = (
-    ("warm: refresh ≤ Scrapy", "small", "refresh_warm", "scrapy", 1.0),
-    ("warm: refresh ≤ 0.8× Scrapy", "big", "refresh_warm", "scrapy", 0.8),
-    ("warm: refresh ≤ 1.3× floor", "big", "refresh_warm", "floor", 1.3),
-    (
-        "no-change, all revalidated: refresh ≤ Scrapy's cached rerun",
-        "big",
-        "refresh_revalidate",
-        "scrapy_cached",
-        1.0,
-    ),
-    (
-        "no-change, all revalidated: refresh ≤ 1.2× the conditional-GET floor",
-        "big",
-        "refresh_revalidate",
-        "floor_conditional",
-        1.2,
-    ),
-    ("cold, first run on the machine ≤ 1.5× warm", "big", "refresh_cold", "refresh_warm", 1.5),
-    ("cold, later runs ≤ 1.5× warm", "big", "refresh_cold_kept", "refresh_warm", 1.5),
-)
-
-
-def targets(report: dict[str, Any]) -> list[str]:
-    by = {s["pages"]: s["runs"] for s in report["sizes"]}
-    # The issue's targets are for a small run (300 pages) and the whole site (3,744).
-    sizes = {"small": min(by, default=0), "big": max(by, default=0)}
-    sizes = {k: v for k, v in sizes.items() if v and (v < 1000) == (k == "small")}
-    lines = [
-        "| target | wall ratio | limit | met | CPU ratio (for reference) |",
-        "|---|---:|---:|---|---:|",
-    ]
-    for label, which, kind, against, limit in TARGETS:
-        if which not in sizes:
-            continue
-        runs = by[sizes[which]]
-        wall = runs[kind]["wall"] / runs[against]["wall"]
-        cpu = runs[kind]["cpu"] / runs[against]["cpu"]
-        lines.append(
-            f"| {sizes[which]:,} pages, {label} | {wall:.2f}× | {limit:.2f}× | "
-            f"{'yes' if wall <= limit else 'no'} | {cpu:.2f}× |"
-        )
-    if "big" not in sizes:
-        return [*lines, ""]
-    warm = by[sizes["big"]]["refresh_warm"]
-    rss = warm["rss_tree_max"]
-    lines.append(
-        f"| {sizes['big']:,} pages, peak RSS of the warm refresh with its workers ≤ 400 MB "
-        f"(max over rounds; the main process alone: {warm['rss']:.0f} MB) | {rss:.0f} MB | "
-        f"400 MB | {'yes' if rss <= 400 else 'no'} | |"
-    )
-    return [*lines, ""]
-
-
-def render(report: dict[str, Any]) -> str:
-    lb = ", ".join(f"{x:.2f}" for x in report["load_before"])
-    la = ", ".join(f"{x:.2f}" for x in report["load_after"])
-    head = [
-        f"## {report['date']}",
-        "",
-        f"Code: {report['code']}. Machine: {report['machine']}.",
-        "",
-        f"Load average (1, 5, 15 min) before: {lb}; after: {la} (the machine is shared with "
-        "other work: read the ratios, not the seconds).",
-        "",
-        f"nginx {report['nginx']} on loopback serving the generated site (English pages only), "
-        f"Scrapy {report['scrapy']}; concurrency {report['concurrency']} everywhere, no rate "
-        f"limit, medians of {report['rounds']} interleaved rounds, wall-clock seconds of whole "
-        "processes (interpreter start to exit); CPU s: user + system seconds of the whole "
-        "process tree (they move less than wall-clock seconds when the machine is shared). Full "
-        "runs are compared with the floor and Scrapy's plain run; no-change runs with the "
-        "conditional-GET floor and Scrapy's cached rerun. Peak RSS: the process and all its "
-        "descendants (parse workers; for the cold run, Prefect's temporary server too). "
-        '"Inside the flow": `runs.duration_s`.',
-        "",
-    ]
-    body = [line for size in report["sizes"] for line in size_table(size)]
-    return "\n".join([*head, *body, "Targets (issue 12):", "", *targets(report)])
-
-
-def write_results(report: dict[str, Any]) -> None:
-    """Add the run before the hand-written "Fixed cost" section, if there is one."""
-    section = render(report)
-    if not RESULTS.exists():
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(
-            "# Peer benchmark\n\n`python bench/bench_peer.py` adds a section per run "
-            "(issue 12).\n\n" + section + "\n",
-            encoding="utf-8",
-        )
-        return
-    text = RESULTS.read_text(encoding="utf-8")
-    at = text.find(f"\n{FIXED_COST_HEADING}")
-    if at < 0:
-        RESULTS.write_text(text.rstrip("\n") + "\n\n" + section + "\n", encoding="utf-8")
-    else:
-        RESULTS.write_text(
-            text[:at].rstrip("\n") + "\n\n" + section + "\n" + text[at:], encoding="utf-8"
-        )
 
 
 def _sizes(text: str) -> list[int]:

@@ -1,16 +1,19 @@
 """Refresh benchmark (issue 3): the full pipeline against a floor measured in the same run.
 
-    python bench/bench_refresh.py [--pages 3744] [--rounds 3] [--concurrency 8] [--no-write]
+    python bench/bench_refresh.py [--pages 3744] [--rounds 3] [--concurrency 8]
+        [--polite-pages 200] [--no-write]
 
 Per round, each in its own process, against one site server process on loopback:
 - floor: a bare httpx async loop over the same URLs (concurrency N), parsing every page with
   the same parser, nothing stored;
 - full: ``latinno refresh --rate 0 --concurrency N`` into a new DuckDB file;
-- no-change: the same command again on that file (every page answers 304).
+- no-change: the same command again on that file (every page answers 304);
+- polite, once: ``latinno refresh --rate 2 --concurrency 2 --limit N`` (the real job's rate):
+  CPU seconds (user + system of the process tree) against wall time, and per 1,000 pages.
 The refresh processes talk to a Prefect server started once by this script (as a scheduled
 deployment would), so Prefect's ~10 s temporary-server start is not counted; it is reported
 apart, once, as "cold start". Peak RSS is sampled from /proc for the process and for its whole
-tree (parse workers included). Figures: medians over rounds, appended to
+tree. Figures: medians over rounds, appended to
 bench/results/refresh.md with the machine and date.
 """
 
@@ -87,7 +90,11 @@ def _tree_rss_mb(pid: int) -> tuple[float, float]:
 
 
 def run_measured(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> dict:
-    """Run a command, sampling its RSS every 20 ms; returns wall, peak RSS and stdout."""
+    """Run a command, sampling its RSS every 20 ms; returns wall, CPU (user + system of the
+    tree, once waited for), peak RSS and stdout."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -114,9 +121,11 @@ def run_measured(cmd: list[str], env: dict[str, str], stdin: str | None = None) 
     done.set()
     sampler.join()
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err[-3000:]}")
-    return {"wall": wall, "rss": peak["own"], "rss_tree": peak["tree"], "stdout": out}
+    return {"wall": wall, "cpu": cpu, "rss": peak["own"], "rss_tree": peak["tree"], "stdout": out}
 
 
 def last_flow_seconds(db: Path) -> float:
@@ -201,6 +210,7 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=3744)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--polite-pages", type=int, default=200)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
@@ -219,6 +229,24 @@ def main() -> None:
         PYTHONPATH=str(REPO),
     )
     site_proc, base_url = start_site(site)
+    try:
+        ids = sorted(int(p.name) for p in (site / "en" / "case").iterdir())
+        rows, cold, polite_pages = _measure(base_url, ids, tmp, env, args)
+    finally:
+        site_proc.terminate()
+        site_proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    report = _summary(rows, cold, len(ids), polite_pages, args)
+    print(json.dumps(report, indent=2))
+    if not args.no_write:
+        write_results(report)
+
+
+def _measure(
+    base_url: str, ids: list[int], tmp: Path, env: dict[str, str], args: argparse.Namespace
+) -> tuple[dict[str, list[dict]], dict, int]:
+    """One cold refresh; per round the floor, a full, a no-change and a revalidating refresh
+    against a warm Prefect server, and a reparse; then one polite refresh."""
     rows: dict[str, list[dict]] = {
         "floor": [],
         "full": [],
@@ -230,58 +258,65 @@ def main() -> None:
     # revalidated with a conditional GET (304), as on a site without lastmod, or when probing.
     revalidate_cfg = tmp / "revalidate.yaml"
     revalidate_cfg.write_text("source:\n  trust_sitemap_lastmod: false\n")
+    urls = "\n".join(f"{base_url}/en/case/{i}/" for i in ids)
+    # Cold start once: the CLI as a newcomer runs it, temporary Prefect server included.
+    cold = run_measured(refresh_cmd(base_url, tmp / "cold.duckdb", args.concurrency), env)
+    prefect_proc, api_url = start_prefect_server(env)
+    warm_env = dict(env, PREFECT_API_URL=api_url)
     try:
-        ids = sorted(int(p.name) for p in (site / "en" / "case").iterdir())
-        urls = "\n".join(f"{base_url}/en/case/{i}/" for i in ids)
-        # Cold start once: the CLI as a newcomer runs it, temporary Prefect server included.
-        cold = run_measured(refresh_cmd(base_url, tmp / "cold.duckdb", args.concurrency), env)
-        prefect_proc, api_url = start_prefect_server(env)
-        warm_env = dict(env, PREFECT_API_URL=api_url)
-        try:
-            for round_no in range(args.rounds):
-                floor = run_measured(
-                    [sys.executable, "-c", FLOOR_SCRIPT, str(args.concurrency)], env, urls
-                )
-                count = int(floor["stdout"].split()[0])
-                assert count == len(ids), f"floor parsed {count} of {len(ids)} pages"
-                rows["floor"].append(floor)
-                db = tmp / f"round{round_no}.duckdb"
-                cmd = refresh_cmd(base_url, db, args.concurrency)
-                for kind in ("full", "nochange", "revalidate"):
-                    extra = ["--config", str(revalidate_cfg)] if kind == "revalidate" else []
-                    measured = run_measured(cmd + extra, warm_env)
-                    measured["flow"] = last_flow_seconds(db)
-                    rows[kind].append(measured)
-                # Every archived page parsed again, no network (issue 8: its time on bs4).
-                rows["reparse"].append(run_measured([*LATINNO, "reparse", "--db", str(db)], env))
-                print(
-                    f"round {round_no + 1}: floor {floor['wall']:.2f}s, "
-                    f"full {rows['full'][-1]['wall']:.2f}s, "
-                    f"no-change {rows['nochange'][-1]['wall']:.2f}s, "
-                    f"revalidate {rows['revalidate'][-1]['wall']:.2f}s",
-                    flush=True,
-                )
-            import duckdb
+        for round_no in range(args.rounds):
+            floor = run_measured(
+                [sys.executable, "-c", FLOOR_SCRIPT, str(args.concurrency)], env, urls
+            )
+            count = int(floor["stdout"].split()[0])
+            assert count == len(ids), f"floor parsed {count} of {len(ids)} pages"
+            rows["floor"].append(floor)
+            db = tmp / f"round{round_no}.duckdb"
+            cmd = refresh_cmd(base_url, db, args.concurrency)
+            for kind in ("full", "nochange", "revalidate"):
+                extra = ["--config", str(revalidate_cfg)] if kind == "revalidate" else []
+                measured = run_measured(cmd + extra, warm_env)
+                measured["flow"] = last_flow_seconds(db)
+                rows[kind].append(measured)
+            # Every archived page parsed again, no network (issue 8: its time on bs4).
+            rows["reparse"].append(run_measured([*LATINNO, "reparse", "--db", str(db)], env))
+            print(
+                f"round {round_no + 1}: floor {floor['wall']:.2f}s, "
+                f"full {rows['full'][-1]['wall']:.2f}s, "
+                f"no-change {rows['nochange'][-1]['wall']:.2f}s, "
+                f"revalidate {rows['revalidate'][-1]['wall']:.2f}s",
+                flush=True,
+            )
+        import duckdb
 
-            with duckdb.connect(str(db), read_only=True) as con:
-                loaded = con.execute("SELECT count(*) FROM cases").fetchone()[0]
-            assert loaded == len(ids), f"refresh loaded {loaded} of {len(ids)} cases"
-        finally:
-            prefect_proc.terminate()
-            prefect_proc.wait(timeout=30)
+        with duckdb.connect(str(db), read_only=True) as con:
+            loaded = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        assert loaded == len(ids), f"refresh loaded {loaded} of {len(ids)} cases"
+        polite_db = tmp / "polite.duckdb"
+        polite = refresh_cmd(base_url, polite_db, 2)
+        polite[polite.index("--rate") + 1] = "2"
+        polite += ["--limit", str(args.polite_pages)]
+        rows["polite"] = [run_measured(polite, warm_env)]
+        with duckdb.connect(str(polite_db), read_only=True) as con:
+            polite_pages = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        print(f"polite: {polite_pages} pages, {rows['polite'][0]['wall']:.1f}s", flush=True)
     finally:
-        site_proc.terminate()
-        site_proc.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        prefect_proc.terminate()
+        prefect_proc.wait(timeout=30)
+    return rows, cold, polite_pages
 
+
+def _summary(
+    rows: dict[str, list[dict]], cold: dict, pages: int, polite_pages: int, args: argparse.Namespace
+) -> dict:
     def med(kind: str, key: str) -> float:
         return statistics.median(r[key] for r in rows[kind])
 
     floor_s, full_s, noch_s = med("floor", "wall"), med("full", "wall"), med("nochange", "wall")
-    report = {
+    return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": describe_machine(),
-        "pages": len(ids),
+        "pages": pages,
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "floor_s": round(floor_s, 2),
@@ -295,17 +330,21 @@ def main() -> None:
         "full_flow_over_floor": round(med("full", "flow") / floor_s, 2),
         "flow_full_over_nochange": round(med("full", "flow") / med("nochange", "flow"), 2),
         "full_over_nochange": round(full_s / noch_s, 2),
-        "full_pages_per_s": round(len(ids) / full_s, 1),
+        "full_pages_per_s": round(pages / full_s, 1),
         "full_rss_mb": round(med("full", "rss"), 1),
         "full_rss_tree_mb": round(med("full", "rss_tree"), 1),
         "floor_rss_mb": round(med("floor", "rss"), 1),
         "cold_start_full_s": round(cold["wall"], 2),
         "reparse_s": round(med("reparse", "wall"), 2),
         "reparse_rss_tree_mb": round(med("reparse", "rss_tree"), 1),
+        "reparse_cpu_s": round(med("reparse", "cpu"), 2),
+        "polite_pages": polite_pages,
+        "polite_s": round(med("polite", "wall"), 1),
+        "polite_cpu_s": round(med("polite", "cpu"), 1),
+        "polite_cpu_per_1000": round(1000 * med("polite", "cpu") / polite_pages, 1),
+        "polite_rss_tree_mb": round(med("polite", "rss_tree"), 1),
+        "full_cpu_per_1000": round(1000 * med("full", "cpu") / pages, 1),
     }
-    print(json.dumps(report, indent=2))
-    if not args.no_write:
-        write_results(report)
 
 
 def write_results(r: dict) -> None:
@@ -322,7 +361,7 @@ def write_results(r: dict) -> None:
             f"\n## {r['date']}\n\nMachine: {r['machine']}\n\n"
             f"{r['pages']} pages, concurrency {r['concurrency']}, no rate limit, "
             f"medians of {r['rounds']} rounds, wall-clock seconds of whole processes.\n\n"
-            "| run | wall s | ratio | peak RSS MB (process / with workers) |\n"
+            "| run | wall s | ratio | peak RSS MB (process / tree) |\n"
             "|---|---:|---:|---:|\n"
             f"| floor: bare httpx loop + same parser | {r['floor_s']} | 1.00 | "
             f"{r['floor_rss_mb']} |\n"
@@ -340,9 +379,13 @@ def write_results(r: dict) -> None:
             f"{r['revalidate_flow_s']} s.\n\n"
             f"Full refresh: {r['full_pages_per_s']} pages/s. Cold start (a first `latinno "
             f"refresh` that also starts Prefect's temporary server): {r['cold_start_full_s']} s. "
-            f"`latinno reparse` of the {r['pages']} archived pages (no network, a process pool of "
-            f"`runner.parse_workers`): {r['reparse_s']} s, peak RSS of its tree "
-            f"{r['reparse_rss_tree_mb']} MB.\n"
+            f"`latinno reparse` of the {r['pages']} archived pages (no network, in its own "
+            f"process): {r['reparse_s']} s ({r['reparse_cpu_s']} CPU s), peak RSS of its tree "
+            f"{r['reparse_rss_tree_mb']} MB.\n\n"
+            f"At the polite rate (`--rate 2 --concurrency 2`, {r['polite_pages']} pages, warm "
+            f"Prefect server): {r['polite_s']} s wall, {r['polite_cpu_s']} CPU s of the process "
+            f"tree ({r['polite_cpu_per_1000']} CPU s per 1,000 pages; at no rate limit "
+            f"{r['full_cpu_per_1000']}), peak RSS of the tree {r['polite_rss_tree_mb']} MB.\n"
         )
 
 

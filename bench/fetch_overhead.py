@@ -118,54 +118,69 @@ def main() -> None:
 
             site = Path(tmp) / "site"
             generate_site(site, total=args.pages, seed=0, languages=("en",))
-        pages = [(lang, cid) for lang, cid in iter_case_pages(site) if lang == "en"]
-        server = subprocess.Popen(
-            [sys.executable, "-c", CLI, "site", "serve", "--port", "0", "--root", str(site)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            base = server.stdout.readline().strip()
-            urls = [case_url(base, PageKey(cid, lang)) for lang, cid in pages]
-            c = args.concurrency
-            times: dict[str, list[float]] = {"floor": [], "fetcher": [], "revalidate": []}
-            validators: dict[str, Validators | None] = {}
-            server_cpu: list[float] = []
-            for _ in range(args.repeats):
-                wall, _size = _timed(lambda: _floor(urls, c))
-                times["floor"].append(wall)
-                before = _cpu_s(server.pid)
-                wall, results = _timed(lambda: _fetch(urls, c, {}))
-                server_cpu.append(_cpu_s(server.pid) - before)
-                assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
-                times["fetcher"].append(wall)
-                validators = {r.url: Validators(r.etag, r.last_modified) for r in results}
-                wall, results = _timed(lambda v=validators: _fetch(urls, c, v))
-                assert all(r.not_modified for r in results)
-                times["revalidate"].append(wall)
-            probe_wall, found = _timed(lambda: _probe(base, c))
-        finally:
-            server.terminate()
-            server.wait(10)
+        measured = _measure(site, args.concurrency, args.repeats)
+    report = _report(measured, args.concurrency, args.repeats)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    print(report)
 
+
+def _measure(site: Path, c: int, repeats: int) -> dict[str, Any]:
+    """Alternating runs of the floor, the fetcher and its revalidation, then one probe run,
+    against ``latinno site serve`` in a subprocess."""
+    pages = [(lang, cid) for lang, cid in iter_case_pages(site) if lang == "en"]
+    server = subprocess.Popen(
+        [sys.executable, "-c", CLI, "site", "serve", "--port", "0", "--root", str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base = server.stdout.readline().strip()
+        urls = [case_url(base, PageKey(cid, lang)) for lang, cid in pages]
+        times: dict[str, list[float]] = {"floor": [], "fetcher": [], "revalidate": []}
+        validators: dict[str, Validators | None] = {}
+        server_cpu: list[float] = []
+        for _ in range(repeats):
+            wall, _size = _timed(lambda: _floor(urls, c))
+            times["floor"].append(wall)
+            before = _cpu_s(server.pid)
+            wall, results = _timed(lambda: _fetch(urls, c, {}))
+            server_cpu.append(_cpu_s(server.pid) - before)
+            assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+            times["fetcher"].append(wall)
+            validators = {r.url: Validators(r.etag, r.last_modified) for r in results}
+            wall, results = _timed(lambda v=validators: _fetch(urls, c, v))
+            assert all(r.not_modified for r in results)
+            times["revalidate"].append(wall)
+        probe_wall, found = _timed(lambda: _probe(base, c))
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {"times": times, "server_cpu": server_cpu, "probe": (probe_wall, found), "n": len(urls)}
+
+
+def _report(measured: dict[str, Any], c: int, repeats: int) -> str:
+    times: dict[str, list[float]] = measured["times"]
+    server_cpu: list[float] = measured["server_cpu"]
+    probe_wall, found = measured["probe"]
     med = {name: statistics.median(values) for name, values in times.items()}
-    n = len(urls)
+    n = measured["n"]
     low = {name: min(values) for name, values in times.items()}
     rows = [
         f"| {name} | {med[name]:.2f} | {n / med[name]:.0f} | {med[name] / med['floor']:.2f}× "
         f"| {low[name]:.2f} | {low[name] / low['floor']:.2f}× |"
         for name in ("floor", "fetcher", "revalidate")
     ]
-    report = "\n".join(
+    return "\n".join(
         [
             "# Fetcher overhead vs a bare httpx loop",
             "",
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             f"- machine: {describe_machine()}",
             f"- site: {n} generated case pages (en), server `latinno site serve` in a subprocess",
-            f"- concurrency {c}, rate 0 (unlimited), median of {args.repeats} alternating runs",
+            f"- concurrency {c}, rate 0 (unlimited), median of {repeats} alternating runs",
             "",
             "| run | wall s (median) | pages/s | vs floor | best s | best vs best floor |",
             "| --- | --- | --- | --- | --- | --- |",
@@ -188,9 +203,6 @@ def main() -> None:
             "",
         ]
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""The refresh flow and the parts it stands on: polite HTTP fetching and case discovery.
+"""The refresh flow and the parts it stands on: polite HTTP fetching, case discovery, batching,
+parsing, the drift guard, counts and the run summary.
 
-Only ``flows/refresh.py`` imports Prefect; ``http``, ``fetch``, ``politeness`` and ``discover``
-are plain asyncio so they can be tested and benchmarked without orchestration.
+Only ``flows/refresh.py`` (the flow), ``flows/tasks.py`` (its tasks) and ``flows/deployment.py``
+import Prefect; everything else is plain Python and asyncio, used, tested and benchmarked
+without orchestration (``latinno reparse`` runs on it alone).
 """

@@ -1,10 +1,10 @@
 """Turn a batch of fetch results into warehouse rows: classify, parse, load. No Prefect here.
 
-The refresh flow calls ``process_batch`` from its tasks; ``latinno reparse`` parses archived
-pages with ``flows.parsing`` and loads them with ``load_parsed``. Order inside a batch is
-deliberate: records are loaded before their pages are archived, so a crash between the two makes
-the next run fetch the page again (no stored validators) instead of trusting a page nobody
-loaded.
+The refresh's pipeline (``flows.pipeline``) runs ``process_batch`` on a thread; ``latinno
+reparse`` parses archived pages with ``flows.parsing`` and loads them with ``load_parsed``.
+Order inside a batch is deliberate: records are loaded before their pages are archived, so a
+crash between the two makes the next run fetch the page again (no stored validators) instead
+of trusting a page nobody loaded.
 """
 
 from __future__ import annotations
@@ -20,22 +20,18 @@ from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.fetch_types import FetchResult, Validators
+from flows.counts import RunCounts
+from flows.fetch_types import FetchKind, FetchResult, Validators
 from flows.guard import DriftGuard, Mode
-from flows.parsing import ParseEngine, ParseFailure
+from flows.parsing import ParseFailure, ParseSpec, parse_pages
 from latinno.record import CaseRecord
 from latinno.vocabulary import LANGS
 
-if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) stays out of the parse worker processes
+if TYPE_CHECKING:  # warehouse (DuckDB, Arrow) is imported when a batch first writes
     from warehouse.archive import ArchivedPage
     from warehouse.runs import FetchFailure
 
 log = logging.getLogger(__name__)
-
-# flows.fetch words a robots.txt refusal so; it is the site's wish, not a failure.
-ROBOTS_REFUSAL = "disallowed by robots.txt"
-# ... and a robots.txt that answered 5xx or nothing: every page of the host fails unrequested.
-ROBOTS_UNAVAILABLE = "robots.txt unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +62,7 @@ class LoadTarget:
 
 @dataclass
 class BatchResult:
-    counts: Counter[str] = field(default_factory=Counter)  # parse_s/load_s are seconds
+    counts: RunCounts = field(default_factory=RunCounts)
     failed_urls: list[str] = field(default_factory=list)
     # A batch with nothing but unchanged pages opens no connection: the flow marks these pages
     # seen (and their old failures resolved) once, when the run ends.
@@ -76,6 +72,8 @@ class BatchResult:
     # Pages that answered 404/410: an open failure of theirs (a probed id that was not a case
     # page, say) is closed when the run ends.
     absent: list[tuple[int, str]] = field(default_factory=list)
+    # Why robots.txt kept pages from being requested (its 5xx or no answer), for the headline.
+    robots_note: str | None = None
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -161,72 +159,83 @@ def _languages_gone(results: Sequence[FetchResult], known: Known) -> tuple[list[
     return withdraw, going
 
 
+def _classify(
+    results: Sequence[FetchResult], known: Known, full: bool, out: BatchResult, writes: _Writes
+) -> list[tuple[FetchResult, str]]:
+    """Count each result by its kind and gather what it writes; returns the pages to parse
+    (with their digests)."""
+    counts = out.counts
+    to_parse: list[tuple[FetchResult, str]] = []
+    writes.gone_ids, going = _languages_gone(results, known)
+    for result in results:
+        key = (result.case_id, result.lang) if result.case_id and result.lang else None
+        kind = result.kind
+        if key is not None and kind is FetchKind.OK and result.body is not None:
+            counts.fetched += 1
+            writes.fetched.append(key)
+            digest = sha256(result.body).hexdigest()
+            # A case that lost a page we held may need its row from another language: parsed.
+            fresh = not full and key[0] not in known.stale and key[0] not in going
+            if fresh and known.sha256.get(key) == digest:
+                counts.unchanged_body += 1
+                writes.seen.append(key)
+            else:
+                to_parse.append((result, digest))
+        elif key is not None and kind is FetchKind.NOT_MODIFIED:
+            counts.not_modified += 1
+            writes.fetched.append(key)
+            writes.seen.append(key)
+        elif kind is FetchKind.GONE:
+            counts.gone += 1
+            if key is not None:
+                out.absent.append(key)
+            if key is not None and key in known.sha256:
+                writes.gone_pages.append(_gone(result, key))
+        elif kind is FetchKind.ROBOTS_DISALLOWED:
+            counts.robots_disallowed += 1
+        else:
+            counts.failed += 1
+            out.failed_urls.append(result.url)
+            reason = result.error or f"unexpected HTTP status {result.status}"
+            writes.failures.append(_failure(result, reason))
+            out.reasons[reason] += 1
+            if kind is FetchKind.ROBOTS_UNAVAILABLE:
+                counts.robots_unavailable += 1
+                out.robots_note = out.robots_note or reason
+    return to_parse
+
+
 def process_batch(
     results: Sequence[FetchResult],
     *,
     known: Known,
-    parser: ParseEngine,
+    spec: ParseSpec,
     target: LoadTarget,
     full: bool = False,
     guard: DriftGuard[_Writes] | None = None,
 ) -> BatchResult:
     """Classify, parse and load one batch of fetch results; returns what happened, counted.
 
+    Blocks for the batch's parsing and loading: call it on a thread (``flows.pipeline``).
     With a drift ``guard``, what the batch writes waits for its verdict (flows.guard).
     """
     out = BatchResult()
     counts = out.counts
     writes = _Writes()
-    to_parse: list[tuple[FetchResult, str]] = []
-    writes.gone_ids, going = _languages_gone(results, known)
-
-    for result in results:
-        key = (result.case_id, result.lang) if result.case_id and result.lang else None
-        if key is not None and result.ok and result.body is not None:
-            counts["fetched"] += 1
-            writes.fetched.append(key)
-            digest = sha256(result.body).hexdigest()
-            # A case that lost a page we held may need its row from another language: parsed.
-            fresh = not full and key[0] not in known.stale and key[0] not in going
-            if fresh and known.sha256.get(key) == digest:
-                counts["unchanged_body"] += 1
-                writes.seen.append(key)
-            else:
-                to_parse.append((result, digest))
-        elif key is not None and result.not_modified:
-            counts["not_modified"] += 1
-            writes.fetched.append(key)
-            writes.seen.append(key)
-        elif result.gone:
-            counts["gone"] += 1
-            if key is not None:
-                out.absent.append(key)
-            if key is not None and key in known.sha256:
-                writes.gone_pages.append(_gone(result, key))
-        elif result.error and result.error.startswith(ROBOTS_REFUSAL):
-            counts["robots_disallowed"] += 1
-        else:
-            counts["failed"] += 1
-            out.failed_urls.append(result.url)
-            reason = result.error or f"unexpected HTTP status {result.status}"
-            writes.failures.append(_failure(result, reason))
-            out.reasons[reason] += 1
-            if reason.startswith(ROBOTS_UNAVAILABLE):
-                counts["robots_unavailable"] += 1
-
+    to_parse = _classify(results, known, full, out, writes)
     started = time.perf_counter()
-    parsed = parser.parse([(r.body or b"", r.url, r.charset) for r, _ in to_parse])
-    counts["parse_s"] += time.perf_counter() - started
+    parsed = parse_pages([(r.body or b"", r.url, r.charset) for r, _ in to_parse], spec)
+    counts.parse_s += time.perf_counter() - started
     for (result, digest), outcome in zip(to_parse, parsed, strict=True):
         writes.pages.append(_archived(result, digest))
         if isinstance(outcome, ParseFailure):
-            counts["parse_failed"] += 1
+            counts.parse_failed += 1
             out.failed_urls.append(result.url)
             writes.failures.append(_failure(result, f"parse error: {outcome.reason}"))
             out.reasons["parse error"] += 1
         else:
             writes.records.append(outcome)
-    counts["parsed"] += len(writes.records)
+    counts.parsed += len(writes.records)
     if not (to_parse or writes.gone_ids or writes.gone_pages or writes.failures):
         out.deferred_seen = writes.seen
         return out
@@ -239,18 +248,18 @@ def process_batch(
         mode, ready = guard.admit(writes.records, failed, writes, len(to_parse), writes.gone_ids)
     for batch in ready:
         _write(target, batch, counts, apply=mode == "apply")
-    counts["load_s"] += time.perf_counter() - started
+    counts.load_s += time.perf_counter() - started
     return out
 
 
-def write_waiting(target: LoadTarget, guard: DriftGuard[_Writes]) -> Counter[str]:
+def write_waiting(target: LoadTarget, guard: DriftGuard[_Writes]) -> RunCounts:
     """Write what the guard still held back when the run ended, as it decides."""
-    counts: Counter[str] = Counter()
+    counts = RunCounts()
     started = time.perf_counter()
     mode, ready = guard.flush()
     for batch in ready:
         _write(target, batch, counts, apply=mode == "apply")
-    counts["load_s"] += time.perf_counter() - started
+    counts.load_s += time.perf_counter() - started
     return counts
 
 
@@ -259,7 +268,7 @@ def _lost(result: FetchResult, outcome: object, target: LoadTarget) -> bool:
     return isinstance(outcome, ParseFailure) and result.lang == target.primary_lang
 
 
-def _write(target: LoadTarget, writes: _Writes, counts: Counter[str], *, apply: bool) -> None:
+def _write(target: LoadTarget, writes: _Writes, counts: RunCounts, *, apply: bool) -> None:
     """Write a batch. Held (``apply`` false), only the archive and the failures are written:
     cases, bridges and history stay as they were, and the pages are re-read next time."""
     from warehouse.archive import store_pages
@@ -286,12 +295,12 @@ def _write(target: LoadTarget, writes: _Writes, counts: Counter[str], *, apply: 
             primary_lang=target.primary_lang,
             languages=target.languages,
         )
-        counts["new"] += stats.new
-        counts["changed"] += stats.changed
-        counts["unchanged"] += stats.unchanged
-        counts["parse_issues"] += stats.issues
+        counts.new += stats.new
+        counts.changed += stats.changed
+        counts.unchanged += stats.unchanged
+        counts.parse_issues += stats.issues
         touch_seen(con, writes.seen, now)
-        counts["withdrawn"] += mark_withdrawn(con, writes.gone_ids, now, run_id=target.run_id)
+        counts.withdrawn += mark_withdrawn(con, writes.gone_ids, now, run_id=target.run_id)
         record_fetch_failures(con, target.run_id, writes.failures)
         resolve_failures(con, writes.fetched, target.run_id)
         store_pages(con, writes.pages)  # last: see the module docstring
@@ -299,12 +308,11 @@ def _write(target: LoadTarget, writes: _Writes, counts: Counter[str], *, apply: 
 
 def load_parsed(
     records: Sequence[CaseRecord], target: LoadTarget, *, seen_at: datetime | None = None
-) -> Counter[str]:
+) -> RunCounts:
     """Load already-parsed records (``latinno reparse``); returns new/changed/unchanged."""
     from warehouse.db import writing
     from warehouse.load import load_records
 
-    counts: Counter[str] = Counter()
     with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
         stats = load_records(
             con,
@@ -314,6 +322,6 @@ def load_parsed(
             primary_lang=target.primary_lang,
             languages=target.languages,
         )
-    counts.update(new=stats.new, changed=stats.changed, unchanged=stats.unchanged)
-    counts["parse_issues"] += stats.issues
-    return counts
+    return RunCounts(
+        new=stats.new, changed=stats.changed, unchanged=stats.unchanged, parse_issues=stats.issues
+    )

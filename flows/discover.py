@@ -1,6 +1,6 @@
 """Finding case pages by probing ids per country prefix, and fetching cases page by page.
 
-Case ids are ``prefix * 1000 + serial`` (SITE.md); the same id under another language is the
+Case ids are ``prefix * 1000 + serial`` (docs/site.md); the same id under another language is the
 same case, and a case may exist in one language only. Probing asks for serials 1, 2, … of a
 prefix in the first configured language; a serial that is no page there is asked in the other
 configured languages before it counts as a miss (``other_languages``). Probing stops after

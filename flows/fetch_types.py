@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -64,6 +65,22 @@ class Validators:
     last_modified: str | None = None
 
 
+class FetchKind(Enum):
+    """How fetching a URL ended, for whoever counts and stores it."""
+
+    OK = "ok"  # 200 with a body
+    NOT_MODIFIED = "not_modified"  # 304
+    GONE = "gone"  # 404/410: no page there
+    ROBOTS_DISALLOWED = "robots_disallowed"  # not requested: the site's wish, not a failure
+    ROBOTS_UNAVAILABLE = "robots_unavailable"  # not requested: robots.txt answered 5xx/nothing
+    FAILED = "failed"  # after retries, or an answer we cannot use
+
+
+# How flows.fetch words the two robots.txt refusals (the start of FetchResult.error).
+ROBOTS_REFUSAL = "disallowed by robots.txt"
+ROBOTS_UNAVAILABLE = "robots.txt unavailable"
+
+
 @dataclass
 class FetchResult:
     """The outcome of fetching one URL, after redirects and retries."""
@@ -101,3 +118,19 @@ class FetchResult:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def kind(self) -> FetchKind:
+        """The one place a result is classified; everything else reads the kind."""
+        if self.error is None:
+            if self.status == 200:
+                return FetchKind.OK if self.body is not None else FetchKind.FAILED
+            if self.status == 304:
+                return FetchKind.NOT_MODIFIED
+            if self.status in (404, 410):
+                return FetchKind.GONE
+        elif self.error.startswith(ROBOTS_REFUSAL):
+            return FetchKind.ROBOTS_DISALLOWED
+        elif self.error.startswith(ROBOTS_UNAVAILABLE):
+            return FetchKind.ROBOTS_UNAVAILABLE
+        return FetchKind.FAILED

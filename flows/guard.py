@@ -13,6 +13,12 @@ whenever they happen: a run that would withdraw more than ``max_withdrawal_share
 (and more than one) is held from that batch on, so a site answering 404 everywhere (maintenance,
 a routing bug) never empties the warehouse; at most that share is withdrawn before the hold.
 
+The marker check (``MarkerEvidence``, issue 19) needs nothing known: when more than
+``max_uniform_list_share`` of the pages a run parsed read an option list with none or all of
+its options applying (judged at ``min_pages`` pages, or at the end of a run of at least
+``min_marker_pages``), the marker does not fit the site and the run is held the same way,
+a first run into a fresh warehouse included.
+
 No Prefect here: the refresh flow and ``latinno reparse`` use it alike.
 """
 
@@ -50,6 +56,51 @@ class GuardLimits:
     max_field_loss_share: float
     min_pages: int
     max_withdrawal_share: float = 0.1
+    max_uniform_list_share: float = 0.5
+    min_marker_pages: int = 10
+
+
+@dataclass
+class MarkerEvidence:
+    """Whether the marker tells what applies (issue 19): every real page lists every option,
+    so a list read with none or all of its options applying on most pages means the marker
+    in use does not fit the site. Counted over every page a run parsed, known or not, so a
+    first run into a fresh warehouse is judged too."""
+
+    pages: int = 0
+    shown: Counter[str] = field(default_factory=Counter)
+    uniform: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, record: CaseRecord) -> None:
+        self.pages += 1
+        for count in record.option_counts:
+            if count.found:
+                self.shown[count.list] += 1
+                if count.applying in (0, count.found):
+                    self.uniform[count.list] += 1
+
+    def findings(self, limits: GuardLimits, marker: str) -> list[tuple[float, str]]:
+        """One (worst share, phrase) naming every list read uniformly on more than the
+        allowed share of pages, or nothing."""
+        over = [
+            (self.uniform[name] / shown, name, shown)
+            for name, shown in self.shown.items()
+            if shown and self.uniform[name] / shown > limits.max_uniform_list_share
+        ]
+        if not over:
+            return []
+        lists = ", ".join(
+            f"{name} on {self.uniform[name]} of {shown} pages ({share:.0%})"
+            for share, name, shown in over
+        )
+        return [
+            (
+                max(share for share, _, _ in over),
+                f"{lists} read with none or all of the list's options applying under "
+                f"parser.marker ({marker}): the marker does not fit the site, run "
+                "`latinno calibrate`",
+            )
+        ]
 
 
 @dataclass
@@ -63,6 +114,10 @@ class Drift:
 
     def findings(self, limits: GuardLimits) -> list[str]:
         """One phrase per limit exceeded, worst first; empty when the run may be applied."""
+        return [text for _, text in sorted(self.ranked(limits), key=lambda item: -item[0])]
+
+    def ranked(self, limits: GuardLimits) -> list[tuple[float, str]]:
+        """(share, phrase) per limit exceeded."""
         found: list[tuple[float, str]] = []
         if self.compared and self.parse_failed / self.compared > limits.max_parse_failure_share:
             share = self.parse_failed / self.compared
@@ -73,7 +128,7 @@ class Drift:
                 found.append(
                     (lost / had, f"{name} lost on {lost} of {had} cases ({lost / had:.1%})")
                 )
-        return [text for _, text in sorted(found, key=lambda item: -item[0])]
+        return found
 
 
 class DriftGuard(Generic[W]):
@@ -87,8 +142,11 @@ class DriftGuard(Generic[W]):
         lang: str,
         accept: bool = False,
         buffer_pages: int = 800,
+        marker: str = "",
     ) -> None:
         self.before = before
+        self.marker = marker or "as configured"
+        self.evidence = MarkerEvidence()
         self.limits = limits
         self.lang = lang
         self.accept = accept
@@ -132,10 +190,10 @@ class DriftGuard(Generic[W]):
             else:
                 self._waiting.append(writes)
                 self._waiting_pages += pages
-                if self.drift.compared >= self.limits.min_pages:
+                if self.drift.compared >= self.limits.min_pages or self._marker_unfit():
                     self._decide()
                 elif self._waiting_pages >= self.buffer_pages:
-                    self.mode = "apply"  # too few known cases to judge this run: apply it
+                    self._decide(final=True)  # too few known cases to compare: the marker decides
                 else:
                     return "apply", []
                 ready, self._waiting = self._waiting, []
@@ -145,9 +203,8 @@ class DriftGuard(Generic[W]):
     def flush(self) -> tuple[Mode, list[W]]:
         """At the end of the run: the writes still waiting, and how to write them."""
         with self._lock:
-            if self.mode is None and self.drift.compared >= self.limits.min_pages:
-                self._decide()
-            self.mode = self.mode or "apply"  # too few known cases compared to judge
+            if self.mode is None:
+                self._decide(final=True)  # a small run: judged on what it has
             ready, self._waiting = self._waiting, []
             return self._mode(), ready
 
@@ -173,15 +230,31 @@ class DriftGuard(Generic[W]):
     def _mode(self) -> Mode:
         return "hold" if self.mode == "hold" and not self.accept else "apply"
 
-    def _decide(self) -> None:
+    def _marker_unfit(self) -> bool:
+        evidence = self.evidence
+        return evidence.pages >= self.limits.min_pages and bool(
+            evidence.findings(self.limits, self.marker)
+        )
+
+    def _decide(self, *, final: bool = False) -> None:
+        """Hold or apply. The drift findings need ``min_pages`` known cases compared; the
+        marker's need ``min_pages`` pages, or at the end ``min_marker_pages``."""
         if self.mode == "hold":
             return  # held already, by withdrawals
-        self.findings = self.drift.findings(self.limits)
+        limits = self.limits
+        found: list[tuple[float, str]] = []
+        if self.drift.compared >= limits.min_pages:
+            found += self.drift.ranked(limits)
+        marker_pages = limits.min_marker_pages if final else limits.min_pages
+        if self.evidence.pages >= marker_pages:
+            found += self.evidence.findings(limits, self.marker)
+        self.findings = [text for _, text in sorted(found, key=lambda item: -item[0])]
         self.mode = "hold" if self.findings else "apply"
 
     def _observe(self, records: Iterable[CaseRecord], failed_ids: Iterable[int]) -> None:
         drift = self.drift
         for record in records:
+            self.evidence.observe(record)
             had = self.before.get(record.case_id)
             if had is None or record.lang != self.lang:
                 continue

@@ -1,5 +1,6 @@
-"""How a refresh run ends: recorded in ``runs`` (completed, failed or held), published as
-Prefect artifacts, and, when it failed before fetching or was held, raised as one line."""
+"""How a refresh run ends: summarized, recorded in ``runs`` (completed, failed or held), and,
+when it failed before fetching, raised as one line. No Prefect here (the flow publishes the
+summary as artifacts)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flows.summary import RunSummary, summary_markdown, summary_table
+from flows.counts import RunCounts
+from flows.summary import RunSummary
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -27,25 +29,28 @@ def summarize(
 ) -> RunSummary:
     """The run's summary from what its pipeline counted."""
     counts = pipeline.counts
-    counts["failed"] += counts["parse_failed"]
+    counts.failed += counts.parse_failed
     return RunSummary(
         run_id=run_id,
         db_path=str(settings.warehouse.path),
         base_url=settings.source.base_url,
-        counts={k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()},
+        counts=counts,
         failed_urls=pipeline.failed_urls,
         duration_s=round(duration_s, 3),
         max_failure_share=settings.http.max_failure_share,
         reasons=dict(pipeline.reasons.most_common()),
         notes=notes,
+        robots_note=pipeline.robots_note,
     )
 
 
-def request_counts(statuses: Mapping[int, int]) -> dict[str, int]:
+def request_counts(statuses: Mapping[int, int]) -> RunCounts:
     """The run's requests as the site saw them: in all, by HTTP status, and unanswered."""
-    counts = {"requests": sum(statuses.values()), "no_answer": statuses.get(0, 0)}
-    counts |= {f"http_{status}": n for status, n in sorted(statuses.items()) if status}
-    return counts
+    return RunCounts(
+        requests=sum(statuses.values()),
+        no_answer=statuses.get(0, 0),
+        http={status: n for status, n in sorted(statuses.items()) if status},
+    )
 
 
 def run_params(
@@ -61,7 +66,6 @@ def run_params(
         "sweep": sweep,
         "rate": polite.rate,
         "concurrency": polite.concurrency,
-        "engine": settings.runner.engine,
         "parser_version": PARSER_VERSION,
     }
 
@@ -81,8 +85,7 @@ def finish(
     from warehouse.load import touch_seen
     from warehouse.runs import finish_run, resolve_failures
 
-    counts = {k: v for k, v in summary.counts.items() if isinstance(v, int | float)}
-    counts["duration_s"] = summary.duration_s
+    counts = summary.counts.as_row() | {"duration_s": summary.duration_s}
     status = "completed" if summary.exit_code == 0 else "failed"
     reason = summary.headline
     if held is not None:
@@ -101,19 +104,6 @@ def fail(settings: Settings, run_id: str, reason: str) -> NoReturn:
     with _patiently(settings) as con:
         finish_run(con, run_id, datetime.now(UTC), {}, status="failed", reason=reason)
     raise SiteUnreachableError(f"{reason}; nothing was fetched, the warehouse is unchanged")
-
-
-async def publish(summary: RunSummary) -> None:
-    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
-    from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-
-    description = f"LATINNO refresh {summary.run_id}"
-    await acreate_markdown_artifact(
-        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
-    )
-    await acreate_table_artifact(
-        table=summary_table(summary), key="latinno-refresh-counts", description=description
-    )
 
 
 def _patiently(settings: Settings) -> AbstractContextManager[DuckDBPyConnection]:

@@ -1,8 +1,8 @@
 """The refresh as a Prefect flow: plan, discover, fetch, process, summarize.
 
 The story only: fetching lives in flows.fetch and flows.discover, batches and counters in
-flows.pipeline, the tasks in flows.tasks, parsing in flows.parsing/flows.runners (Prefect's
-process pool or a Dask cluster), loading and every SQL statement in warehouse.
+flows.pipeline (its units run as the tasks of flows.tasks), parsing in flows.parsing (in this
+process, on a thread beside the fetching), loading and every SQL statement in warehouse.
 """
 
 from __future__ import annotations
@@ -20,19 +20,20 @@ from types import TracebackType
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.exceptions import TerminationSignal
 
 from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard, GuardLimits
-from flows.outcome import fail, finish, publish, request_counts, run_params, summarize
-from flows.parsing import ParseSpec, settle_heap
+from flows.outcome import fail, finish, request_counts, run_params, summarize
+from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.progress import stage
-from flows.runners import parse_engine
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
-from flows.tasks import plan_run
+from flows.summary import RunSummary, summary_markdown, summary_table
+from flows.tasks import as_tasks, plan_run
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
 from latinno.pages import case_url
@@ -55,25 +56,15 @@ async def refresh(
     """
     started = time.monotonic()
     _sigterm_as_interrupt()
-    settle_heap()  # everything but the warehouse is imported by now
     path = Path(config_path) if config_path else None
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
-    parser = parse_engine(
-        ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes),
-        engine=runner.engine,
-        workers=runner.parse_workers,
-        dask_address=runner.dask_address,
-        pool_min_pages=runner.pool_min_pages,
-    )
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     primary = source.languages[0]
     target = LoadTarget(store.path, store.lock_timeout_s, primary, run_id, tuple(source.languages))
     with ExitStack() as stack:
-        stack.callback(parser.close)
-        if runner.engine == "dask":
-            parser.start()  # a wrong scheduler address fails before the run starts or fetches
         # One refresh per warehouse: a second one stops here, naming the first (issue 13).
         lock = stack.enter_context(hold_run_lock(store.path))
         params = run_params(settings, limit, full, sweep)
@@ -81,28 +72,32 @@ async def refresh(
         stack.push(_failed_if_running(settings, run_id))  # never left "running" (issue 24)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
-            known.filled, limits, lang=primary, accept=accept_drift, buffer_pages=2 * batch_size
+            known.filled,
+            limits,
+            lang=primary,
+            accept=accept_drift,
+            buffer_pages=2 * batch_size,
+            marker=settings.parser.rule().describe(),
         )
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")
             if why := await fetcher.unreachable(source.base_url):
                 fail(settings, run_id, f"cannot reach {source.base_url}: {why} (robots.txt)")
             pipeline = Pipeline(
-                fetcher, known, parser, target, batch_size=batch_size, full=full, guard=guard
+                fetcher, known, spec, target, batch_size=batch_size, full=full, guard=guard
             )
+            pipeline.steps = as_tasks(pipeline)
             try:
                 fetch_started = time.monotonic()
                 await _discover_and_fetch(pipeline, settings, limit, full, sweep)
-                pipeline.counts["fetch_s"] = time.monotonic() - fetch_started
+                pipeline.counts.fetch_s = time.monotonic() - fetch_started
                 await pipeline.drain()
-                pipeline.counts.update(await asyncio.to_thread(write_waiting, target, guard))
+                pipeline.counts.add(await asyncio.to_thread(write_waiting, target, guard))
                 await pipeline.count_languages()
             finally:
                 pipeline.close()
-                pipeline.counts.update(request_counts(fetcher.statuses))
-                pipeline.counts["merged"] += fetcher.merged  # ids redirecting to another case
-        # Workers stop while the summary is written, not after it.
-        stack.callback(parser.close_in_background())
+                pipeline.counts.add(request_counts(fetcher.statuses))
+                pipeline.counts.merged += fetcher.merged  # ids redirecting to another case
 
         notes = [n for n in (lock.note, *known.notes) if n]
         summary = summarize(settings, run_id, pipeline, time.monotonic() - started, notes)
@@ -129,7 +124,7 @@ async def _discover_and_fetch(
     lastmods = None
     if source.trust_sitemap_lastmod and not full:
         lastmods = sitemap_lastmods(sitemap)
-    pipeline.counts["sitemap_urls"] = len(sitemap)
+    pipeline.counts.sitemap_urls = len(sitemap)
     known = pipeline.known
     groups = sitemap_pages(
         sitemap, source.languages, source.country_prefixes, known.statuses, known.sha256
@@ -188,3 +183,14 @@ def _failed_if_running(
         return False
 
     return on_exit
+
+
+async def publish(summary: RunSummary) -> None:
+    """The run's counts in the Prefect UI: a markdown summary and a table of the key numbers."""
+    description = f"LATINNO refresh {summary.run_id}"
+    await acreate_markdown_artifact(
+        markdown=summary_markdown(summary), key="latinno-refresh-summary", description=description
+    )
+    await acreate_table_artifact(
+        table=summary_table(summary), key="latinno-refresh-counts", description=description
+    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flows.batch import LoadTarget, load_parsed
+from flows.counts import RunCounts
 from flows.guard import DriftGuard, GuardLimits, before_run
-from flows.parsing import ParseEngine, ParseFailure, ParseSpec, ProcessPool
+from flows.parsing import ParseFailure, ParseSpec, parse_pages
 from latinno.config import Settings
 from latinno.errors import RunHeldError
 from latinno.pages import page_key
@@ -23,7 +23,7 @@ CHUNK = 500
 
 def reparse_archive(
     settings: Settings, *, accept_drift: bool = False
-) -> tuple[Counter[str], list[ParseFailure]]:
+) -> tuple[RunCounts, list[ParseFailure]]:
     """``_reparse`` while holding the warehouse's run lock: never beside a refresh."""
     from warehouse.runlock import hold_run_lock
 
@@ -31,7 +31,7 @@ def reparse_archive(
         return _reparse(settings, accept_drift=accept_drift)
 
 
-def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[Counter[str], list[ParseFailure]]:
+def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list[ParseFailure]]:
     """Parse the latest archived body of every page with today's parser and load the records.
 
     The archive is read in full first (bodies are compressed; 3,744 pages fit in memory), so
@@ -63,48 +63,43 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[Counter[str], l
         start_run(con, run_id, datetime.now(UTC), {"reparse": True})
     languages = tuple(settings.source.languages)
     target = LoadTarget(db, settings.warehouse.lock_timeout_s, languages[0], run_id, languages)
-    workers = settings.runner.parse_workers
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.active_classes)
-    # No orchestration here, so no Prefect task runner: a standard process pool does the work.
-    pool = (lambda: ProcessPool(workers)) if workers > 1 else None
-    parser = ParseEngine(spec, pool, workers=workers)
-    counts: Counter[str] = Counter(
+    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
+    counts = RunCounts(
         pages=len(pages), withdrawn_skipped=len(archived) - len(live), merged_skipped=len(foreign)
     )
     failures: list[ParseFailure] = []
-    try:
-        records: list[CaseRecord] = []
-        for outcome in parser.parse(pages):
-            if isinstance(outcome, ParseFailure):
-                counts["parse_failed"] += 1
-                failures.append(outcome)
-            else:
-                records.append(outcome)
-        counts["parsed"] = len(records)
-        primary = settings.source.languages[0]
-        guard: DriftGuard[None] = DriftGuard(
-            before,
-            GuardLimits(**settings.guard.model_dump()),
-            lang=primary,
-            accept=accept_drift,
-            buffer_pages=len(pages) + 1,
-        )
-        lost = [f.case_id for f in map(_as_failure, failures) if f.case_id and f.lang == primary]
-        guard.admit(records, lost, None, len(pages))
-        if guard.flush()[0] == "hold":
-            message = guard.message(what="reparse")
-            with writing(db, settings.warehouse.lock_timeout_s) as con:
-                finish_run(con, run_id, datetime.now(UTC), {}, status="held", reason=message)
-            raise RunHeldError(message)
-        for start in range(0, len(records), CHUNK):
-            counts.update(load_parsed(records[start : start + CHUNK], target))
-    finally:
-        parser.close()
+    records: list[CaseRecord] = []
+    # In this process: 3,744 pages parse in about 20 s on one core (issue 20).
+    for outcome in parse_pages(pages, spec):
+        if isinstance(outcome, ParseFailure):
+            counts.parse_failed += 1
+            failures.append(outcome)
+        else:
+            records.append(outcome)
+    counts.parsed = len(records)
+    primary = settings.source.languages[0]
+    guard: DriftGuard[None] = DriftGuard(
+        before,
+        GuardLimits(**settings.guard.model_dump()),
+        lang=primary,
+        accept=accept_drift,
+        buffer_pages=len(pages) + 1,
+        marker=settings.parser.rule().describe(),
+    )
+    lost = [f.case_id for f in map(_as_failure, failures) if f.case_id and f.lang == primary]
+    guard.admit(records, lost, None, len(pages))
+    if guard.flush()[0] == "hold":
+        message = guard.message(what="reparse")
+        with writing(db, settings.warehouse.lock_timeout_s) as con:
+            finish_run(con, run_id, datetime.now(UTC), {}, status="held", reason=message)
+        raise RunHeldError(message)
+    for start in range(0, len(records), CHUNK):
+        counts.add(load_parsed(records[start : start + CHUNK], target))
     with writing(db, settings.warehouse.lock_timeout_s) as con:
         # A case whose only pages are other cases' is a phantom copy: withdrawn, as a merge.
-        counts["withdrawn"] = mark_withdrawn(con, phantoms, datetime.now(UTC), run_id=run_id)
+        counts.withdrawn = mark_withdrawn(con, phantoms, datetime.now(UTC), run_id=run_id)
         record_fetch_failures(con, run_id, [_as_failure(f) for f in failures])
-        finish_run(con, run_id, datetime.now(UTC), dict(counts))
+        finish_run(con, run_id, datetime.now(UTC), counts.as_row())
     return counts, failures
 
 

@@ -218,10 +218,12 @@ def unchanged_per_sitemap(
     lastmods: Mapping[PageKey, datetime],
     validators: Mapping[tuple[int, str], Validators],
 ) -> bool:
-    """True when the sitemap's lastmod is no later than the Last-Modified of our stored copy.
+    """True when the sitemap's lastmod names the Last-Modified of our stored copy, to the second.
 
-    Both come from the site's clock. A midnight lastmod may be a bare date (a page changed later
-    that day still carries it), so it must be a whole day older than our copy to count.
+    Both come from the site's clock. A lastmod that differs in either direction means fetch: a
+    later one is an edit, an earlier one a page restored from a backup (issue 21), which an
+    "older than our copy" rule would skip forever. A midnight lastmod may be a bare date (a page
+    changed later that day still carries it), so it never vouches for our copy.
     """
     lastmod = lastmods.get(key)
     ours_validators = validators.get(key)  # absent for --full and for stale cases
@@ -234,8 +236,8 @@ def unchanged_per_sitemap(
     if ours.tzinfo is None:
         ours = ours.replace(tzinfo=UTC)
     if lastmod.time() == dt_time(0, 0):
-        lastmod += timedelta(days=1)
-    return lastmod <= ours
+        return False
+    return lastmod.replace(microsecond=0) == ours.replace(microsecond=0)
 
 
 def sitemap_pages(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from flows.counts import RunCounts
 from latinno.vocabulary import LANGS
 
 LANG_ORDER: tuple[str, ...] = tuple(LANGS)
@@ -36,36 +37,36 @@ class RunSummary:
     run_id: str
     db_path: str
     base_url: str
-    counts: dict[str, int | float]  # parse_s and load_s are seconds (summed over batches)
+    counts: RunCounts
     failed_urls: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     max_failure_share: float = 0.5  # http.max_failure_share of the run
     notes: list[str] = field(default_factory=list)  # e.g. a stale lock taken over
     reasons: dict[str, int] = field(default_factory=dict)  # failed pages by reason
+    robots_note: str | None = None  # why robots.txt kept pages unrequested (5xx, no answer)
 
     @property
     def exit_code(self) -> int:
         """0 when every page ended fetched, not modified or gone; 2 when some still failed."""
-        return 2 if self.counts.get("failed", 0) else 0
+        return 2 if self.counts.failed else 0
 
     @property
     def requested(self) -> int:
         """Pages the run asked the site for, or meant to (a robots.txt refusal aside)."""
-        kinds = ("fetched", "not_modified", "gone", "failed")
-        return int(sum(self.counts.get(k, 0) for k in kinds) - self.counts.get("parse_failed", 0))
+        c = self.counts
+        return c.fetched + c.not_modified + c.gone + c.failed - c.parse_failed
 
     @property
     def headline(self) -> str | None:
         """The first line a failed run prints: what went wrong, counted; None when it worked."""
-        failed = int(self.counts.get("failed", 0))
+        failed = self.counts.failed
         if not failed:
             return None
-        unavailable = int(self.counts.get("robots_unavailable", 0))
+        unavailable = self.counts.robots_unavailable
         requested = max(self.requested, failed)
         share = failed / requested
         if unavailable:
-            why = next((r for r in self.reasons if r.startswith("robots.txt")), "robots.txt")
-            why = why.removesuffix("; not requested")
+            why = (self.robots_note or "robots.txt").removesuffix("; not requested")
             return (
                 f"failed: {why} at {self.base_url}, so {unavailable} pages were not requested "
                 f"(RFC 9309); {failed} of {requested} pages failed"
@@ -78,19 +79,22 @@ class RunSummary:
         return f"{failed} of {requested} pages failed after retries; the rest were loaded"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain values; the counts in their flat form (``RunCounts.as_row``)."""
+        data = asdict(self)
+        data["counts"] = self.counts.as_row()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSummary:
-        return cls(**data)
+        return cls(**{**data, "counts": RunCounts.from_row(data["counts"])})
 
 
 def summary_rows(summary: RunSummary) -> list[tuple[str, int]]:
-    return [(label, int(summary.counts.get(key, 0))) for key, label in COUNT_LABELS]
+    return [(label, int(getattr(summary.counts, key))) for key, label in COUNT_LABELS]
 
 
-# Per language (counts ``lang_{lang}_{key}``): pages that are there (200, 304 or unchanged per
-# the sitemap), fetched with a body, answered 404/410, and active cases whose row it fills.
+# Per language (``LanguageCounts``): pages that are there (200, 304 or unchanged per the
+# sitemap), fetched with a body, answered 404/410, and active cases whose row it fills.
 LANGUAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("discovered", "pages discovered"),
     ("fetched", "fetched (200)"),
@@ -101,15 +105,12 @@ LANGUAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 def language_rows(summary: RunSummary) -> list[tuple[str, ...]]:
     """One row per language the run met: the language, then the ``LANGUAGE_COLUMNS`` counts."""
+    languages = summary.counts.languages
     langs = sorted(
-        {k.split("_")[1] for k in summary.counts if k.startswith("lang_") and k.count("_") == 2},
-        key=lambda lang: (LANG_ORDER.index(lang) if lang in LANG_ORDER else 9, lang),
+        languages, key=lambda lang: (LANG_ORDER.index(lang) if lang in LANG_ORDER else 9, lang)
     )
     return [
-        (
-            lang,
-            *(str(int(summary.counts.get(f"lang_{lang}_{key}", 0))) for key, _ in LANGUAGE_COLUMNS),
-        )
+        (lang, *(str(getattr(languages[lang], key)) for key, _ in LANGUAGE_COLUMNS))
         for lang in langs
     ]
 
@@ -117,17 +118,8 @@ def language_rows(summary: RunSummary) -> list[tuple[str, ...]]:
 def probe_rows(summary: RunSummary) -> list[tuple[int, int, int]]:
     """Per probed prefix: the last serial probed in sequence, and the known cases past it
     (rechecked one by one all the same; 0 unless ``source.max_serial`` is below them)."""
-    prefixes = sorted(
-        int(k.rsplit("_", 1)[1]) for k in summary.counts if k.startswith("probe_stop_")
-    )
-    return [
-        (
-            prefix,
-            int(summary.counts.get(f"probe_stop_{prefix}", 0)),
-            int(summary.counts.get(f"probe_known_beyond_{prefix}", 0)),
-        )
-        for prefix in prefixes
-    ]
+    prefixes = summary.counts.prefixes
+    return [(p, prefixes[p].stop, prefixes[p].known_beyond) for p in sorted(prefixes)]
 
 
 def summary_table(summary: RunSummary) -> list[dict[str, Any]]:

@@ -1,33 +1,26 @@
 """The refresh flow's Prefect tasks: one per run to plan, per batch of pages to fetch and to
 process, per country prefix to probe; never one per page (a task run costs 10-15 ms).
 
-Arguments holding many pages travel in ``quote()`` or a ``Carton``: Prefect would otherwise walk
-every page looking for futures.
+The work is ``flows.pipeline``'s; a task only names it in Prefect. Arguments and results are
+small and plain (a batch number and its URLs, a prefix, counts), so the UI shows what each task
+run did; the pages stay with the pipeline.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from functools import partial
+from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.batch import BatchResult, Known, LoadTarget, process_batch
-from flows.carton import Carton
-from flows.discover import ProbeOutcome, fetch_cases, probe_prefix, refetch_survivors
-from flows.fetch import Fetcher
-from flows.fetch_types import FetchResult, Validators
-from flows.guard import DriftGuard, before_run
-from flows.parsing import ParseEngine
-from flows.progress import report
-from latinno.pages import page_key
+from flows.batch import BatchResult, Known
+from flows.counts import PrefixCounts
+from flows.fetch_types import Validators
+from flows.guard import before_run
+from flows.pipeline import Pipeline, Steps
 from parsers import PARSER_VERSION
 
 log = logging.getLogger(__name__)
@@ -45,7 +38,7 @@ def plan_run(
 
     # Patient with readers: one holding the file (a long `latinno query`) delays the run's
     # start, it never fails it (issue 24); another writer fails it after lock_timeout_s.
-    with writing(db_path, lock_timeout_s, patient="readers", on_wait=log.warning) as con:
+    with writing(Path(db_path), lock_timeout_s, patient="readers", on_wait=log.warning) as con:
         # The run lock is held: a run still marked running was killed on the way.
         interrupted = mark_interrupted(con, datetime.now(UTC))
         start_run(con, run_id, datetime.now(UTC), params)
@@ -72,66 +65,22 @@ def plan_run(
     )
 
 
-@task(name="discover-prefix", cache_policy=NO_CACHE)
-async def discover_prefix(
-    fetcher: Fetcher,
-    base_url: str,
-    langs: Sequence[str],
-    prefix: int,
-    max_misses: int,
-    max_serial: int,
-    known_ids: Sequence[int],
-    known: Known,
-    other_languages: bool = True,
-    sweep: bool = False,
-) -> Carton[ProbeOutcome]:
-    """Probe one country prefix in every configured language (and recheck its known ids)."""
-    mine = {cid: {lang: known.validators.get((cid, lang)) for lang in langs} for cid in known_ids}
-    outcome = await probe_prefix(
-        fetcher,
-        base_url,
-        prefix,
-        langs=langs,
-        max_misses=max_misses,
-        max_serial=max_serial,
-        known=mine,
-        other_languages=other_languages,
-        sweep=sweep,
-    )
-    outcome.results = await refetch_survivors(fetcher, outcome.results, known.sha256)
-    report("fetched", len(outcome.results))
-    return Carton(outcome)
+def as_tasks(pipeline: Pipeline) -> Steps:
+    """``pipeline``'s units of work, each run as a Prefect task run of its own."""
 
+    @task(name="fetch-batch", cache_policy=NO_CACHE)
+    async def fetch_batch(batch: int, urls: list[str]) -> int:
+        """Fetch a batch of case URLs; returns how many pages it fetched."""
+        return await pipeline.fetch_batch(batch, urls)
 
-@task(name="fetch-batch", cache_policy=NO_CACHE)
-async def fetch_batch(fetcher: Fetcher, urls: list[str], known: Known) -> Carton[list[FetchResult]]:
-    """Fetch a batch of case URLs (every page of each of its cases, from the sitemap or known)."""
-    pending = []
-    for url in urls:
-        key = page_key(url)
-        pending.append((url, known.validators.get(key) if key else None))
-    results = await refetch_survivors(fetcher, await fetch_cases(fetcher, pending), known.sha256)
-    report("fetched", len(results))
-    return Carton(results)
+    @task(name="discover-prefix", cache_policy=NO_CACHE)
+    async def discover_prefix(prefix: int) -> PrefixCounts:
+        """Probe one country prefix in every configured language (and recheck its known ids)."""
+        return await pipeline.probe_prefix(prefix)
 
+    @task(name="process-batch", cache_policy=NO_CACHE)
+    async def process_batch(batch: int, pages: int) -> BatchResult:
+        """Parse and load one batch of fetched pages."""
+        return await pipeline.process_batch(batch, pages)
 
-@task(name="process-batch", cache_policy=NO_CACHE)
-async def process_results(
-    results: list[FetchResult],
-    known: Known,
-    parser: ParseEngine,
-    target: LoadTarget,
-    full: bool,
-    threads: ThreadPoolExecutor,
-    guard: DriftGuard[Any] | None = None,
-) -> BatchResult:
-    """Parse and load one batch in a worker thread, so fetching goes on meanwhile."""
-    work = partial(
-        process_batch, results, known=known, parser=parser, target=target, full=full, guard=guard
-    )
-    # The task's context goes with the work (run_in_executor alone would drop it).
-    context = contextvars.copy_context()
-    out = await asyncio.get_running_loop().run_in_executor(threads, context.run, work)
-    report("processed", len(results))
-    results.clear()  # the task's parameters outlive it; the bodies need not
-    return out
+    return Steps(fetch=fetch_batch, probe=discover_prefix, process=process_batch)

@@ -5,6 +5,7 @@ Only the CLI and the flows see ``Settings``; parsers and loaders get plain argum
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -12,11 +13,23 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from latinno import pipeline_version
+from latinno.cron import CRON_FIELDS, cron_field_problem
 from latinno.errors import ConfigError
+from latinno.marker import Marker
 from latinno.vocabulary import COUNTRY_BY_PREFIX, LANGS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 ENV_DB = "LATINNO_DB"
@@ -96,7 +109,7 @@ class SourceSettings(_Section):
 class PolitenessSettings(_Section):
     rate: NonNegativeFloat = 2.0
     concurrency: PositiveInt = 2
-    user_agent: str = "latinno-pipeline/0.1 (research data pipeline; +{contact})"
+    user_agent: str = "latinno-pipeline/{version} (research data pipeline; +{contact})"
     contact: str = "https://github.com/latinno-pipeline/latinno-pipeline"
     obey_robots: bool = True
     # A robots.txt Crawl-delay above this is not obeyed by crawling slower: the host is not
@@ -116,16 +129,18 @@ class PolitenessSettings(_Section):
         if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise ValueError("expected one line of text naming the project and {contact}")
         try:
-            value.format(contact="")
+            value.format(contact="", version="")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
-                f"only {{contact}} may be written in braces (literal braces as {{{{ }}}}): {exc}"
+                f"placeholders are {{contact}} and {{version}} only (literal braces as "
+                f"{{{{ }}}}), not {exc}"
             ) from None
         return value
 
     @property
     def user_agent_header(self) -> str:
-        return self.user_agent.format(contact=self.contact)
+        """The User-Agent sent: the template with the contact and this pipeline's version."""
+        return self.user_agent.format(contact=self.contact, version=pipeline_version())
 
     @property
     def placeholder_contact(self) -> bool:
@@ -146,16 +161,53 @@ class HttpSettings(_Section):
     max_failure_share: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
+class MarkerSettings(_Section):
+    """``parser.marker``: how a page marks an applying option (latinno.marker)."""
+
+    kind: Literal["class", "attribute", "image", "style", "tag"] = "class"
+    name: str | None = None
+    values: list[str] = ["active"]
+    marks: Literal["applying", "not_applying"] = "applying"
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> MarkerSettings:
+        self.rule()  # the rule's own checks, named under parser.marker
+        return self
+
+    def rule(self) -> Marker:
+        try:
+            return Marker(self.kind, tuple(self.values), self.name, self.marks)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class ParserSettings(_Section):
-    active_classes: list[str] = ["active"]
+    # The old form of the marker: a class on applying options (kept working; see rule()).
+    active_classes: list[str] | None = None
+    marker: MarkerSettings | None = None
     extra_labels: dict[str, dict[str, list[str]]] = {}
 
     @field_validator("active_classes")
     @classmethod
-    def _some_class(cls, value: list[str]) -> list[str]:
-        if not value:
+    def _some_class(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
             raise ValueError("expected at least one class name, such as 'active'")
         return value
+
+    @model_validator(mode="after")
+    def _one_marker(self) -> ParserSettings:
+        if self.marker is not None and self.active_classes is not None:
+            raise ValueError(
+                "set parser.marker or parser.active_classes, not both (active_classes [x] is "
+                "marker {kind: class, values: [x]})"
+            )
+        return self
+
+    def rule(self) -> Marker:
+        """The marker in use: ``parser.marker``, else the classes of ``active_classes``."""
+        if self.marker is not None:
+            return self.marker.rule()
+        return Marker.of_classes(self.active_classes or ["active"])
 
     @field_validator("extra_labels")
     @classmethod
@@ -196,7 +248,29 @@ class ScheduleSettings(_Section):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("expected a 5-field cron expression such as '0 3 * * 1'")
+        for text, field in zip(value.split(), CRON_FIELDS, strict=True):
+            problem = cron_field_problem(text, field)
+            if problem:
+                raise ValueError(f"{problem}; expected a cron expression such as '0 3 * * 1'")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)  # ZoneInfoNotFoundError is a KeyError; a malformed key ValueError
+        except (KeyError, ValueError, OSError):
+            raise ValueError(
+                "not an IANA time zone; expected a name such as Europe/Berlin or UTC"
+            ) from None
+        return value
+
+
+# Settings a config file may still carry from before issue 20; each is ignored with a warning.
+REMOVED_RUNNER_KEYS: tuple[str, ...] = ("parse_workers", "pool_min_pages", "engine", "dask_address")
+_WARNED: set[str] = set()
 
 
 class RunnerSettings(_Section):
@@ -206,30 +280,26 @@ class RunnerSettings(_Section):
     # A batch is at most this many seconds of fetching at the polite rate, so loading keeps
     # pace with fetching (a run killed at 60% of its requests has most of them loaded).
     batch_seconds: PositiveFloat = 30.0
-    parse_workers: PositiveInt = 2
-    # A run parses in its own process until it has this many pages to parse: starting the
-    # workers costs more than they save below it (bench/results/peer.md). 0: always the workers.
-    pool_min_pages: NonNegativeInt = 500
-    # Where parse batches run: Prefect's process pool here, or a Dask cluster (prefect-dask).
-    engine: Literal["local", "dask"] = "local"
-    # An existing cluster's scheduler (tcp://host:8786); empty with engine dask: a LocalCluster.
-    dask_address: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        """Settings of the parse engine that is gone (issue 20): old files still load."""
+        if isinstance(data, dict) and (old := [k for k in REMOVED_RUNNER_KEYS if k in data]):
+            names = ", ".join(f"runner.{k}" for k in old)
+            if names not in _WARNED:  # config is read by the CLI and again by the flow
+                _WARNED.add(names)
+                log.warning(
+                    "%s ignored: no longer used (a refresh parses in its own process)", names
+                )
+            data = {k: v for k, v in data.items() if k not in REMOVED_RUNNER_KEYS}
+        return data
 
     def pages_per_batch(self, rate: float) -> int:
         """``batch_size``, or fewer at a polite rate: ``batch_seconds`` of fetching."""
         if rate <= 0:
             return self.batch_size
         return max(MIN_BATCH_PAGES, min(self.batch_size, int(rate * self.batch_seconds)))
-
-    @field_validator("dask_address")
-    @classmethod
-    def _scheduler_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("tcp", "tls", "ws", "wss", "inproc") or not parts.netloc:
-            raise ValueError("expected a Dask scheduler address such as tcp://10.0.0.5:8786")
-        return value
 
 
 class QuerySettings(_Section):
@@ -255,6 +325,11 @@ class GuardSettings(_Section):
     # A run that would withdraw more of the known active cases (and more than one) is held:
     # a site answering 404 everywhere is in trouble, not emptied.
     max_withdrawal_share: Annotated[float, Field(ge=0, le=1)] = 0.1
+    # A run where more than this share of the pages show an option list with none or all of
+    # its options applying cannot tell what applies (the marker does not fit): held.
+    max_uniform_list_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # ... judged at min_pages pages, or at the end of a run that parsed at least this many.
+    min_marker_pages: PositiveInt = 10
 
 
 class ReleaseSettings(_Section):
@@ -296,7 +371,7 @@ def parse_settings(data: Any, source: str) -> Settings:
         return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        problem = first["msg"]
+        problem = first["msg"].removeprefix("Value error, ")  # pydantic's, for our own checks
         if first["type"] == "extra_forbidden":
             problem = "unknown setting (check its spelling and section)"
         elif first["type"] == SECRET_ERROR:
@@ -332,6 +407,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     """Read config.yaml once; ``LATINNO_DB`` and ``LATINNO_BASE_URL`` override it.
 
     A missing default file means built-in defaults; a missing explicit file is an error.
+    Relative paths of a file (and the defaults it leaves) are relative to that file's folder.
     """
     env = dict(os.environ) if env is None else env
     explicit = path is not None
@@ -342,6 +418,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     elif explicit:
         raise ConfigError(str(path), "(file)", "file not found")
     settings = parse_settings(data, str(path))
+    if path.exists():
+        settings = anchored(settings, path.parent, str(path))
     overrides: dict[str, Any] = {}
     if env.get(ENV_DB):
         overrides["warehouse"] = {"path": env[ENV_DB]}
@@ -373,3 +451,40 @@ def override(settings: Settings, changes: dict[str, dict[str, Any]], source: str
     for section, values in changes.items():
         data[section].update(values)
     return parse_settings(data, source)
+
+
+# Settings that name a file or folder: relative to the config file that holds them.
+PATH_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("warehouse", "path"),
+    ("export", "dir"),
+    ("release", "dir"),
+    ("report", "path"),
+)
+
+
+def anchored(settings: Settings, folder: Path, source: str) -> Settings:
+    """``settings`` with each relative path of PATH_SETTINGS made relative to ``folder`` (a
+    config file's), so ``--config /abs/x.yaml`` means the same from any working directory."""
+    if folder == Path("."):
+        return settings
+    changes: Overrides = {}
+    for section, key in PATH_SETTINGS:
+        value = Path(getattr(getattr(settings, section), key))
+        if not value.is_absolute():
+            changes.setdefault(section, {})[key] = str(folder / value)
+    return override(settings, changes, source) if changes else settings
+
+
+def config_file(path: Path | None) -> Path | None:
+    """The file a command reads: ``path`` (``--config``), else ./config.yaml if there is one."""
+    if path is not None:
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def describe_config(path: Path | None) -> str:
+    """Which config a command used, for the one line every command prints."""
+    found = config_file(path)
+    if found is None:
+        return f"none: no config.yaml in {Path.cwd()} and no --config; built-in defaults"
+    return str(found.resolve())

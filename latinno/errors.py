@@ -19,7 +19,7 @@ def _restore(cls: type[LatinnoError], args: tuple[Any, ...], state: dict[str, An
 class LatinnoError(Exception):
     """Base of all expected failures; ``exit_code`` is what the CLI exits with.
 
-    Errors cross process boundaries (parse workers, Dask), so every subclass must survive
+    Errors cross process boundaries (a process pool, Prefect), so every subclass must survive
     pickling. ``BaseException`` pickles as ``cls(*self.args)``, which fails for any subclass whose
     ``__init__`` takes other arguments than its message (``PageParseError(url, reason)``); this
     ``__reduce__`` restores ``args`` and the attributes instead, so new subclasses need nothing.
@@ -132,10 +132,6 @@ class ExportError(WarehouseError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
-
-
-class ParseEngineError(LatinnoError):
-    """The configured parse engine cannot start (runner.engine, runner.dask_address)."""
 
 
 class RefreshRunningError(LatinnoError):

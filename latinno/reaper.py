@@ -1,7 +1,7 @@
 """No process outlives the command that started it, even one killed with -9.
 
-A refresh starts Prefect's temporary API server and parse worker processes. Killed with
-SIGKILL, the command cannot stop them, and they would run on, orphaned. ``watch_over(pid)``
+A refresh starts Prefect's temporary API server (a process of its own). Killed with
+SIGKILL, the command cannot stop it, and it would run on, orphaned. ``watch_over(pid)``
 starts a tiny watcher process (``python -m latinno.reaper PID``) that notes the command's
 descendants every half second and, once the command is gone, ends those still running: SIGTERM,
 then SIGKILL after a grace period. Linux only (it reads /proc); elsewhere it does nothing.

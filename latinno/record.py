@@ -27,6 +27,18 @@ class ParseIssue:
 
 
 @dataclass(frozen=True, slots=True)
+class OptionCount:
+    """One Means/Ends/Policy-cycle list a page showed: how many of its options the parser
+    found and how many it read as applying under the configured marker. Every real page lists
+    every option, so a list read with none or all applying on most pages says the marker does
+    not fit the site (the drift guard holds such a run; ``latinno calibrate`` learns one)."""
+
+    list: str
+    found: int
+    applying: int
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     text: str
     url: str
@@ -34,10 +46,11 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class CaseRecord:
-    """One case page in one language, normalized to the codes of VOCABULARY.md.
+    """One case page in one language, normalized to the codes of docs/vocabulary.md.
 
     Not content: the page's identity (url, case_id, lang), the country name as shown (its code
-    is content), the parse issues and the parser version.
+    is content), how the option lists were read (``option_counts``), the parse issues and the
+    parser version.
 
     ``sections_present`` says which ``PAGE_PARTS`` the page showed; a part it lacks is unknown:
     its fields are None / () here, NULL in the warehouse, and the record carries an issue for
@@ -68,6 +81,8 @@ class CaseRecord:
     sections_present: tuple[str, ...] = field(
         default=PAGE_PARTS, metadata=content("sections", parts=PAGE_PARTS)
     )
+    # Not content: the evidence of how the lists were read (a list not shown has no entry).
+    option_counts: tuple[OptionCount, ...] = field(default_factory=tuple)
     issues: tuple[ParseIssue, ...] = field(default_factory=tuple)
     parser_version: str = ""
 
@@ -93,6 +108,7 @@ class CaseRecord:
                 values[column.name] = tuple(values[column.name] or ())
         for column in of_kind(CASE_COLUMNS, "sources"):
             values[column.name] = tuple(Source(**s) for s in values.get(column.name) or ())
+        values["option_counts"] = tuple(OptionCount(**c) for c in values.get("option_counts") or ())
         values["issues"] = tuple(ParseIssue(**i) for i in values.get("issues") or ())
         return cls(**values)
 

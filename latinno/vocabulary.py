@@ -63,7 +63,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "co_governance": {"en": "Co-Governance", "es": "Co-gobernanza", "pt": "Cogovernança"},
 }
 
-# Values of four fields stay English on es/pt pages (SITE.md), so they carry only "en".
+# Values of four fields stay English on es/pt pages (docs/site.md), so they carry only "en".
 FIELD_TERMS: dict[str, tuple[Term, ...]] = {
     "formalization": (
         Term("constitution_or_legislation", {"en": "embedded in the constitution/legislation"}),

@@ -1,6 +1,6 @@
 """``parse_case``: one case page's bytes and URL in, one ``CaseRecord`` out.
 
-How the page is read (SITE.md: the markup is unknown, the visible text is known):
+How the page is read (docs/site.md: the markup is unknown, the visible text is known):
 
 1. Decode (parsers.decoding), build the BeautifulSoup tree with the lxml builder, strained to
    ``<body>`` and the ``<link>``/``<base>`` elements (parsers.soup), and turn ``<body>`` into a
@@ -18,6 +18,8 @@ How the page is read (SITE.md: the markup is unknown, the visible text is known)
    heading or any of its labels is on the page, a design field when its label has a value
    after it, Means/Ends/Policy cycle when the heading is there and lists at least one of its
    options. A missing section gets an issue of its own, so unknown never reads as "no".
+7. How each list shown was read (``option_counts``: options found, options applying); a list
+   read with none or all applying gets an issue naming the marker in use (parsers.options).
 """
 
 from __future__ import annotations
@@ -29,12 +31,26 @@ from urllib.parse import urljoin
 from bs4.element import Tag
 
 from latinno.errors import PageParseError
+from latinno.marker import DEFAULT_MARKER, Marker
 from latinno.pages import page_key
-from latinno.record import PAGE_PARTS, RECORD_FIELDS, CaseRecord, ParseIssue, Source
+from latinno.record import (
+    PAGE_PARTS,
+    RECORD_FIELDS,
+    CaseRecord,
+    OptionCount,
+    ParseIssue,
+    Source,
+)
 from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, Labels, build_labels
 from parsers.decoding import Decoded, decode_body, decode_page
 from parsers.design import Design, find_markers, read_design
-from parsers.options import read_options
+from parsers.options import (
+    OptionScopes,
+    OptionsRead,
+    find_options,
+    option_scopes,
+    read_options,
+)
 from parsers.preface import Preface, read_country, read_description, read_preface
 from parsers.sections import (
     CASE_SECTIONS,
@@ -163,31 +179,49 @@ def _layout(body: bytes, url: str, stream: Stream, labels: Labels) -> _Layout:
 
 
 def _options(
-    stream: Stream, layout: _Layout, labels: Labels, active_classes: Sequence[str]
-) -> tuple[dict[str, tuple[str, ...]], set[str], list[ParseIssue]]:
-    """Marked codes of Means, Ends and Policy cycle, the lists shown, an issue per list not."""
+    stream: Stream, layout: _Layout, labels: Labels, marker: Marker
+) -> tuple[dict[str, tuple[str, ...]], set[str], list[OptionCount], list[ParseIssue]]:
+    """Marked codes of Means, Ends and Policy cycle, the lists shown and how they were read,
+    an issue per list not shown and per list read with none or all of its options applying."""
     by_section = layout.by_section
     present = [name for name in OPTION_LISTS if name in by_section]
-    read: dict[str, tuple[str, ...] | None] = {}
+    read: dict[str, OptionsRead | None] = {}
     if present:
         first = min(by_section[n].end for n in present)
         last = max(layout.zone_end[n] for n in present)
-        read = read_options(stream, first, last, labels, active_classes, present)
+        read = read_options(stream, first, last, labels, marker, present)
     options: dict[str, tuple[str, ...]] = {}
     shown: set[str] = set()
+    counts: list[OptionCount] = []
     issues: list[ParseIssue] = []
     for name in OPTION_LISTS:
-        codes = read.get(name)
-        options[name] = codes or ()
-        if codes is not None:
+        got = read.get(name)
+        options[name] = got.codes if got is not None else ()
+        if got is not None:
             shown.add(name)
+            counts.append(OptionCount(name, got.found, len(got.codes)))
+            if not got.codes or len(got.codes) == got.found:
+                issues.append(_uniform_issue(name, got, marker))
         elif name in by_section:
             issues.append(
                 ParseIssue(name, None, f"section '{name}' lists none of its options: not read")
             )
         else:
             issues.append(ParseIssue(name, None, f"section '{name}' not found on the page"))
-    return options, shown, issues
+    return options, shown, counts, issues
+
+
+def _uniform_issue(name: str, got: OptionsRead, marker: Marker) -> ParseIssue:
+    """A list read with none or all of its options applying: true of some cases, but on most
+    pages it means the marker does not fit the site."""
+    how = "none" if not got.codes else "all"
+    return ParseIssue(
+        name,
+        f"{len(got.codes)} of {got.found} apply",
+        f"section '{name}': {how} of its {got.found} options read as applying under "
+        f"parser.marker ({marker.describe()}); if that is wrong for this case, run "
+        "`latinno calibrate`",
+    )
 
 
 def _description_and_design(
@@ -230,10 +264,17 @@ def parse_case(
     *,
     charset: str | None = None,
     labels: Labels | None = None,
-    active_classes: Sequence[str] = ("active",),
+    marker: Marker | None = None,
+    active_classes: Sequence[str] | None = None,
 ) -> CaseRecord:
-    """Parse one case page. Raises only ``PageParseError`` (not a case page, empty, cut off)."""
+    """Parse one case page. Raises only ``PageParseError`` (not a case page, empty, cut off).
+
+    ``marker`` is the rule telling applying options (``parser.marker``); ``active_classes``,
+    the old form, stands for a class rule. Default: class ``active`` marks applying options.
+    """
     labels = labels or default_labels()
+    if marker is None:
+        marker = Marker.of_classes(active_classes) if active_classes else DEFAULT_MARKER
     page = _read_page(body, url, charset)
     stream = page.stream
     layout = _layout(body, url, stream, labels)
@@ -253,7 +294,7 @@ def parse_case(
         shown.add(_DESIGN)
     else:
         issues.append(ParseIssue(_DESIGN, None, f"section '{_DESIGN}' not found on the page"))
-    options, shown_lists, missing = _options(stream, layout, labels, active_classes)
+    options, shown_lists, counts, missing = _options(stream, layout, labels, marker)
     shown |= shown_lists
     issues.extend(missing)
     sources = _page_sources(stream, layout, page.canonical or url)
@@ -283,6 +324,43 @@ def parse_case(
         policy_cycle=options["policy_cycle"],
         sources=tuple(sources),
         sections_present=tuple(part for part in PAGE_PARTS if part in shown),
+        option_counts=tuple(counts),
         issues=tuple(issues),
         parser_version=PARSER_VERSION,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PageOptions:
+    """A case page's option lists as calibration reads them (``parsers.calibration``): each
+    list shown with its options' scopes, the option sections whose heading is missing, and
+    the stream (for labels nobody placed)."""
+
+    url: str
+    case_id: int
+    lang: str
+    title: str | None
+    lists: dict[str, OptionScopes]
+    missing: tuple[str, ...]
+    stream: Stream
+
+
+def page_options(
+    body: bytes, url: str, *, charset: str | None = None, labels: Labels | None = None
+) -> PageOptions:
+    """Read a page as ``parse_case`` does up to its option lists, without any marker.
+    Raises ``PageParseError`` for what is not a case page."""
+    labels = labels or default_labels()
+    page = _read_page(body, url, charset)
+    stream = page.stream
+    layout = _layout(body, url, stream, labels)
+    preface = read_preface(stream, layout.headings[0].first, labels)
+    present = [name for name in OPTION_LISTS if name in layout.by_section]
+    lists: dict[str, OptionScopes] = {}
+    if present:
+        first = min(layout.by_section[n].end for n in present)
+        last = max(layout.zone_end[n] for n in present)
+        lists = option_scopes(find_options(stream, first, last, labels, present))
+    missing = tuple(name for name in OPTION_LISTS if name not in layout.by_section)
+    url = page.canonical or url
+    return PageOptions(url, page.case_id, page.lang, preface.title, lists, missing, stream)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import warnings
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, SoupStrainer
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from bs4.builder import ParserRejectedMarkup
 from bs4.element import Tag
+from bs4.filter import SoupStrainer
 
 from latinno.errors import PageParseError
 from parsers.stream import attribute

@@ -96,7 +96,7 @@ def text_key(text: str) -> str:
     """Lookup key of a visible text, as ``latinno.vocabulary.normalize_label`` folds labels.
 
     Unlike ``normalize_label`` it keeps a final colon: "Formalization:" is a help text, never a
-    label (SITE.md), so the colon must survive the lookup.
+    label (docs/site.md), so the colon must survive the lookup.
     """
     text = " ".join(text.split())
     if not text.isascii():

@@ -1,16 +1,26 @@
 """The parser's version, stored on every record.
 
 Rule: any change that can alter the output of ``parse_case`` for the same bytes, URL, labels and
-active classes (a field's value, an issue's field/raw, ordering, decoding, text normalization)
+marker (a field's value, an issue's field/raw, ordering, decoding, text normalization)
 MUST bump this version, so that stored records can be told apart and re-parsed. Pure refactors
 and speed-ups with identical output keep it. Format: ``MAJOR.MINOR``; bump MAJOR when the record
 contract itself changes.
 
 Changelog:
 
-- 2.1: NUL characters in a page (which HTML parsing turns into U+FFFD) are said in an issue on
-  field ``encoding`` ("3 NUL characters (the first at character 1200), replaced"); 2.0 replaced
+- 3.1: NUL characters in a page (which HTML parsing turns into U+FFFD) are said in an issue on
+  field ``encoding`` ("3 NUL characters (the first at character 1200), replaced"); 3.0 replaced
   them silently (issue 24).
+- 3.0: the record contract gains ``option_counts`` (issue 19): for each Means/Ends/Policy-cycle
+  list shown, how many options were found and how many read as applying. Output changes for
+  the same bytes:
+  - a list shown with none or all of its options applying gets an issue on the list's field
+    (raw "0 of 4 apply" / "4 of 4 apply") naming the marker in use (2.0: no issue);
+  - the marker is a declared rule (``parser.marker``: class, attribute, image, style or tag
+    signal, on applying or on not-applying options) looked for in the option's whole scope:
+    its element, its own ancestors up to the list and their descendants (2.0: the class on
+    the named element or its ancestors only). With the default rule every fixture page and
+    generated page reads the same codes as in 2.0.
 - 2.0: the record contract gains ``sections_present``: which parts of the page it showed
   (``latinno.record.PAGE_PARTS``: Institutional design, each design field with a value, Means,
   Ends, Policy cycle), so the warehouse can tell "not on the page" (NULL) from "no" (issue 9).
@@ -41,4 +51,4 @@ Changelog:
 - 1.0: first release.
 """
 
-PARSER_VERSION = "2.1"
+PARSER_VERSION = "3.1"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from _prefect_support import prefect_api_url
 
 from latinno.vocabulary import codes_for
 
@@ -81,6 +83,7 @@ def run_refresh(**params: Any) -> dict[str, Any]:
     ``base_url``, ``db``, ``languages``, ``rate`` and ``concurrency`` override settings."""
     from flows.refresh import refresh
 
+    prefect_api_url()  # the session's Prefect server, which PREFECT_API_URL names
     params.setdefault("rate", 0)
     params.setdefault("concurrency", 4)
     overrides: dict[str, dict[str, Any]] = params.pop("overrides", {})
@@ -91,11 +94,26 @@ def run_refresh(**params: Any) -> dict[str, Any]:
     return asyncio.run(refresh(overrides=overrides, **params))
 
 
-def quiet_cli_env(tmp_path: Path) -> dict[str, str]:
+def copy_refreshed(refreshed: dict[str, Any], into: Path) -> dict[str, Any]:
+    """A private copy of the session's ``refreshed_site`` (conftest.py): its site folder and
+    warehouse file in ``into``, for a test that changes them."""
+    shutil.copytree(refreshed["site"], into / "site")
+    shutil.copy2(refreshed["db"], into / "w.duckdb")
+    return {**refreshed, "site": into / "site", "db": into / "w.duckdb"}
+
+
+def quiet_cli_env(tmp_path: Path, *, temporary_server: bool = False) -> dict[str, str]:
     """The environment of a CLI run in a test: a private Prefect home, and no logging level
-    inherited from the test session, so the CLI must quieten Prefect by itself."""
+    inherited from the test session, so the CLI must quieten Prefect by itself.
+
+    The run reports to the session's Prefect server (tests/_prefect_support.py), or with
+    ``temporary_server`` to none, so that Prefect starts its temporary one as on a first run."""
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
     env.pop("PREFECT_LOGGING_LEVEL", None)
+    if temporary_server:
+        env.pop("PREFECT_API_URL", None)
+    else:
+        env["PREFECT_API_URL"] = prefect_api_url()
     return env
 
 

@@ -1,6 +1,6 @@
 """Hand-written case pages for the parser's unit tests, independent of fixtures/html.
 
-Each page is built from visible text only (the labels and values of VOCABULARY.md) in one of
+Each page is built from visible text only (the labels and values of docs/vocabulary.md) in one of
 several markup styles, so a test can check that the same text in other markup reads the same.
 """
 

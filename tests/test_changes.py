@@ -107,6 +107,7 @@ def test_release_lists_exactly_the_changed_cases_and_fields(history: dict[str, A
     assert f"- means: {next(r for r in history['expected'] if r[3] == 'means')[4]} → " in md
 
 
+@pytest.mark.process
 def test_changes_command_agrees_with_the_release(history: dict[str, Any]) -> None:
     release_rows = _csv_rows((history["second"].path / "changes.csv").read_text(encoding="utf-8"))
     db, out = str(history["db"]), str(history["out"])
@@ -139,6 +140,7 @@ def test_changes_command_agrees_with_the_release(history: dict[str, Any]) -> Non
     assert any(str(NEW_ID) in line and "Brand-new council" in line for line in lines)
 
 
+@pytest.mark.process
 def test_unknown_since_and_a_hand_edited_release_are_one_line(
     history: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -217,3 +219,30 @@ def test_refresh_with_edits_and_removals_gives_exactly_those_changes(tmp_path: P
     # What the latest run changed, by default, is the same.
     done = latinno("changes", "--db", str(db), "--format", "csv")
     assert _csv_rows(done.stdout) == rows
+
+
+def test_the_table_shows_whole_old_and_new_values_wrapped() -> None:
+    from latinno.release.changes import ChangeReport, render
+    from latinno.release.states import Change
+
+    prefix = "Participatory budgeting of the municipality of Rosario, Santa Fe, with "
+    old, new = prefix + "neighbourhood assemblies", prefix + "district councils since 2002"
+    report = ChangeReport("the previous run r1", "2026-03-04", [
+        Change("changed", 1003, "Rosario", "description", old, new),
+        Change("changed", 1152, "Hackathon", "means", '["e_participation"]',
+               '["deliberation","e_participation"]'),
+    ])  # fmt: skip
+    text = render(report, "table", 80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "…" not in text
+    # Each value is there whole, read back column by column across its wrapped lines.
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("case"))
+    header = lines[start]
+    old_at, new_at = header.index("old"), header.index("new")
+    body = lines[start + 1 :]
+    olds = "".join(line[old_at:new_at].strip() for line in body)
+    news = "".join(line[new_at:].strip() for line in body)
+    assert old.replace(" ", "") in olds.replace(" ", "")
+    assert new.replace(" ", "") in news.replace(" ", "")
+    assert '["deliberation","e_participation"]' in news.replace(" ", "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import subprocess
@@ -12,11 +11,14 @@ from pathlib import Path
 import pytest
 import typer.main
 import yaml
+from _flow_support import quiet_cli_env
 
 from latinno.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "html"
+
+pytestmark = pytest.mark.process  # commands run as processes: not in `make unit`
 
 
 def _commands() -> list[list[str]]:
@@ -117,8 +119,8 @@ def test_deployment_carries_the_configured_schedule_and_parameters(tmp_path: Pat
 def test_refresh_cli_run_is_quiet_and_exits_zero(tmp_path: Path) -> None:
     from latinno.sitemodel.server import run_server_in_thread
 
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
-    env.pop("PREFECT_LOGGING_LEVEL", None)  # the CLI must quieten Prefect by itself
+    # A first run on a machine: no PREFECT_API_URL, so Prefect starts its temporary server.
+    env = quiet_cli_env(tmp_path, temporary_server=True)  # the CLI must quieten Prefect itself
     db = tmp_path / "cli.duckdb"
     with run_server_in_thread(FIXTURES, sitemap=True) as server:
         proc = latinno(
@@ -170,8 +172,7 @@ def test_refresh_on_a_locked_database_fails_in_one_line_naming_the_holder(tmp_pa
     assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"warehouse": {"lock_timeout_s": 1}}))
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
-    env.pop("PREFECT_LOGGING_LEVEL", None)
+    env = quiet_cli_env(tmp_path)
     try:
         proc = latinno(
             "refresh",
@@ -203,23 +204,3 @@ def test_version_comes_from_the_package_metadata() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"latinno {version('latinno-pipeline')}\n"
     assert latinno("--help").stdout.count("--version") == 1
-
-
-NO_PANDAS = """
-import sys
-from latinno.cli.refresh import arrow_without_pandas
-arrow_without_pandas()
-import pyarrow as pa
-column = pa.array(["a", None], pa.string())  # a refresh's conversions
-print("pandas" in sys.modules, column.null_count)
-import pandas  # still importable, for whatever needs it later
-print("pandas" in sys.modules)
-"""
-
-
-def test_a_refresh_converts_lists_to_arrow_without_importing_pandas() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", NO_PANDAS], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["False", "1", "True"]

@@ -63,7 +63,8 @@ def test_environment_overrides(tmp_path: Path) -> None:
     settings = load_settings(path, env=env)
     assert str(settings.warehouse.path) == "b.duckdb"
     assert settings.source.base_url == "http://127.0.0.1:9"
-    assert str(load_settings(path, env={}).warehouse.path) == "a.duckdb"
+    # Relative to the config file, not to where the command runs (issue 21).
+    assert load_settings(path, env={}).warehouse.path == tmp_path / "a.duckdb"
 
 
 def test_bad_env_override_is_named(tmp_path: Path) -> None:
@@ -147,6 +148,7 @@ def test_missing_explicit_file_and_bad_yaml(tmp_path: Path) -> None:
         load_settings(bad, env={})
 
 
+@pytest.mark.process
 def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"warehouse": {"lock_timeout_s": "soon"}}))
@@ -161,3 +163,90 @@ def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, proc.stderr
     assert "warehouse.lock_timeout_s" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("schedule", "key", "problem"),
+    [
+        ({"timezone": "Mars/Olympus"}, "schedule.timezone", "not an IANA time zone"),
+        ({"timezone": "../etc/passwd"}, "schedule.timezone", "not an IANA time zone"),
+        ({"cron": "61 * * * *"}, "schedule.cron", "minute 61 is outside 0-59"),
+        ({"cron": "0 24 * * *"}, "schedule.cron", "hour 24 is outside 0-23"),
+        ({"cron": "0 3 0 * *"}, "schedule.cron", "day of month 0 is outside 1-31"),
+        ({"cron": "0 3 * 13 *"}, "schedule.cron", "month 13 is outside 1-12"),
+        ({"cron": "0 3 * * 8"}, "schedule.cron", "day of week 8 is outside 0-7"),
+        ({"cron": "*/0 3 * * *"}, "schedule.cron", "minute '*/0': the step after /"),
+        ({"cron": "0 3 * * monday"}, "schedule.cron", "day of week 'monday' is not a number"),
+        ({"cron": "0 3 * *"}, "schedule.cron", "expected a 5-field cron expression"),
+    ],
+)
+def test_a_bad_schedule_is_refused_when_the_config_is_read(
+    tmp_path: Path, schedule: dict[str, str], key: str, problem: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"schedule": schedule}))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    message = str(caught.value)
+    assert message.startswith(f"{path}: setting '{key}': {problem}"), message
+    assert "\n" not in message and "Value error" not in message
+
+
+GOOD_CRONS = ["0 3 * * 1", "*/15 * * * *", "0 0-6/2 1,15 jan-jun mon-fri", "30 4 * * 7"]
+
+
+@pytest.mark.parametrize("cron", [*GOOD_CRONS, "0 3 ? * SUN"])
+def test_good_schedules_pass(tmp_path: Path, cron: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"schedule": {"cron": cron, "timezone": "America/Sao_Paulo"}}))
+    assert load_settings(path, env={}).schedule.cron == cron
+
+
+def test_serve_with_a_bad_timezone_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"schedule": {"timezone": "Mars/Olympus"}}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "serve", "--config", str(path)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"latinno: error: {path}: setting 'schedule.timezone': not an IANA time zone; expected "
+        "a name such as Europe/Berlin or UTC (got 'Mars/Olympus')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        ({"parser": {"marker": {"kind": "colour"}}}, "parser.marker.kind", "'class'"),
+        (
+            {"parser": {"marker": {"kind": "attribute", "values": ["true"]}}},
+            "parser.marker",
+            "name",
+        ),
+        ({"parser": {"marker": {"values": []}}}, "parser.marker", "at least one"),
+        ({"parser": {"marker": {"marks": "yes"}}}, "parser.marker.marks", "applying"),
+        (
+            {"parser": {"marker": {"values": ["on"]}, "active_classes": ["on"]}},
+            "parser",
+            "not both",
+        ),
+    ],
+)
+def test_bad_marker_names_key(data: dict, key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "my.yaml")
+    assert (info.value.key, fragment in info.value.problem) == (key, True), info.value
+
+
+def test_marker_rule_and_the_old_active_classes_setting() -> None:
+    from latinno.marker import Marker
+
+    shipped = load_settings(REPO / "config.yaml", env={}).parser.rule()
+    assert shipped == Marker("class", ("active",), None, "applying")
+    old = parse_settings({"parser": {"active_classes": ["on", "sel"]}}, "x").parser.rule()
+    assert old == Marker("class", ("on", "sel"), None, "applying")
+    aria = {"kind": "attribute", "name": "aria-checked", "values": ["true"]}
+    rule = parse_settings({"parser": {"marker": aria}}, "x").parser.rule()
+    assert rule == Marker("attribute", ("true",), "aria-checked", "applying")

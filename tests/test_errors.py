@@ -1,7 +1,7 @@
-"""Every error type survives pickling and Dask's serialization (issue 13, part 1).
+"""Every error type survives pickling (issue 13, part 1).
 
-Parse workers and Dask workers send exceptions back to the parent by pickling them; an error that
-cannot be rebuilt there turns one bad page into a crashed run. The classes are found by walking
+Errors cross processes pickled (a process pool, Prefect's results); an error that cannot be
+rebuilt there turns one bad page into a crashed run. The classes are found by walking
 ``LatinnoError``'s subclasses, so a class added later is covered without touching this file.
 """
 
@@ -13,7 +13,6 @@ import typing
 from typing import Any
 
 import pytest
-from distributed.protocol import deserialize, serialize
 
 import latinno.errors
 from latinno.errors import LatinnoError
@@ -82,13 +81,6 @@ def test_error_round_trips_through_pickle(cls: type[LatinnoError]) -> None:
         restored = pickle.loads(pickle.dumps(error, protocol=protocol))
         _assert_same(error, restored)
         assert getattr(restored, "__notes__", None) == ["while parsing batch 3"]
-
-
-@pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
-def test_error_round_trips_through_dask(cls: type[LatinnoError]) -> None:
-    error = _instance(cls)
-    header, frames = serialize(error, on_error="raise")
-    _assert_same(error, deserialize(header, frames))
 
 
 def test_page_parse_error_keeps_url_and_reason_after_pickling() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from latinno.sitemodel.build_fixtures import FIXTURES_DIR, build, dump_expected
+from latinno.sitemodel.build_fixtures import FIXTURES_DIR, build, bundled_site, dump_expected
 from latinno.sitemodel.cases import fixture_cases
 from latinno.sitemodel.expected import EXPECTED_FIELDS, expected_record
 from latinno.sitemodel.render import escape, render_page
@@ -64,3 +64,13 @@ def test_truncated_edge_page_stops_before_the_design_section() -> None:
     data = (EDGE / "truncated.html").read_bytes()
     assert b"<h1" in data and b"Institutional design" not in data and b"</html>" not in data
     assert data.startswith(b"<!DOCTYPE html>")
+
+
+def test_the_bundled_site_an_installed_package_serves_is_the_committed_one() -> None:
+    """What `latinno demo` and `latinno site serve` serve without a checkout (issue 22)."""
+    committed = sorted(p.relative_to(FIXTURES_DIR) for p in FIXTURES_DIR.glob("*/case/*/*"))
+    with bundled_site() as root:
+        rendered = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+        assert rendered == committed
+        assert all((root / p).read_bytes() == (FIXTURES_DIR / p).read_bytes() for p in rendered)
+    assert not root.exists()

@@ -1,7 +1,9 @@
-"""The code's layout rules, checked on the source: no module shadows the standard library, and
-the layers import only downwards (the base ``latinno`` modules → parsers → flows/warehouse →
-latinno.report/latinno.release → latinno.cli). Everything the given layout does not name lives in
-the one project namespace ``latinno``; nothing else generic reaches the top of site-packages."""
+"""The code's layout rules, checked on the source: no module shadows the standard library; every
+package imports only downwards (the base ``latinno`` modules → parsers → flows/warehouse →
+latinno.report/latinno.release → latinno.cli; latinno.sitemodel on the base modules alone), and
+nothing imports the benchmarks or the tests; no module above 400 lines or function above 80, in
+every package and in bench/. Everything the given layout does not name lives in the one project
+namespace ``latinno``; nothing else generic reaches the top of site-packages."""
 
 from __future__ import annotations
 
@@ -27,10 +29,30 @@ PACKAGES = (
     "warehouse",
 )
 
-# What each base layer must never import (dotted prefixes of the imported module).
+# What each package must never import (dotted prefixes of the imported module): nothing above
+# it, and no code shipped only beside the package (benchmarks, tests). Report and release are
+# siblings that import neither each other nor anything that fetches or orchestrates; the site
+# model is our model of someone else's server, so it knows nothing of the pipeline.
+BESIDE = frozenset({"bench", "tests"})
+ABOVE_FLOWS = frozenset({"prefect", "flows", "httpx"})
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "latinno": frozenset({"parsers", "flows", "warehouse", "prefect", *UPPER}),
-    "parsers": frozenset({"flows", "warehouse", "prefect", "httpx", "duckdb", "pyarrow", *UPPER}),
+    "latinno": frozenset({"parsers", "flows", "warehouse", "prefect", *UPPER, *BESIDE}),
+    "parsers": frozenset(
+        {"flows", "warehouse", "prefect", "httpx", "duckdb", "pyarrow", *UPPER, *BESIDE}
+    ),
+    "warehouse": frozenset({"flows", "prefect", "httpx", *UPPER, *BESIDE}),
+    "flows": frozenset({*UPPER, *BESIDE}),
+    "latinno/report": frozenset(
+        {*ABOVE_FLOWS, "latinno.cli", "latinno.release", "latinno.sitemodel", *BESIDE}
+    ),
+    "latinno/release": frozenset(
+        {*ABOVE_FLOWS, "latinno.cli", "latinno.report", "latinno.sitemodel", *BESIDE}
+    ),
+    "latinno/sitemodel": frozenset(
+        {"parsers", "warehouse", *ABOVE_FLOWS, "latinno.cli", "latinno.report"}
+        | {"latinno.release", *BESIDE}
+    ),
+    "latinno/cli": BESIDE,
 }
 
 
@@ -90,8 +112,12 @@ def test_no_module_shares_a_name_with_the_standard_library() -> None:
     assert clashes == []
 
 
+def test_every_package_has_its_layer_rule() -> None:
+    assert sorted(FORBIDDEN) == sorted(PACKAGES)
+
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_base_layers_import_nothing_above_them(package: str) -> None:
+def test_packages_import_nothing_above_them(package: str) -> None:
     offending = {
         str(path.relative_to(REPO)): matching(imported(path), FORBIDDEN[package])
         for path in modules(package)
@@ -106,15 +132,7 @@ def test_the_import_scan_sees_nested_imports() -> None:
 
 # --- Sizes (issue 8): no module above 400 lines, no function above 80 ---------------------------
 
-SIZED = (
-    "latinno",
-    "latinno/cli",
-    "latinno/report",
-    "latinno/release",
-    "parsers",
-    "flows",
-    "warehouse",
-)
+SIZED = (*PACKAGES, "bench")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 

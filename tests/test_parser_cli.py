@@ -8,11 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "fixtures" / "html"
 SEED = PAGES / "en" / "case" / "17045" / "index.html"
 ES_PAGE = PAGES / "es" / "case" / "5099" / "index.html"
 TRUNCATED = PAGES / "_edge" / "truncated.html"
+
+pytestmark = pytest.mark.process  # commands run as processes: not in `make unit`
+
 # Run the real entry point and report afterwards whether Prefect got imported.
 RUNNER = (
     "import sys\n"

@@ -10,6 +10,7 @@ import pytest
 
 from latinno.config import load_settings
 from latinno.errors import PageParseError
+from latinno.marker import Marker
 from latinno.vocabulary import Labels, build_labels
 from parsers import PARSER_VERSION, canonical_url, parse_case
 
@@ -29,9 +30,9 @@ EDGE_URLS = {
 
 
 @pytest.fixture(scope="module")
-def config() -> tuple[Labels, tuple[str, ...]]:
+def config() -> tuple[Labels, Marker]:
     settings = load_settings(ROOT / "config.yaml")
-    return build_labels(settings.parser.extra_labels), tuple(settings.parser.active_classes)
+    return build_labels(settings.parser.extra_labels), settings.parser.rule()
 
 
 def _page_id(path: Path) -> str:
@@ -55,14 +56,14 @@ def test_fixture_pages_exist() -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
-def test_page_matches_expected_record(page: Path, config: tuple[Labels, tuple[str, ...]]) -> None:
+def test_page_matches_expected_record(page: Path, config: tuple[Labels, Marker]) -> None:
     labels, active = config
     lang, _, case_id = page.parts[-4:-1]
     record = parse_case(
         page.read_bytes(),
         f"https://latinno.net/{lang}/case/{case_id}/",
         labels=labels,
-        active_classes=active,
+        marker=active,
     )
     assert record.parser_version == PARSER_VERSION
     expected = json.loads((page.parent / "expected.json").read_text(encoding="utf-8"))
@@ -70,7 +71,7 @@ def test_page_matches_expected_record(page: Path, config: tuple[Labels, tuple[st
 
 
 @pytest.mark.parametrize("page", EDGE_PAGES, ids=lambda p: p.stem)
-def test_edge_page(page: Path, config: tuple[Labels, tuple[str, ...]]) -> None:
+def test_edge_page(page: Path, config: tuple[Labels, Marker]) -> None:
     labels, active = config
     body = page.read_bytes()
     expected = json.loads(page.with_suffix(".expected.json").read_text("utf-8"))
@@ -78,9 +79,9 @@ def test_edge_page(page: Path, config: tuple[Labels, tuple[str, ...]]) -> None:
     assert url, f"{page.name}: add the URL it is parsed under to EDGE_URLS"
     if "error" in expected:
         with pytest.raises(PageParseError) as caught:
-            parse_case(body, url, labels=labels, active_classes=active)
+            parse_case(body, url, labels=labels, marker=active)
         assert expected["error"] in caught.value.reason
         assert caught.value.url == url
         return
-    record = parse_case(body, url, labels=labels, active_classes=active)
+    record = parse_case(body, url, labels=labels, marker=active)
     assert _comparable(record.to_dict()) == expected

@@ -9,7 +9,7 @@ import pytest
 from _parser_support import ENDS_EN, MEANS_EN, POLICY_EN, PageSpec, build_page
 
 from latinno.errors import PageParseError
-from latinno.record import PAGE_PARTS, RECORD_FIELDS, CaseRecord
+from latinno.record import PAGE_PARTS, RECORD_FIELDS, CaseRecord, OptionCount
 from latinno.vocabulary import build_labels
 from parsers import PARSER_VERSION, parse_case
 from parsers.design import split_participants
@@ -50,6 +50,11 @@ def test_base_page_reads_every_field() -> None:
         "policy_cycle": ["implementation"],
         "sources": [{"text": "Decree 2020", "url": "https://latinno.net/docs/decree.pdf"}],
         "sections_present": list(PAGE_PARTS),
+        "option_counts": [
+            {"list": "means", "found": 4, "applying": 1},
+            {"list": "ends", "found": 5, "applying": 2},
+            {"list": "policy_cycle", "found": 4, "applying": 1},
+        ],
         "issues": [],
         "parser_version": PARSER_VERSION,
     }
@@ -173,8 +178,12 @@ def test_a_heading_that_lists_none_of_its_options_is_not_read_as_none(section: s
 
 
 def test_a_list_whose_options_are_all_off_is_shown_and_means_no() -> None:
+    # Shown, none applies: [] and in sections_present (not NULL), with the evidence of it.
     record = parse(PageSpec(means=frozenset()))
-    assert record.means == () and record.sections_present == PAGE_PARTS and record.issues == ()
+    assert record.means == () and record.sections_present == PAGE_PARTS
+    assert issues(record) == [("means", "0 of 4 apply")]
+    assert record.option_counts[0] == OptionCount("means", 4, 0)
+    assert "class 'active' marks applying options" in record.issues[0].message
 
 
 @pytest.mark.parametrize("index", range(6))
@@ -270,13 +279,14 @@ def test_marker_on_a_wrapper_between_item_and_list() -> None:
     assert parse(body).means == ("direct_voting",)
 
 
-def test_marker_on_a_sibling_icon_is_not_the_option_element() -> None:
-    # The documented rule: the option's element or an ancestor; a sibling icon is neither.
+def test_marker_on_a_sibling_icon_in_the_option_item_marks_the_option() -> None:
+    # PARSER_VERSION 3.0: the rule is looked for in the option's whole item (the highest
+    # element holding that option alone), so an icon beside the label counts; 2.0 did not.
     body = build_page(PageSpec(means=frozenset())).replace(
         b"<li><span>Direct Voting</span></li>",
         b'<li><i class="active"></i><span>Direct Voting</span></li>',
     )
-    assert parse(body).means == ()
+    assert parse(body).means == ("direct_voting",)
 
 
 def test_configured_marker_class() -> None:

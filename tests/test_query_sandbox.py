@@ -194,6 +194,7 @@ def test_the_sandbox_holds_even_past_the_statement_check(db: Path, secret_file: 
     assert not Path(f"{secret_file}.copy.csv").exists()
 
 
+@pytest.mark.process
 def test_cli_refusals_are_one_line(db: Path, secret_file: Path, http_url: str) -> None:
     _Recorder.hits.clear()
     for sql, named in (
@@ -230,6 +231,7 @@ def test_a_long_query_is_interrupted_after_the_timeout(db: Path) -> None:
         assert run_query(con, "SELECT 42 AS n", timeout_s=5).rows == [(42,)]
 
 
+@pytest.mark.process
 def test_cli_timeout_comes_from_config(db: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("query:\n  timeout_s: 1\n", encoding="utf-8")
@@ -253,6 +255,7 @@ def test_rows_are_limited_and_the_cut_is_said(db: Path) -> None:
         assert len(run_query(con, "SELECT * FROM range(2500) t(i)").rows) == 2500
 
 
+@pytest.mark.process
 def test_cli_limits_tables_only_by_default(db: Path) -> None:
     sql = "SELECT i FROM range(1200) t(i)"
     table = latinno("query", sql, "--db", str(db))
@@ -286,6 +289,7 @@ def test_query_errors_keep_duckdbs_hints(db: Path, sql: str, hint: str) -> None:
     assert "\n" not in message and "LINE 1" not in message
 
 
+@pytest.mark.process
 def test_cli_error_keeps_the_hint_on_one_line(db: Path) -> None:
     result = latinno("query", "SELECT * FROM case_meens", "--db", str(db))
     assert result.returncode == 1

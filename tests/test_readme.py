@@ -7,16 +7,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from _flow_support import run_refresh
-
-from latinno.sitemodel.server import run_server_in_thread
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "fixtures" / "html"
 
 
 def readme_queries() -> list[str]:
@@ -36,12 +33,10 @@ def test_the_readme_has_examples() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with run_server_in_thread(FIXTURES, sitemap=True) as server:
-        summary = run_refresh(base_url=server.base_url, db=str(db), languages=["en", "es", "pt"])
-    assert summary["counts"].get("failed", 0) == 0
-    return db
+def demo_db(refreshed_site: dict[str, Any]) -> Path:
+    """The demo path's warehouse: the bundled site refreshed (the session's one, conftest.py)."""
+    assert refreshed_site["summary"]["counts"].get("failed", 0) == 0
+    return Path(refreshed_site["db"])
 
 
 @pytest.mark.parametrize("sql", readme_queries())

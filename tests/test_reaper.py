@@ -51,6 +51,7 @@ def alive(pids: dict[int, int]) -> set[int]:
     return {p for p, started in pids.items() if (s := _stat(p)) and s[1] == started}
 
 
+@pytest.mark.process
 def test_descendants_of_a_killed_process_are_ended() -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO
@@ -73,7 +74,7 @@ def test_a_killed_refresh_leaves_no_prefect_server_or_worker(tmp_path: Path) -> 
             [sys.executable, "-m", "latinno.cli", *command],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=quiet_cli_env(tmp_path),
+            env=quiet_cli_env(tmp_path, temporary_server=True),  # the server it must end
         )
 
         def serving() -> bool:

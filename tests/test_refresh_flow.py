@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from _flow_support import expected_records, run_refresh, stored_case
+from _flow_support import copy_refreshed, expected_records, run_refresh, stored_case
 
 from latinno.sitemodel.server import run_server_in_thread
 from warehouse.content import HASHED_FIELDS
@@ -27,25 +27,16 @@ CASE_FIELDS = HASHED_FIELDS  # the case-level content of a record
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the fixture site, so tests may change and delete pages."""
-    root = tmp_path_factory.mktemp("site")
-    shutil.copytree(FIXTURES, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("_edge"))
-    return root
-
-
-@pytest.fixture(scope="module")
-def loaded(site: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """First refresh of the fixture site, all three languages, discovered by its sitemap.
+def loaded(
+    refreshed_site: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """First refresh of the fixture site, all three languages, discovered by its sitemap: the
+    session's one (conftest.py), copied, so that tests here may change and delete pages.
 
     (The fixture ids are real-looking and sparse, gaps wider than max_consecutive_misses; id
     probing is tested on the generated site, whose gaps are realistic.)
     """
-    db = tmp_path_factory.mktemp("db") / "w.duckdb"
-    with run_server_in_thread(site, sitemap=True) as server:
-        summary = run_refresh(base_url=server.base_url, db=str(db), languages=["en", "es", "pt"])
-        stats = server.stats()
-    return {"db": db, "summary": summary, "stats": stats, "site": site}
+    return copy_refreshed(refreshed_site, tmp_path_factory.mktemp("loaded"))
 
 
 def test_first_refresh_loads_every_fixture_case_as_expected(loaded: dict[str, Any]) -> None:
@@ -217,16 +208,18 @@ def test_reparse_rebuilds_from_the_archive_without_network(loaded: dict[str, Any
         statuses = con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall()
     counts, failures = reparse_archive(settings)
     assert failures == []
-    assert counts["pages"] == pages
-    assert counts["parsed"] == pages
-    assert counts.get("parse_failed", 0) == 0
-    assert counts.get("new", 0) == counts.get("changed", 0) == 0
+    assert counts.pages == pages
+    assert counts.parsed == pages
+    assert counts.parse_failed == 0
+    assert counts.new == counts.changed == 0
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM case_history").fetchone() == history
         assert con.execute("SELECT case_id, status FROM cases ORDER BY 1").fetchall() == statuses
 
 
-def test_pages_failing_after_retries_exit_two_and_are_stored(tmp_path: Path) -> None:
+def test_pages_failing_after_retries_exit_two_and_are_stored(
+    tmp_path: Path, prefect_api: str
+) -> None:
     """The CLI's contract: exit 2, the failed page listed and kept in fetch_failures."""
     import subprocess
     import sys

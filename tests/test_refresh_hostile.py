@@ -1,6 +1,6 @@
 """One bad page never stops a refresh (issue 13, part 1), tried the way a user meets it.
 
-`latinno refresh` (a real process, a real Prefect flow, two parse worker processes) against our
+`latinno refresh` (a real process, a real Prefect flow) against our
 site server serving the bundled site plus hostile pages in the same batch: a maintenance page,
 an empty body, binary bytes, deep nesting, one invalid UTF-8 byte, a gzip bomb and a slow drip.
 Every good case loads, the command exits 2, and each bad page is stored with its reason.
@@ -47,7 +47,7 @@ def test_bad_pages_are_recorded_and_every_good_case_loads(tmp_path: Path) -> Non
                     "backoff_base_s": 0.05,
                     "backoff_max_s": 0.1,
                 },
-                "runner": {"parse_workers": 2, "batch_size": 400, "pool_min_pages": 0},
+                "runner": {"batch_size": 400},
             }
         )
     )

@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from importlib.metadata import version as metadata_version
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,13 @@ def released(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, str]]:
-    return con.execute(
+    """The table's columns a release holds: all but last_seen_at, which every refresh moves."""
+    rows = con.execute(
         "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
         "WHERE table_name = ? ORDER BY column_index",
         [table],
     ).fetchall()
+    return [r for r in rows if r[0] != "last_seen_at"]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]]:
@@ -396,6 +399,12 @@ def test_datapackage_validates_and_its_hashes_match(released: Path) -> None:
     ]
     assert cff["preferred-citation"]["year"] == 2017
     assert cff["references"][0]["type"] == "software"
+    # The pipeline that made it: the installed version (package metadata, issue 22).
+    pipeline = metadata_version("latinno-pipeline")
+    assert cff["references"][0]["version"] == pipeline
+    assert {"title": f"latinno-pipeline {pipeline}", "role": "wrangler"}.items() <= next(
+        c for c in package["contributors"] if c["role"] == "wrangler"
+    ).items()
 
 
 def test_excel_dialect_and_a_licence(warehouse: Path, tmp_path: Path) -> None:
@@ -472,6 +481,7 @@ def test_versions_of_one_day_and_refused_overwrites(tmp_path: Path) -> None:
     assert named.written and named.previous == f"{VERSION}.1"
 
 
+@pytest.mark.process
 def test_bad_input_is_one_line_and_writes_nothing(warehouse: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")

@@ -282,6 +282,27 @@ LAYOUT_JS = """({scroll: document.documentElement.scrollWidth, inner: window.inn
     return {x: r.x, y: r.y + window.scrollY, width: r.width, height: r.height};
   })()})"""
 
+# At phone width: the smallest text of each chart as shown (its font size times the chart's
+# scale), and each table's caption after its box is scrolled all the way right.
+PHONE_TEXT_JS = """
+Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const sizes = Array.from(svg.querySelectorAll('text'))
+    .map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+  return {id: svg.id, smallest: Math.min(...sizes)};
+})
+"""
+PHONE_CAPTIONS_JS = """
+Array.from(document.querySelectorAll('table')).map(t => {
+  const box = t.closest('.scroll');
+  box.scrollLeft = box.scrollWidth;
+  const c = t.querySelector('caption');
+  const r = c ? c.getBoundingClientRect() : null;
+  return {caption: c ? c.textContent : null, left: r && r.left, right: r && r.right,
+          height: r && r.height, scrolled: box.scrollLeft};
+})
+"""
+
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
@@ -296,7 +317,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_report(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Path:
     """The report of a real demo warehouse: `latinno demo` then `latinno report`, as a user."""
     work = tmp_path_factory.mktemp("report-browser")
     db = work / "demo.duckdb"
@@ -307,16 +328,18 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings.setdefault("politeness", {}).update(rate=0, concurrency=4)
     config = work / "config.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    # Run from the temporary folder: the demo also writes a report and a release, relative to
+    # where it runs, and those must never land in the working tree (issue 21).
     run = subprocess.run(
         [sys.executable, "-m", "latinno.cli", "demo", "--db", str(db), "--config", str(config)],
-        capture_output=True, text=True, cwd=REPO, timeout=240,
+        capture_output=True, text=True, cwd=work, timeout=240,
         env={**os.environ, **env},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     out = work / "report.html"
     made = subprocess.run(
         [sys.executable, "-m", "latinno.cli", "report", "--db", str(db), "--out", str(out)],
-        capture_output=True, text=True, cwd=REPO, timeout=60, env=dict(os.environ),
+        capture_output=True, text=True, cwd=work, timeout=60, env=dict(os.environ),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip() == str(out)
@@ -377,6 +400,15 @@ def test_demo_report_renders_in_chromium(
     _check_charts(browser, expected)
     phone = browser.evaluate(LAYOUT_JS)
     assert phone["scroll"] <= phone["inner"], "the page scrolls sideways on a phone"
+    # Every label at least 11 px (a wide chart scrolls in its box instead of shrinking more).
+    small = [c for c in browser.evaluate(PHONE_TEXT_JS) if c["smallest"] < 11]
+    assert small == [], small
+    # Every table keeps its caption in view, even scrolled to its far right.
+    captions = browser.evaluate(PHONE_CAPTIONS_JS)
+    assert captions and all(c["caption"] for c in captions), captions
+    assert any(c["scrolled"] > 0 for c in captions), "no table is wider than a phone?"
+    for c in captions:
+        assert c["height"] > 0 and c["left"] >= 0 and c["right"] <= phone["inner"], c
     (tmp_path / "report-phone.png").write_bytes(
         browser.screenshot({"x": 0, "y": 0, "width": 390, "height": 2400})
     )
@@ -400,8 +432,15 @@ def test_the_checks_see_a_request_and_a_console_error(browser: Browser, tmp_path
         encoding="utf-8",
     )
     browser.open(bad.as_uri(), 800, 600)
-    time.sleep(0.5)
-    browser.evaluate("1")  # drain events that arrived meanwhile
+
+    def seen() -> bool:
+        browser.evaluate("1")  # a round trip: drains the events that arrived meanwhile
+        asked = "http://example.invalid/x.png" in browser.requests()
+        return asked and any("boom" in e for e in browser.errors())
+
+    deadline = time.monotonic() + 30
+    while not seen() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "http://example.invalid/x.png" in browser.requests()
     assert any("boom" in e for e in browser.errors())
 

@@ -84,7 +84,7 @@ def started(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 continue
-        with suppress(ProcessLookupError):  # leftovers: flow-run and parse worker processes
+        with suppress(ProcessLookupError):  # leftovers: flow-run processes
             os.killpg(proc.pid, signal.SIGKILL)
 
 
@@ -131,7 +131,7 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
                     "http": {"backoff_base_s": 0.05, "backoff_max_s": 0.2, "max_retries": 8},
                     "warehouse": {"path": str(db)},
                     "schedule": {"cron": "* * * * *", "timezone": "UTC"},
-                    "runner": {"batch_size": 40, "parse_workers": 2, "pool_min_pages": 0},
+                    "runner": {"batch_size": 40},
                 }
             )
         )
@@ -160,10 +160,20 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
                 client, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
             )
             deployment = api(client, f"/deployments/{run['deployment_id']}")
+
+            def said_finished() -> bool:  # latinno serve: one line per run (issue 21)
+                return f"scheduled run {run['name']} finished" in logs[1].read_text()
+
+            wait_for("serve's line for the finished run", said_finished, 60, logs)
         served = logs[1].read_text(errors="replace")
-        # The README's way round a cold start: `latinno refresh` with PREFECT_API_URL set. The
-        # command ends the process itself once its exit handlers ran (cli.app.end_process);
-        # Prefect's events are sent by one of those, so the run's Completed event must arrive.
+        assert re.search(rf"UTC  scheduled run {run['name']} started", served), served
+        assert re.search(
+            rf"scheduled run {run['name']} finished: completed; run \S+: [\d,]+ new, "
+            r"[\d,]+ changed, [\d,]+ withdrawn, [\d,]+ failed in [\d,]+ s",
+            served,
+        ), served
+        # The README's way round a cold start: `latinno refresh` with PREFECT_API_URL set.
+        # Prefect's events are sent by an exit handler, so the run's Completed event must arrive.
         cli_env = dict(env, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")
         refresh = [str(BIN / "latinno"), "refresh", "--config", str(config)]
         cli_db = tmp_path / "cli.duckdb"
@@ -192,7 +202,7 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
     assert deployment["entrypoint"] == "flows.refresh.refresh"
     assert run["auto_scheduled"] is True  # the cron made it, nobody triggered it
     names = {re.sub(r"-[0-9a-f]{3}$", "", t["name"]) for t in task_runs}
-    assert {"plan-run", "fetch-batch", "process-batch", "parse-pages"} <= names, names
+    assert {"plan-run", "fetch-batch", "process-batch"} <= names, names
     assert all(t["state_type"] == "COMPLETED" for t in task_runs), [
         (t["name"], t["state_type"]) for t in task_runs if t["state_type"] != "COMPLETED"
     ]

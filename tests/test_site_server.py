@@ -247,6 +247,7 @@ def test_stats_count_in_flight_and_per_second(site: Path) -> None:
 SERVE = ("site", "serve", "--port", "0", "--root")
 
 
+@pytest.mark.process
 def test_cli_serve_prints_its_url_first(site: Path) -> None:
     proc = subprocess.Popen(
         [
@@ -282,6 +283,7 @@ def test_cli_serve_prints_its_url_first(site: Path) -> None:
         (["site", "generate", "--out", "OUT", "--pages", "0"], "--pages 0"),
         (["site", "serve", "--root", "OUT/missing"], "missing: site root is not a folder"),
         (["site", "serve", "--root", "OUT", "--faults", "1.5"], "--faults 1.5"),
+        (["site", "serve", "--root", "OUT", "--marking", "colour"], "--marking colour"),
     ],
 )
 def test_site_commands_name_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
@@ -401,6 +403,27 @@ def test_slow_drip_sends_a_byte_per_pause_and_stops_when_the_client_leaves(site:
         assert server.stats()["in_flight"] == 0  # the drip noticed the client left
 
 
+@pytest.mark.process
+def test_cli_serve_without_a_root_serves_the_bundled_site_anywhere(tmp_path: Path) -> None:
+    """No checkout needed (an installed package, issue 22): the pages are rendered, not read."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "html"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "latinno.cli", "site", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        page = httpx.get(f"{url}/es/case/17045/")
+        assert page.content == (fixtures / "es" / "case" / "17045" / "index.html").read_bytes()
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "serving the bundled site" in stderr
+
+
+@pytest.mark.process
 def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
     from latinno.sitemodel.server import HOSTILE_PAGES
 
@@ -421,3 +444,23 @@ def test_cli_serve_hostile_lists_the_hostile_pages(site: Path) -> None:
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+# --- markings (issue 19) ----------------------------------------------------------------------
+
+
+def test_a_marked_site_serves_the_same_pages_marked_another_way(tmp_path: Path) -> None:
+    from latinno.marker import Marker
+    from parsers import parse_case
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "html"
+    url_path = "/en/case/1003/"
+    with run_server_in_thread(fixtures, marking="aria") as server:
+        body = httpx.get(server.base_url + url_path).content
+    plain = (fixtures / "en" / "case" / "1003" / "index.html").read_bytes()
+    assert b'aria-checked="true"' in body and b'aria-checked="true"' not in plain
+    page = "https://latinno.net" + url_path
+    want = parse_case(plain, page)
+    got = parse_case(body, page, marker=Marker("attribute", ("true",), "aria-checked"))
+    assert (got.means, got.ends, got.policy_cycle) == (want.means, want.ends, want.policy_cycle)
+    assert parse_case(body, page).means == ()  # the class 'active' no longer marks them

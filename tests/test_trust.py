@@ -18,6 +18,7 @@ import yaml
 from _flow_support import quiet_cli_env, without_progress
 
 from latinno.sitemodel.server import run_server_in_thread
+from warehouse.db import connect
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +63,7 @@ def test_a_site_where_nothing_listens_fails_the_run_and_changes_nothing(tmp_path
         sock.bind(("127.0.0.1", 0))
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
         db = tmp_path / "w.duckdb"
+        connect(db).close()  # an existing warehouse records the failed run (a new one is not made)
         proc = refresh(tmp_path, db, base)
     assert proc.returncode == 1, proc.stderr
     (line,) = proc.stderr.strip().splitlines()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ from latinno.errors import DatabaseLockedError
 from warehouse.db import connect, writing
 from warehouse.load import load_records
 from warehouse.runs import FetchFailure, finish_run, record_fetch_failures, start_run
+
+pytestmark = pytest.mark.process  # commands run as processes: not in `make unit`
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -100,6 +104,32 @@ def test_query_formats(db: Path) -> None:
     ]
     as_table = latinno("query", sql, "--db", str(db))
     assert as_table.returncode == 0 and "Mesa" in as_table.stdout and "case_id" in as_table.stdout
+
+
+def test_query_csv_prints_values_as_they_are_and_excel_only_when_asked(db: Path) -> None:
+    sql = (
+        "SELECT -5 AS n, '-5' AS t, '+49 30 1234' AS phone, '=1+1' AS f, '' AS e, "
+        "NULL AS z, true AS b"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "query", sql, "--format", "csv", "--db", str(db)],
+        capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    # The one CSV convention (warehouse.csvfile), byte for byte: the same as export and release.
+    assert plain.stdout == b'n,t,phone,f,e,z,b\r\n-5,-5,+49 30 1234,=1+1,"",,1\r\n'
+    excel = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "query", sql, "--format", "csv",
+         "--csv-dialect", "excel", "--db", str(db)],
+        capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert excel.returncode == 0, excel.stderr
+    # As `release --csv-dialect excel`: a byte-order mark, a ' before text only (never -5).
+    assert excel.stdout.decode("utf-8") == (
+        "\ufeffn,t,phone,f,e,z,b\r\n-5,'-5,'+49 30 1234,'=1+1,\"\",,1\r\n"
+    )
+    wrong = latinno("query", sql, "--csv-dialect", "lotus", "--db", str(db))
+    assert wrong.returncode == 2 and "--csv-dialect" in wrong.stderr
 
 
 @pytest.mark.parametrize(
@@ -381,3 +411,36 @@ def test_a_truncated_file_answers_no_query(whole: Path, tmp_path: Path) -> None:
         connect(path, read_only=True)
     with pytest.raises(CorruptWarehouseError, match="truncated"), writing(path):
         pass
+
+
+def test_status_shows_each_runs_outcome_and_reason_within_80_columns(tmp_path: Path) -> None:
+    path = tmp_path / "runs.duckdb"
+    outcomes = [
+        ("r-done", "completed", None),
+        ("r-held", "held", "held: means lost on 812 of 830 cases (97.8%); nothing applied"),
+        ("r-failed", "failed", "cannot reach https://latinno.net: connection refused (robots.txt)"),
+        ("r-cut", "interrupted", "the process ended before the run finished"),
+    ]
+    with writing(path) as con:
+        load_records(con, [make_record(17001)], run_id="r0", seen_at=day(0), primary_lang="en")
+        for hours, (run_id, status, reason) in enumerate(outcomes):
+            start_run(con, run_id, day(0) + timedelta(hours=hours), {})
+            finish_run(con, run_id, day(0) + timedelta(hours=hours, minutes=5), {"new": 1},
+                       status=status, reason=reason)  # fmt: skip
+        start_run(con, "r-now", day(1), {})  # still running
+    result = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "status", "--db", str(path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # Every line but the two naming files (a path is printed whole, to be copied).
+    lines = [x for x in result.stdout.splitlines() if not x.startswith(("Config:", "Warehouse:"))]
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    head = next(line for line in lines if line.startswith("run_id") and "status" in line)
+    assert head.split() == ["run_id", "status", "s", "fetch", "304", "new", "chg", "gone", "fail"]
+    shown = {line.split()[0]: line.split()[1] for line in lines if line.startswith("r-")}
+    assert shown == {"r-now": "running", "r-cut": "interrupted", "r-failed": "failed",
+                     "r-held": "held", "r-done": "completed"}  # fmt: skip
+    text = " ".join(" ".join(lines).split())
+    for _, _, reason in outcomes[1:]:
+        assert reason is not None and " ".join(reason.split()) in text.replace("- ", "-")

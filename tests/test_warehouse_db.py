@@ -54,6 +54,7 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.process
 def test_a_patient_writer_outwaits_a_long_reader_and_names_it(db: Path, tmp_path: Path) -> None:
     reader = _reader(db, tmp_path, HOLD_S)
     held_since = time.monotonic()
@@ -98,6 +99,7 @@ def test_a_patient_writer_does_not_wait_on_a_damaged_file(tmp_path: Path) -> Non
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.process
 def test_the_lock_message_drops_duckdbs_cli_advice(db: Path, tmp_path: Path) -> None:
     reader = _reader(db, tmp_path, 60.0)
     try:

@@ -61,13 +61,12 @@ def _expected_cell(value: object) -> str:
     if value is None:
         return ""
     if value is True or value is False:
-        return str(value).lower()
+        return "1" if value else "0"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
     if isinstance(value, list):
         return "[" + ",".join(f'"{v}"' for v in value) + "]"
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return str(value)  # as it is: no formula guard unless --csv-dialect excel
 
 
 def test_same_data_gives_byte_identical_files(warehouse: Path, tmp_path: Path) -> None:
@@ -110,22 +109,64 @@ def test_parquet_and_csv_read_back_equal_the_tables(warehouse: Path, tmp_path: P
         con.close()
 
 
-def test_csv_cells_are_spreadsheet_safe_and_iso(warehouse: Path, tmp_path: Path) -> None:
+def test_csv_cells_carry_values_as_they_are_and_iso(warehouse: Path, tmp_path: Path) -> None:
     _export(warehouse, tmp_path, "csv")
     assert not list(tmp_path.glob("*.parquet"))
+    raw = (tmp_path / "cases_wide.csv").read_bytes()
+    assert raw.startswith(b"case_id,")  # no byte-order mark in plain CSV
     with open(tmp_path / "cases_wide.csv", encoding="utf-8", newline="") as handle:
         by_id = {row["case_id"]: row for row in csv.DictReader(handle)}
-    assert by_id["17001"]["title"] == "'" + FORMULA_TITLE
-    assert by_id["17001"]["description"] == '\'-5 members, "quoted"\nsecond line'
+    assert by_id["17001"]["title"] == FORMULA_TITLE
+    assert by_id["17001"]["description"] == '-5 members, "quoted"\nsecond line'
     assert by_id["17001"]["first_seen_at"] == "2026-03-02T03:00:00Z"
-    assert by_id["17001"]["means_deliberation"] == "true"
+    assert by_id["17001"]["means_deliberation"] == "1"
     assert by_id["5099"]["co_governance"] == ""
-    assert by_id["5099"]["means_deliberation"] == "false"
+    assert by_id["5099"]["means_deliberation"] == "0"
     assert by_id["1003"]["status"] == "withdrawn"
     assert by_id["1003"]["title"] == "Ação cidadã — ñandú"
     raw = (tmp_path / "case_texts.csv").read_bytes()
     assert raw.startswith(b"case_id,lang,title,description,url,")
-    assert b"'@Foro" in raw and "'+ más".encode() in raw
+    assert b",@Foro," in raw and ",+ más,".encode() in raw
+
+
+def test_the_excel_dialect_guards_formulas_as_a_release_does(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    con = _read_only(warehouse)
+    try:
+        export(con, tmp_path, "csv", "excel")
+    finally:
+        con.close()
+    for path in tmp_path.glob("*.csv"):
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path
+    with open(tmp_path / "cases_wide.csv", encoding="utf-8-sig", newline="") as handle:
+        by_id = {row["case_id"]: row for row in csv.DictReader(handle)}
+    assert by_id["17001"]["title"] == "'" + FORMULA_TITLE
+    assert by_id["17001"]["description"] == '\'-5 members, "quoted"\nsecond line'
+    assert by_id["1003"]["title"] == "Ação cidadã — ñandú"
+    assert by_id["17001"]["means_deliberation"] == "1"
+
+
+@pytest.mark.parametrize(("fmt", "dialect"), [("all", "plain"), ("csv", "plain"),
+                                               ("parquet", "plain"), ("csv", "excel")])  # fmt: skip
+def test_the_datapackage_is_valid_for_frictionless_in_every_format(
+    warehouse: Path, tmp_path: Path, fmt: str, dialect: str
+) -> None:
+    import frictionless
+
+    con = _read_only(warehouse)
+    try:
+        export(con, tmp_path, fmt, dialect)  # type: ignore[arg-type]
+    finally:
+        con.close()
+    report = frictionless.validate(tmp_path / "datapackage.json")
+    assert report.valid, report.flatten(["taskName", "type", "note"])[:5]
+    package = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    assert len(package["resources"]) == (22 if fmt == "all" else 11)
+    if fmt != "parquet":
+        # Frictionless read every CSV row against the schema (types, enums, keys), not only
+        # the hashes: a wrong schema fails here.
+        assert sum(task.stats.get("rows") or 0 for task in report.tasks) > 20
 
 
 def test_datapackage_describes_every_file(warehouse: Path, tmp_path: Path) -> None:
@@ -153,7 +194,7 @@ def test_codebook_has_labels_codes_and_missing_share(warehouse: Path, tmp_path: 
     co = by_key[("cases", "co_governance")]
     assert (co["type"], co["allowed_codes"], co["missing_pct"]) == (
         "BOOLEAN",
-        "true | false",
+        "1 | 0",  # as CSV holds them
         25.0,  # 1 of 4 cases
     )
     means = by_key[("case_means", "means")]
@@ -237,6 +278,7 @@ def _writable(folder: Path) -> bool:
     return True
 
 
+@pytest.mark.process
 def test_export_into_a_file_or_an_unwritable_folder_is_one_line(
     warehouse: Path, tmp_path: Path
 ) -> None:
@@ -273,9 +315,9 @@ def test_a_list_the_page_did_not_show_is_null_in_every_export(
     assert None not in {v for k, v in by_id[2004].items() if k.startswith(("ends_", "policy_"))}
     with open(tmp_path / "cases_wide.csv", encoding="utf-8", newline="") as handle:
         rows = {row["case_id"]: row for row in csv.DictReader(handle)}
-    assert {rows["2004"][c] for c in means} == {""}  # an empty cell, never "false"
-    assert rows["5099"]["means_deliberation"] == "false"
-    assert rows["2004"]["ends_accountability"] == "true"
+    assert {rows["2004"][c] for c in means} == {""}  # an empty cell, never 0
+    assert rows["5099"]["means_deliberation"] == "0"
+    assert rows["2004"]["ends_accountability"] == "1"
     with open(tmp_path / "cases.csv", encoding="utf-8", newline="") as handle:
         cases = {row["case_id"]: row for row in csv.DictReader(handle)}
     assert json.loads(cases["2004"]["sections_present"]) == list(WITHOUT_MEANS)

@@ -2,24 +2,20 @@
 (zstd) and/or CSV, described by a Frictionless ``datapackage.json``.
 
 Determinism: rows are ordered by each table's key, columns keep table order, nothing written
-depends on the clock or the machine, so the same data gives byte-identical files. CSV is UTF-8
-with a header, ``\\r\\n`` line ends (RFC 4180), ISO 8601 UTC timestamps (``...Z``), booleans as
-``true``/``false``, lists as JSON text, NULL as an empty cell (a boolean of a list the page did
-not show is NULL: unknown, not false); a text cell starting with ``= + - @``, tab or CR gets
-a leading ``'`` so spreadsheets show it instead of running it as a formula.
+depends on the clock or the machine, so the same data gives byte-identical files. CSV follows
+the project's one convention (``warehouse.csvfile``, the same as a release's): values as they
+are, booleans 1/0, NULL an empty cell (a boolean of a list the page did not show is NULL:
+unknown, not 0); ``--csv-dialect excel`` adds the spreadsheet guards.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +25,8 @@ import pyarrow.parquet as pq
 
 from latinno.errors import ExportError
 from latinno.vocabulary import COUNTRIES, LANGS
+from warehouse.csvfile import CsvDialect, table_csv
+from warehouse.datapackage import SchemaField, field_type, resource, schema
 from warehouse.views import allowed_values
 
 Format = Literal["parquet", "csv", "all"]
@@ -67,22 +65,6 @@ CODEBOOK = ExportTable(
     "Every exported column: type, label, allowed codes, percent missing.",
 )
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-_FRICTIONLESS_TYPES = {
-    "BOOLEAN": "boolean",
-    "INTEGER": "integer",
-    "BIGINT": "integer",
-    "SMALLINT": "integer",
-    "DOUBLE": "number",
-    "FLOAT": "number",
-    "TIMESTAMP": "datetime",
-    "DATE": "date",
-    "VARCHAR": "string",
-    "VARCHAR[]": "array",
-    "JSON": "string",
-}
-
 
 def _allowed_codes() -> dict[str, tuple[str, ...]]:
     """Allowed values by column name, shared by every table that has the column: the coded
@@ -92,37 +74,6 @@ def _allowed_codes() -> dict[str, tuple[str, ...]]:
     allowed["lang"] = LANGS
     allowed["country_code"] = tuple(c.code for c in COUNTRIES)
     return allowed
-
-
-def safe_cell(value: Any) -> str:
-    """One CSV cell: the text a spreadsheet shows, never a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat() + ("Z" if value.tzinfo is None else "")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, list):  # e.g. cases.sections_present: a JSON array, as Frictionless reads
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_value)
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
-def json_value(value: Any) -> Any:
-    """JSON for what json.dumps cannot write: ISO timestamps (UTC ``Z``), text for the rest."""
-    if isinstance(value, datetime | date):
-        return safe_cell(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, spec: ExportTable) -> list[tuple[str, str, str]]:
@@ -160,7 +111,9 @@ def codebook(con: duckdb.DuckDBPyConnection) -> pa.Table:
             rows["column_name"].append(column)
             rows["type"].append(dtype)
             rows["label"].append(comment)
-            rows["allowed_codes"].append(" | ".join(allowed.get(column, ())) or None)
+            # Booleans as a CSV cell holds them (and Stata/SPSS of a release).
+            codes = ("1", "0") if dtype == "BOOLEAN" else allowed.get(column, ())
+            rows["allowed_codes"].append(" | ".join(codes) or None)
             missing.append(round(100.0 * (total - have) / total, 2) if total else 0.0)
     table = pa.table(
         {
@@ -180,27 +133,18 @@ _CODEBOOK_LABELS = {
     "table_name": "Exported table (file name without extension).",
     "position": "Position of the column in the table, from 1.",
     "column_name": "Column name.",
-    "type": "DuckDB type of the column.",
+    "type": "DuckDB type of the column (BOOLEAN: 1/0 in CSV).",
     "label": "What the column holds.",
     "allowed_codes": "Allowed values, separated by ' | ' (empty: free text or number).",
     "missing_pct": "Percent of rows where the column is empty (NULL).",
 }
 
 
-def _csv_bytes(table: pa.Table) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.column_names)
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    for row in zip(*columns, strict=True):
-        writer.writerow([safe_cell(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
-
-
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", store_schema=True)
-    return sink.getvalue().to_pybytes()
+    data: bytes = sink.getvalue().to_pybytes()  # pyarrow is untyped (pyproject.toml)
+    return data
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -216,17 +160,6 @@ def _write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _field(column: str, dtype: str, label: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    field: dict[str, Any] = {
-        "name": column,
-        "type": _FRICTIONLESS_TYPES.get(dtype, "string"),
-        "description": label,
-    }
-    if allowed and field["type"] == "string":
-        field["constraints"] = {"enum": list(allowed)}
-    return field
 
 
 def export_file_names() -> set[str]:
@@ -272,7 +205,12 @@ def _stale_files(out_dir: Path, keep: set[str], previous: dict[str, str]) -> lis
     return sorted(stale)
 
 
-def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -> list[Path]:
+def export(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    fmt: Format = "all",
+    dialect: CsvDialect = "plain",
+) -> list[Path]:
     """Write every export table in ``fmt`` plus datapackage.json; returns the files written.
 
     Files of an earlier export that this one does not write (another format, a table no longer
@@ -281,7 +219,7 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -
     be written is ExportError naming it.
     """
     try:
-        return _export(con, out_dir, fmt)
+        return _export(con, out_dir, fmt, dialect)
     except OSError as exc:
         if isinstance(exc, NotADirectoryError | FileExistsError):
             problem = "cannot export here: it is a file, or lies under one, not a folder"
@@ -294,7 +232,21 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format = "all") -
         ) from None
 
 
-def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format) -> list[Path]:
+def _schema_fields(
+    columns: list[tuple[str, str, str]], allowed: dict[str, tuple[str, ...]]
+) -> list[SchemaField]:
+    """Fields with an enum only where every value is one of the codes: a text column, not a
+    list (a JSON array in CSV) nor a boolean."""
+    fields = []
+    for column, dtype, label in columns:
+        codes = allowed.get(column, ()) if field_type(dtype) == "string" else ()
+        fields.append(SchemaField(column, dtype, label, () if dtype.endswith("]") else codes))
+    return fields
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format, dialect: CsvDialect
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = _previous_export(out_dir)
     formats = ("parquet", "csv") if fmt == "all" else (fmt,)
@@ -312,35 +264,26 @@ def _export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format) -> list[
         else:
             table = _fetch(con, spec)
             columns = _columns(con, spec)
+        fields = _schema_fields(columns, allowed if spec is not CODEBOOK else {})
         for kind in formats:
-            data = _csv_bytes(table) if kind == "csv" else _parquet_bytes(table)
+            data = table_csv(table, dialect) if kind == "csv" else _parquet_bytes(table)
             path = out_dir / f"{spec.name}.{kind}"
             _write(path, data)
             written.append(path)
-            resource: dict[str, Any] = {
-                "name": f"{spec.name}-{kind}" if fmt == "all" else spec.name,
-                "path": path.name,
-                "title": spec.name,
-                "description": spec.description,
-                "format": kind,
-                "mediatype": "text/csv" if kind == "csv" else "application/vnd.apache.parquet",
-                "bytes": len(data),
-                "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-            }
-            if kind == "csv":
-                resource["encoding"] = "utf-8"
-                resource["dialect"] = {"delimiter": ",", "lineTerminator": "\r\n", "header": True}
-            resource["schema"] = {
-                "fields": [
-                    _field(c, t, label, allowed.get(c, ()) if spec is not CODEBOOK else ())
-                    for c, t, label in columns
-                ],
-                "primaryKey": list(spec.order_by),
-                "missingValues": [""],
-            }
-            resources.append(resource)
+            resources.append(
+                resource(
+                    f"{spec.name}-{kind}" if fmt == "all" else spec.name,
+                    path.name,
+                    data,
+                    description=spec.description,
+                    fmt=kind,
+                    mediatype="text/csv" if kind == "csv" else "application/vnd.apache.parquet",
+                    table_schema=schema(fields, spec.order_by, csv_booleans=kind == "csv"),
+                    bom=dialect == "excel",
+                )
+            )
     package = {
-        "profile": "tabular-data-package",
+        "profile": "data-package",
         "name": "latinno",
         "title": "LATINNO: Innovations for Democracy in Latin America (case data)",
         "description": "Cases of democratic innovation published at https://latinno.net, "

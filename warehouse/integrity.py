@@ -263,7 +263,7 @@ def _verify_blocks(path: Path, layout: _Layout) -> None:
     """Compare every block in use with its stored checksum (DuckDB's: xor of 8-byte words
     times a constant, seeded with 5381), as DuckDB does when it reads one."""
     try:
-        import numpy as np  # only this full check needs it (locked, via pyreadstat)
+        import numpy as np  # only this full check needs it (a runtime dependency)
     except ImportError:  # pragma: no cover - then DuckDB verifies blocks as it reads them
         return
 

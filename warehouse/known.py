@@ -10,8 +10,9 @@ import duckdb
 
 def stale_cases(con: duckdb.DuckDBPyConnection, parser_version: str) -> set[int]:
     """Cases whose rows may not reflect their archived pages, so they are re-read, not
-    revalidated: parsed by another parser version, or with a page archived after the case was
-    last applied (a run the drift guard held archived its pages but applied nothing)."""
+    revalidated: parsed by another parser version, with a page archived after the case was
+    last applied (a run the drift guard held archived its pages but applied nothing), or with
+    pages archived and no row at all (a first run into a fresh warehouse that was held)."""
     rows = con.execute(
         """
         SELECT case_id FROM cases WHERE parser_version <> $version
@@ -19,6 +20,8 @@ def stale_cases(con: duckdb.DuckDBPyConnection, parser_version: str) -> set[int]
         SELECT p.case_id
         FROM pages AS p JOIN cases AS c ON p.case_id = c.case_id AND p.lang = c.lang
         GROUP BY p.case_id, c.last_seen_at HAVING max(p.fetched_at) > c.last_seen_at
+        UNION
+        SELECT p.case_id FROM pages AS p ANTI JOIN cases AS c ON p.case_id = c.case_id
         """,
         {"version": parser_version},
     ).fetchall()

@@ -52,14 +52,28 @@ ORDER BY 1
         ),
         _table(
             con,
-            f"Last {runs} runs",
+            f"Last {runs} runs (a run id starts with its UTC start; reasons below)",
             f"""
-SELECT run_id, started_at, finished_at, discovered, fetched, not_modified, new, changed,
-       withdrawn, failed, round(duration_s, 1) AS duration_s
+SELECT run_id,
+       coalesce(status, CASE WHEN finished_at IS NULL THEN 'running' ELSE 'completed' END)
+           AS status,
+       CAST(round(duration_s) AS INTEGER) AS s, fetched AS fetch, not_modified AS "304", new,
+       changed AS chg, withdrawn AS gone, failed AS fail
 FROM runs ORDER BY started_at DESC LIMIT {int(runs)}
 """,
         ),
     ]
+    reasons = con.execute(
+        f"""
+SELECT run_id, status, reason FROM (
+    SELECT * FROM runs ORDER BY started_at DESC LIMIT {int(runs)}
+) WHERE reason IS NOT NULL AND reason <> '' ORDER BY started_at DESC
+"""
+    ).fetchall()
+    if reasons:
+        tables.append(
+            Table("Why those runs did not complete", ["run_id", "status", "reason"], reasons)
+        )
     failures = open_failures(con)
     tables.append(
         Table(

@@ -1,7 +1,7 @@
 """Command-line interface. ``main`` turns every LatinnoError into one line and its exit code.
 
 Command modules import their heavy dependencies (Prefect, DuckDB, lxml) inside the command, so
-``latinno parse|query|export|status`` start without loading Prefect.
+only the commands that orchestrate (``refresh``, ``serve``, ``demo``) load Prefect.
 """
 
 from __future__ import annotations
@@ -10,16 +10,37 @@ import sys
 
 # Each command module adds its commands to ``app`` when imported (plain imports: a missing
 # module is an error, never skipped); they import heavy dependencies inside the commands.
-from latinno.cli import parse, refresh, release, report, site_model, warehouse  # noqa: F401
-from latinno.cli.app import app, is_verbose, own_the_process
+from latinno.cli import (  # noqa: F401
+    calibrate,
+    deploy,
+    parse,
+    refresh,
+    release,
+    report,
+    site_model,
+    warehouse,
+)
+from latinno.cli.app import app, is_verbose
 from latinno.errors import LatinnoError
 
 KEPT = "what was written before stays (a refresh's run is marked interrupted)"
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+def verbose_first(args: list[str]) -> list[str]:
+    """``-v`` is an option of ``latinno`` itself; given after the command (``latinno refresh
+    -v``) it is moved before it, as a user means it. Arguments after ``--`` stay as they are."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in VERBOSE_FLAGS]
+    if not flags:
+        return args
+    return [*flags, *(a for a in args[:end] if a not in VERBOSE_FLAGS), *args[end:]]
+
 
 def main() -> None:
     # Standalone mode handles usage errors and --help; our own errors pass through to here.
-    own_the_process()
+    sys.argv[1:] = verbose_first(sys.argv[1:])
     try:
         app()
     except LatinnoError as exc:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
+from latinno import pipeline_version
 from latinno.config import Overrides, Settings, resolve_settings
 
 app = typer.Typer(
@@ -39,19 +42,11 @@ DbOption = Annotated[
 _state: dict[str, Any] = {"verbose": False}
 
 
-def package_version() -> str:
-    """The installed version of this project (its package metadata)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("latinno-pipeline")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed; run `make` or `pip install -e .`)"
-
-
 def _print_version(value: bool) -> None:
     if value:
-        print(f"latinno {package_version()}")
+        found = pipeline_version()
+        hint = " (not installed; run `make` or `pip install -e .`)" if found == "unknown" else ""
+        print(f"latinno {found}{hint}")
         raise typer.Exit()
 
 
@@ -94,9 +89,48 @@ def overrides_for(db: Path | None = None, **flags: Any) -> Overrides:
     return changes
 
 
-def settings_for(config: Path | None, db: Path | None = None, **flags: Any) -> Settings:
-    """Read config once and apply command-line overrides (``--db``, source/politeness flags)."""
-    return resolve_settings(config, overrides_for(db, **flags), "command line")
+def settings_for(
+    config: Path | None, db: Path | None = None, *, announce: bool = True, **flags: Any
+) -> Settings:
+    """Read config once and apply command-line overrides (``--db``, source/politeness flags).
+
+    ``announce``: say which config on stderr (``note_config``); commands that print a report
+    pass False and say it in the report.
+    """
+    settings = resolve_settings(config, overrides_for(db, **flags), "command line")
+    if announce:
+        note_config(config)
+    return settings
+
+
+def config_line(config: Path | None) -> str:
+    """``config: /abs/config.yaml`` (or that there was none): what every command says."""
+    from latinno.config import describe_config
+
+    return f"config: {describe_config(config)}"
+
+
+def note_config(config: Path | None) -> None:
+    """Commands whose stdout is data (query, changes, parse, report) say which config they
+    used on stderr, when a person is watching it; a script reading them gets its data alone."""
+    import sys
+
+    if sys.stderr.isatty():
+        print(f"latinno: {config_line(config)}", file=sys.stderr)
+
+
+def refuse_defaults_for_the_site(config: Path | None, base_url_given: bool) -> None:
+    """A command that fetches, run where there is no config.yaml and given none, stops rather
+    than crawl the real site on built-in defaults into a warehouse of the current folder."""
+    from latinno.config import ENV_BASE_URL, SourceSettings, config_file
+    from latinno.errors import LatinnoError
+
+    if config_file(config) is None and not base_url_given and not os.environ.get(ENV_BASE_URL):
+        raise LatinnoError(
+            f"no config.yaml in {Path.cwd()} and no --config: not fetching "
+            f"{SourceSettings().base_url} on built-in defaults; run where your config.yaml is, "
+            "pass --config PATH, or name the site with --base-url"
+        )
 
 
 def quiet_prefect(level: str = "WARNING") -> None:
@@ -119,40 +153,25 @@ def quiet_prefect(level: str = "WARNING") -> None:
     reap_children()
 
 
-def own_the_process() -> None:
-    """Called by ``main``: commands may end the process themselves (``end_process``)."""
-    _state["owns_process"] = True
+class Output(Console):
+    """Standard output that a reader gone early (``latinno refresh | head -1``) leaves quiet.
 
-
-def end_process(code: int) -> NoReturn:
-    """Exit with ``code`` once everything registered to run at exit has run.
-
-    A refresh leaves the interpreter with Prefect, DuckDB and Arrow loaded, and tearing them
-    down takes about 0.45 s (``bench/results/peer.md``) after the exit handlers are done: that
-    teardown is skipped. Threads are joined and exit handlers (Prefect's flush of its events
-    and logs, its temporary server's stop) run as in a normal exit. Where ``main`` does not
-    own the process (typer's test runner), this is a plain ``typer.Exit``.
+    What a command prints is for its reader; how the run ended is its exit code, which that
+    reader does not change. Rich's default on a broken pipe is to exit 1; here the rest of the
+    output is dropped (standard output pointed at the null device, as Python's documentation
+    advises for SIGPIPE, so the interpreter's last flush does not fail either) and the command
+    goes on to its own exit code.
     """
-    if not _state.get("owns_process"):
-        raise typer.Exit(code)
-    import atexit
-    import contextlib
-    import sys
-    import threading
 
-    shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is not None:  # joins non-daemon threads, as the interpreter would first
-        shutdown()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        # A reader that went away (`latinno refresh | head`) changes nothing about the run.
-        with contextlib.suppress(OSError):
-            stream.flush()
-    os._exit(code)
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def reap_children() -> None:
-    """Whatever this command starts (Prefect's server, parse workers) ends with it, even when
+    """Whatever this command starts (Prefect's server) ends with it, even when
     it is killed with -9 (latinno.reaper)."""
     if not _state.get("reaper"):
         from latinno.reaper import watch_over

@@ -104,7 +104,7 @@ def parse(
         raise typer.BadParameter("--url names one page; give exactly one PATH with it")
     settings = settings_for(config)
     labels = build_labels(settings.parser.extra_labels)
-    active = tuple(settings.parser.active_classes)
+    marker = settings.parser.rule()
     failed = 0
     for path in paths:
         try:
@@ -120,7 +120,7 @@ def parse(
             continue
         try:
             page = page_url(path, body, settings.source.base_url, url)
-            record = parse_case(body, page, labels=labels, active_classes=active)
+            record = parse_case(body, page, labels=labels, marker=marker)
         except PageParseError as exc:
             # The error names the URL it parsed under; name the file once, and that URL only
             # when it is not the file's own path.

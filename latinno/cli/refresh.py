@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import os
 import sys
-from importlib.abc import MetaPathFinder
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -22,20 +22,20 @@ from rich.table import Table
 from latinno.cli.app import (
     ConfigOption,
     DbOption,
+    Output,
     app,
-    end_process,
+    config_line,
     is_verbose,
     overrides_for,
     quiet_prefect,
     reap_children,
+    refuse_defaults_for_the_site,
     settings_for,
 )
+from latinno.cli.leftovers import no_warehouse_left_by_a_failure
 from latinno.cli.progress import with_progress
 from latinno.config import Settings, resolve_settings
 from latinno.errors import LatinnoError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_SITE = REPO_ROOT / "fixtures" / "html"
 
 EXAMPLE_QUERY = """
 SELECT c.name_en AS country, count(*) AS cases,
@@ -46,7 +46,7 @@ GROUP BY ALL ORDER BY cases DESC, country LIMIT 8
 """.strip()
 
 err = Console(stderr=True)
-out = Console()
+out = Output()  # a reader gone early changes no run's exit code
 
 
 def _languages(value: str | None) -> list[str] | None:
@@ -80,33 +80,7 @@ def _run_flow_once(params: dict[str, Any], show_progress: bool) -> dict[str, Any
     return with_progress(lambda: asyncio.run(refresh_flow(**params)), terminal=show_progress)
 
 
-def arrow_without_pandas() -> None:
-    """Keep pandas out of a refresh: 0.2 s and about 50 MB it never uses.
-
-    pyarrow imports pandas on its first conversion of a Python list, only to check whether the
-    list is a pandas object. A refresh gives Arrow plain lists and never converts Arrow to
-    pandas. pyarrow asks once and keeps the answer, so it is asked while ``import pandas``
-    fails; ``import pandas`` itself works again right after. Only in the CLI's refresh process.
-    """
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    sys.meta_path.insert(0, _NoPandas())
-    try:
-        pa.array([], pa.int8())
-    finally:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoPandas)]
-
-
-class _NoPandas(MetaPathFinder):
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname == "pandas":
-            raise ImportError("pandas is not used by a refresh")
-        return None
-
-
-def _print_summary(data: dict[str, Any]) -> int:
+def _print_summary(data: dict[str, Any], config: Path | None) -> int:
     from flows.summary import LANGUAGE_COLUMNS, RunSummary, language_rows, probe_rows, summary_rows
 
     summary = RunSummary.from_dict(data)
@@ -135,7 +109,8 @@ def _print_summary(data: dict[str, Any]) -> int:
         for numbers in probes:
             probing.add_row(*(str(n) for n in numbers))
         out.print(probing)
-    out.print(f"warehouse: {summary.db_path}")
+    out.print(config_line(config), highlight=False, soft_wrap=True)
+    out.print(f"warehouse: {summary.db_path}", highlight=False, soft_wrap=True)
     if summary.failed_urls:
         err.print(
             f"[yellow]{len(summary.failed_urls)} pages still failed; they are stored in "
@@ -188,7 +163,8 @@ def refresh(
     """Discover, fetch, archive, parse and load case pages (a Prefect flow).
 
     Exit codes: 0 every page ended fetched, not modified or gone; 2 some pages still failed
-    after retries (listed, and stored in fetch_failures); 1 a fatal error.
+    after retries (listed, and stored in fetch_failures); 3 the site-drift guard held the run
+    (nothing applied; --accept-drift applies it); 1 a fatal error.
     """
     overrides = overrides_for(
         db,
@@ -199,6 +175,7 @@ def refresh(
     )
     # Validates the overrides before Prefect starts; the flow resolves the same two values.
     settings = resolve_settings(config, overrides, "command line")
+    refuse_defaults_for_the_site(config, base_url is not None)
     _check_warehouse(settings)
     _warn_about_contact(settings)
     params = {
@@ -209,9 +186,9 @@ def refresh(
         "accept_drift": accept_drift,
         "sweep": sweep,
     }
-    arrow_without_pandas()
-    data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
-    end_process(_print_summary(data))
+    with no_warehouse_left_by_a_failure(settings.warehouse.path):
+        data = _run_flow(params, show_progress=sys.stderr.isatty() and not is_verbose())
+    raise typer.Exit(_print_summary(data, config))
 
 
 @app.command(epilog="Example: latinno reparse --db data/latinno.duckdb")
@@ -232,10 +209,11 @@ def reparse(
     """
     from flows.reparse import reparse_archive
 
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     _check_warehouse(settings)
     reap_children()
     counts, failures = reparse_archive(settings, accept_drift=accept_drift)
+    out.print(config_line(config), highlight=False, soft_wrap=True)
     table = Table(title="Reparse", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -249,7 +227,7 @@ def reparse(
         "unchanged",
         "parse_issues",
     ):
-        table.add_row(key, str(counts.get(key, 0)))
+        table.add_row(key, str(getattr(counts, key)))
     out.print(table)
     if failures:
         err.print(
@@ -264,6 +242,7 @@ def reparse(
 @app.command(epilog="Example: PREFECT_API_URL=http://127.0.0.1:4200/api latinno serve")
 def serve(
     config: ConfigOption = None,
+    db: DbOption = None,
     name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "scheduled",
 ) -> None:
     """Run the refresh on the configured cron (schedule.cron, schedule.timezone) until stopped.
@@ -271,7 +250,8 @@ def serve(
     Registers a Prefect deployment and serves it; with PREFECT_API_URL pointing at a Prefect
     server, runs show in its UI.
     """
-    settings = settings_for(config)
+    settings = settings_for(config, db, announce=False)
+    refuse_defaults_for_the_site(config, False)
     _check_warehouse(settings, refresh_running_ok=True)
     _warn_about_contact(settings)
     quiet_prefect()
@@ -282,9 +262,18 @@ def serve(
     deployment = build_deployment(settings, config, name=name)
     out.print(
         f"Serving deployment latinno-refresh/{name}: cron '{settings.schedule.cron}' "
-        f"({settings.schedule.timezone}). Stop with Ctrl+C."
+        f"({settings.schedule.timezone}). Stop with Ctrl+C.",
+        highlight=False,
     )
-    prefect_serve(deployment, print_starting_message=False)
+    out.print(
+        f"{config_line(config)}\nwarehouse: {settings.warehouse.path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    from latinno.cli.serve_log import watching
+
+    with watching(name, settings, lambda line: out.print(line, highlight=False, soft_wrap=True)):
+        prefect_serve(deployment, print_starting_message=False)
 
 
 @app.command(epilog="Example: latinno demo --db data/demo.duckdb")
@@ -292,31 +281,46 @@ def demo(
     config: ConfigOption = None,
     db: DbOption = None,
     root: Annotated[
-        Path, typer.Option("--root", help="Site to serve (the bundled fixture site).")
-    ] = BUNDLED_SITE,
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Site to serve (default: the bundled fixture site, rendered into a temporary "
+            "folder).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query.
+    """Serve the bundled site on loopback, refresh it into DuckDB, print the run and a query,
+    then write the report (report.path) and a release (release.dir).
 
-    Only the base URL differs from a real run: discovery, politeness and loading are the same
-    (the bundled server offers a sitemap, so no ids are probed).
+    The refresh is `latinno refresh` with only the base URL changed: languages, discovery,
+    politeness and loading come from the config (the bundled server offers a sitemap, so no
+    ids are probed).
     """
-    from latinno.sitemodel.server import run_server_in_thread
+    from latinno.sitemodel.build_fixtures import bundled_site
 
-    settings = settings_for(config, db)
-    if not root.is_dir():
+    settings = settings_for(config, db, announce=False)
+    if root is not None and not root.is_dir():
         raise typer.BadParameter(f"{root} is not a directory", param_hint="--root")
-    with run_server_in_thread(root, sitemap=True) as server:
-        out.print(f"Site server: {server.base_url} (serving {root})")
-        # Every language, so the demo shows the cases published only in Spanish or Portuguese.
-        overrides = overrides_for(
-            db, source__base_url=server.base_url, source__languages=["en", "es", "pt"]
-        )
-        params = {"config_path": str(config) if config else None, "overrides": overrides}
-        data = _run_flow(params, show_progress=sys.stderr.isatty())
-    code = _print_summary(data)
+    # Rendered from latinno.sitemodel rather than read from a checkout's fixtures/html, so an
+    # installed package has its demo too (no copy of the pages ships in the wheel).
+    with nullcontext(root) if root is not None else bundled_site() as served:
+        code = _demo_run(config, db, served, str(root or "the bundled site"))
     _print_example_query(settings.warehouse.path, settings.warehouse.read_lock_timeout_s)
     _publish(settings)
     raise typer.Exit(code)
+
+
+def _demo_run(config: Path | None, db: Path | None, root: Path, name: str) -> int:
+    """Serve ``root`` and refresh it as configured; returns the refresh's exit code."""
+    from latinno.sitemodel.server import run_server_in_thread
+
+    with run_server_in_thread(root, sitemap=True) as server:
+        out.print(f"Site server: {server.base_url} (serving {name})")
+        overrides = overrides_for(db, source__base_url=server.base_url)
+        params = {"config_path": str(config) if config else None, "overrides": overrides}
+        data = _run_flow(params, show_progress=sys.stderr.isatty())
+    return _print_summary(data, config)
 
 
 def _warn_about_contact(settings: Settings) -> None:

@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from latinno.cli.app import ConfigOption, DbOption, app, settings_for
+from latinno.cli.app import ConfigOption, DbOption, app, config_line, settings_for
+from latinno.cli.warehouse import CsvDialectOption, _dialect
 
 
 @app.command(
@@ -37,13 +38,7 @@ def release_command(
             show_default=False,
         ),
     ] = None,
-    csv_dialect: Annotated[
-        str,
-        typer.Option(
-            "--csv-dialect",
-            help="plain (UTF-8) or excel (UTF-8 with a byte-order mark, formula-safe text).",
-        ),
-    ] = "plain",
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -52,22 +47,21 @@ def release_command(
     The same data gives a byte-identical release; an identical one already written is left as
     it is, a different one under the same version is refused.
     """
-    if csv_dialect not in ("plain", "excel"):
-        raise typer.BadParameter(
-            f"expected plain or excel, got {csv_dialect!r}", param_hint="--csv-dialect"
-        )
-    settings = settings_for(config, db)
+    _dialect(csv_dialect)
+    settings = settings_for(config, db, announce=False)
     from latinno.release import release_for
 
     result = release_for(settings, out=out, version=version, csv_dialect=csv_dialect)
     if not result.written:
         print(f"{result.path}: release {result.version} already holds this data; nothing written")
+        print(config_line(config))
         return
     if result.counts is None:
         since = "first release"
     else:
         since = f"since {result.previous}: {result.counts.line()}"
     print(f"wrote release {result.version} to {result.path} ({result.files} files; {since})")
+    print(config_line(config))
 
 
 @app.command(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,36 @@ site_app = typer.Typer(
 app.add_typer(site_app, name="site")
 
 
+# Options of ``serve`` that change the pages served (named here so the command stays short).
+HostileOption = Annotated[
+    bool,
+    typer.Option(
+        "--hostile",
+        help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
+        "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
+    ),
+]
+RedesignOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redesign",
+        help="Serve every page as a redesigned site would: 'marker' (the class marking an "
+        "applying option renamed) or 'headings' (section headings renamed).",
+        show_default=False,
+    ),
+]
+MarkingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--marking",
+        help="Serve every page with its applying options marked another way than the "
+        "class 'active': aria, data-attr, image, icon, style or inactive-class (for "
+        "`latinno calibrate`).",
+        show_default=False,
+    ),
+]
+
+
 @site_app.command(
     "serve",
     epilog="Example: latinno site serve --port 8765 --sitemap --faults 0.2 "
@@ -30,9 +61,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (keep it loopback).")] = (
         "127.0.0.1"
     ),
-    root: Annotated[Path, typer.Option(help="Folder holding {lang}/case/{id}/index.html.")] = Path(
-        "fixtures/html"
-    ),
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding {lang}/case/{id}/index.html (default: the bundled fixture "
+            "site, rendered into a temporary folder).",
+            show_default=False,
+        ),
+    ] = None,
     faults: Annotated[
         float,
         typer.Option(help="Share of case responses that fail (500/503/429/reset/truncate/slow)."),
@@ -52,49 +88,46 @@ def serve(
         Path | None,
         typer.Option(help="robots.txt to serve (default: allow everything).", show_default=False),
     ] = None,
-    hostile: Annotated[
-        bool,
-        typer.Option(
-            "--hostile",
-            help="Also serve hostile pages at case URLs 19991-19997 (listed in the sitemap): "
-            "not a case page, double gzip, deep nesting, empty, binary, invalid UTF-8, slow drip.",
-        ),
-    ] = False,
-    redesign: Annotated[
-        str | None,
-        typer.Option(
-            "--redesign",
-            help="Serve every page as a redesigned site would: 'marker' (the class marking an "
-            "applying option renamed) or 'headings' (section headings renamed).",
-            show_default=False,
-        ),
-    ] = None,
+    hostile: HostileOption = False,
+    redesign: RedesignOption = None,
+    marking: MarkingOption = None,
 ) -> None:
     """Serve /{lang}/case/{id}/ pages, robots.txt and /__stats until interrupted.
 
     The first line printed is the server's URL, e.g. http://127.0.0.1:8765
     """
+    from latinno.sitemodel.build_fixtures import bundled_site
+
     robots_text = _checked_options(root, faults, redesign, robots)
-    _serve_until_interrupted(
-        root,
-        host=host,
-        port=port,
-        faults=faults,
-        seed=seed,
-        sitemap=sitemap,
-        sitemap_lastmod=sitemap_lastmod,
-        robots=robots_text,
-        hostile=hostile,
-        redesign=redesign,
-    )
+    if marking is not None and marking not in _MARKINGS:
+        raise LatinnoError(f"--marking {marking}: expected one of {', '.join(_MARKINGS)}")
+    with nullcontext(root) if root is not None else bundled_site() as served:
+        _serve_until_interrupted(
+            served,
+            name=str(root or "the bundled site"),
+            host=host,
+            port=port,
+            faults=faults,
+            seed=seed,
+            sitemap=sitemap,
+            sitemap_lastmod=sitemap_lastmod,
+            robots=robots_text,
+            hostile=hostile,
+            redesign=redesign,
+            marking=marking,
+        )
+
+
+# latinno.sitemodel.marking.MARKINGS, named here so that --help needs no bs4 import.
+_MARKINGS = ("aria", "data-attr", "image", "icon", "style", "inactive-class")
 
 
 def _checked_options(
-    root: Path, faults: float, redesign: str | None, robots: Path | None
+    root: Path | None, faults: float, redesign: str | None, robots: Path | None
 ) -> str | None:
     """Refuse a bad ``serve`` option in one line before anything listens; return the text of
     the robots.txt to serve, if one was named."""
-    if not root.is_dir():
+    if root is not None and not root.is_dir():
         raise LatinnoError(f"{root}: site root is not a folder (expected {{lang}}/case/{{id}}/)")
     if not 0.0 <= faults <= 1.0:
         raise LatinnoError(f"--faults {faults}: expected a share between 0 and 1, such as 0.2")
@@ -111,6 +144,7 @@ def _checked_options(
 def _serve_until_interrupted(
     root: Path,
     *,
+    name: str,
     host: str,
     port: int,
     faults: float,
@@ -120,6 +154,7 @@ def _serve_until_interrupted(
     robots: str | None,
     hostile: bool,
     redesign: str | None,
+    marking: str | None = None,
 ) -> None:
     """Run the site server, announcing its URL first (on stdout: scripts wait for that line)."""
     from latinno.sitemodel.server import serve_forever
@@ -127,7 +162,8 @@ def _serve_until_interrupted(
     def announce(url: str) -> None:
         print(url, flush=True)
         extra = ", hostile pages 19991-19997" if hostile else ""
-        print(f"serving {root} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
+        extra += f", options marked by {marking}" if marking else ""
+        print(f"serving {name} (faults {faults:g}{extra}); stats at {url}/__stats", file=sys.stderr)
 
     try:
         asyncio.run(
@@ -142,6 +178,7 @@ def _serve_until_interrupted(
                 robots=robots,
                 hostile=hostile,
                 redesign=redesign,
+                marking=marking,
                 on_ready=announce,
             )
         )

@@ -12,13 +12,32 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from latinno.cli.app import ConfigOption, DbOption, app, settings_for
+from latinno.cli.app import ConfigOption, DbOption, app, config_line, settings_for
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from warehouse.csvfile import CsvDialect
+
 QueryFormat = Literal["table", "csv", "json"]
 TABLE_ROWS = 1000  # rows `latinno query` prints as a table unless --limit says otherwise
+CsvDialectOption = Annotated[
+    str,
+    typer.Option(
+        "--csv-dialect",
+        help="CSV as it is (plain), or for Excel (excel: a byte-order mark, and a ' before "
+        "text starting with = + - @), the same in export, release and query.",
+    ),
+]
+
+
+def _dialect(name: str) -> CsvDialect:
+    from warehouse.csvfile import dialect_named
+
+    try:
+        return dialect_named(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--csv-dialect") from None
 
 
 @app.command()
@@ -31,6 +50,7 @@ def export(
         Path | None,
         typer.Option("--out", help="Directory to write (default: export.dir in config)."),
     ] = None,
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -38,15 +58,17 @@ def export(
 
     Example: latinno export --format csv --out exports/
     """
+    dialect = _dialect(csv_dialect)
     changes = {"export__format": format, "export__dir": str(out) if out else None}
-    settings = settings_for(config, db, **changes)
+    settings = settings_for(config, db, announce=False, **changes)
     from warehouse.db import reading
     from warehouse.export import export as write_export
 
     out_dir = settings.export.dir
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
-        files = write_export(con, out_dir, settings.export.format)
+        files = write_export(con, out_dir, settings.export.format, dialect)
     print(f"wrote {len(files)} files to {out_dir}")
+    print(config_line(config))
 
 
 @app.command()
@@ -63,6 +85,7 @@ def query(
             min=0,
         ),
     ] = None,
+    csv_dialect: CsvDialectOption = "plain",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -77,13 +100,14 @@ def query(
         raise typer.BadParameter(
             f"expected table, csv or json, got {format!r}", param_hint="--format"
         )
+    dialect = _dialect(csv_dialect)
     if limit is None:
         limit = TABLE_ROWS if format == "table" else 0
     settings = settings_for(config, db)
     from warehouse.db import reading
     from warehouse.query import run_query
 
-    stream = _Stream(format) if format != "table" and not limit else None
+    stream = _Stream(format, dialect) if format != "table" and not limit else None
     timeout, memory = settings.query.timeout_s, settings.query.memory_limit
     with reading(
         settings.warehouse.path, settings.warehouse.read_lock_timeout_s, memory_limit=memory
@@ -92,7 +116,7 @@ def query(
     if stream is not None:
         stream.close()
     else:
-        _print_result(result.columns, result.rows, format)  # type: ignore[arg-type]
+        _print_result(result.columns, result.rows, format, dialect)  # type: ignore[arg-type]
     if result.truncated:
         print(
             f"latinno: note: printed the first {limit:,} rows; there are more "
@@ -105,27 +129,28 @@ class _Stream:
     """csv or json rows printed as they are fetched, the same text ``_print_result`` prints,
     so a result of millions of rows never sits in memory whole."""
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, dialect: CsvDialect = "plain") -> None:
         self.fmt = fmt
+        self.dialect = dialect
         self.rows = 0
         self.header = False
 
     def __call__(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         if self.fmt == "csv":
-            import csv
+            from warehouse.csvfile import csv_bytes
 
-            from warehouse.export import safe_cell
-
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            if not self.header:
-                writer.writerow(columns)
-                self.header = True
-            writer.writerows([safe_cell(v) for v in row] for row in rows)
+            data = csv_bytes(columns, rows, self.dialect)
+            if self.header:  # the header line (and the excel byte-order mark) once only
+                data = data.split(b"\r\n", 1)[1]
+            self.header = True
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
             return
         import json
         import textwrap
 
-        from warehouse.export import json_value
+        from warehouse.csvfile import json_value
 
         for row in rows:
             text = json.dumps(
@@ -142,19 +167,19 @@ class _Stream:
             sys.stdout.write("\n]\n" if self.rows else "[]\n")
 
 
-def _print_result(columns: list[str], rows: list[tuple], fmt: QueryFormat) -> None:
+def _print_result(
+    columns: list[str], rows: list[tuple[Any, ...]], fmt: QueryFormat, dialect: CsvDialect = "plain"
+) -> None:
     if fmt == "csv":
-        import csv
+        from warehouse.csvfile import csv_bytes
 
-        from warehouse.export import safe_cell
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(csv_bytes(columns, rows, dialect))
+        sys.stdout.buffer.flush()
     elif fmt == "json":
         import json
 
-        from warehouse.export import json_value
+        from warehouse.csvfile import json_value
 
         data = [dict(zip(columns, row, strict=True)) for row in rows]
         print(json.dumps(data, ensure_ascii=False, indent=2, default=json_value))
@@ -164,12 +189,21 @@ def _print_result(columns: list[str], rows: list[tuple], fmt: QueryFormat) -> No
         Console().print(_rich_table(None, columns, rows))
 
 
-def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
+def _rich_table(
+    title: str | None, columns: list[str], rows: list[tuple[Any, ...]], compact: bool = False
+) -> Table:
+    from rich import box
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
+    if compact:  # status: no side borders, one space between columns, so 80 columns hold it
+        table = Table(
+            title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+            pad_edge=False, show_edge=False, min_width=len(title or ""),
+        )  # fmt: skip
     for column in columns:
-        table.add_column(column)
+        # A header is never cut: its column is at least that wide, and values wrap whole.
+        table.add_column(column, min_width=len(column), overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
@@ -178,15 +212,21 @@ def _rich_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...
 @app.command(epilog="Example: latinno status --db data/latinno.duckdb")
 def status(db: DbOption = None, config: ConfigOption = None) -> None:
     """Show cases by status and country, the last runs, open fetch failures and parse issues."""
-    settings = settings_for(config, db)
+    settings = settings_for(config, db, announce=False)
     from rich.console import Console
 
-    from warehouse.db import reading
+    from warehouse.db import reading, storage_note, storage_version
     from warehouse.status import status_tables
 
     with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
         tables = status_tables(con)
+        note = storage_note(settings.warehouse.path, storage_version(con))
     console = Console()
-    console.print(f"Warehouse: {settings.warehouse.path}")
+    console.print(
+        f"Config: {config_line(config).partition(': ')[2]}", highlight=False, soft_wrap=True
+    )
+    console.print(f"Warehouse: {settings.warehouse.path}", highlight=False, soft_wrap=True)
+    if note:
+        console.print(note, style="yellow", highlight=False, soft_wrap=True)
     for table in tables:
-        console.print(_rich_table(table.title, table.columns, table.rows))
+        console.print(_rich_table(table.title, table.columns, table.rows, compact=True))

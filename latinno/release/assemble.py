@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from latinno import pipeline_version
 from latinno.release.changes import changes_csv, changes_md
 from latinno.release.codebook import (
     CHANGES_COLUMNS,
@@ -25,15 +26,7 @@ from latinno.release.codebook import (
 )
 from latinno.release.codebook_text import BookContext, codebook_md
 from latinno.release.folders import SUMS, Release, sha256sums
-from latinno.release.package import (
-    CITATION,
-    SchemaField,
-    citation_cff,
-    datapackage,
-    resource,
-    schema,
-    stat_schema,
-)
+from latinno.release.package import CITATION, citation_cff, datapackage, stat_schema
 from latinno.release.snapshot import KEYLESS, Snapshot
 from latinno.release.states import (
     Counts,
@@ -43,21 +36,14 @@ from latinno.release.states import (
     release_states,
 )
 from latinno.release.statfiles import StatFiles, build_stat_files
-from latinno.release.tabular import CsvDialect, table_csv, table_parquet
+from latinno.release.tabular import table_parquet
+from warehouse.csvfile import CsvDialect, table_csv
+from warehouse.datapackage import SchemaField, resource, schema
 
 STATA_PATH = "stata/latinno_cases.dta"
 SPSS_PATH = "spss/latinno_cases.sav"
 REPORT_PATH = "report.html"
 _ENUM_COLUMNS = frozenset({"status", "lang", "country_code", "change"})
-
-
-def _pipeline_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("latinno-pipeline")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _iso(moment: datetime) -> str:
@@ -240,7 +226,7 @@ def name_files(
         previous=previous.name if previous else None,
     )
     files["codebook.md"] = codebook_md(snapshot, built.stat.variables, context)
-    pipeline = _pipeline_version()
+    pipeline = pipeline_version()
     files["CITATION.cff"] = citation_cff(
         version=name, released=created[:10], license=license, pipeline_version=pipeline
     )

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 
 from latinno.release.assemble import REPORT_PATH, Built, build_files, name_files, report_file
 from latinno.release.errors import ReleaseError
-from latinno.release.folders import check_version, list_releases, previous_release, read_files
+from latinno.release.folders import (
+    Release,
+    check_version,
+    list_releases,
+    natural_key,
+    previous_release,
+    read_files,
+)
 from latinno.release.snapshot import read_snapshot
 from latinno.release.states import Counts
 from latinno.release.tabular import CSV_DIALECTS, CsvDialect
@@ -74,6 +81,9 @@ def write_release(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-release-", dir=out_dir))
+        # mkdtemp makes a private folder (0700); renamed into place it is the release, which
+        # follows the umask like every folder and file inside it.
+        tmp.chmod(0o777 & ~_umask())
     except OSError as exc:
         _remove_empty(made)
         raise ReleaseError(
@@ -93,6 +103,12 @@ def write_release(
         shutil.rmtree(tmp, ignore_errors=True)
         if not written:
             _remove_empty(made)
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)  # the only way to read it is to set it, so set it straight back
+    os.umask(mask)
+    return mask
 
 
 def _missing_parents(folder: Path) -> list[Path]:
@@ -116,7 +132,29 @@ def _remove_empty(folders: list[Path]) -> None:
 
 def _same_base(target: Path, built: Built) -> bool:
     """Cheap first look: the version-independent files of ``target`` equal these."""
-    for relative, data in built.files.items():
+    return _same_base_files(target, built.files)
+
+
+def _holding_this_data(releases: list[Release], built: Built) -> Release | None:
+    """The newest release when its tables (csv/, parquet/) are these: a refresh that changed
+    nothing (only its run and the report differ) makes no new release."""
+    if not releases:
+        return None
+    newest = max(releases, key=lambda r: (r.created, natural_key(r.name)))
+    tables = {k: v for k, v in built.files.items() if k.startswith(("csv/", "parquet/"))}
+    held = {
+        path.relative_to(newest.path).as_posix()
+        for folder in ("csv", "parquet")
+        for path in (newest.path / folder).glob("*")
+        if path.is_file()
+    }
+    if held != set(tables):
+        return None
+    return newest if _same_base_files(newest.path, tables) else None
+
+
+def _same_base_files(target: Path, files: dict[str, bytes]) -> bool:
+    for relative, data in files.items():
         path = target / relative
         if not path.is_file() or path.stat().st_size != len(data) or path.read_bytes() != data:
             return False
@@ -140,6 +178,18 @@ def _release(
     report, report_note = report_file(Path(db_path), lock_timeout_s)
     built = build_files(snapshot, report, report_note, dialect)
     releases = list_releases(out_dir)
+    if version is None:
+        same = _holding_this_data(releases, built)
+        if same is not None:
+            return ReleaseResult(
+                same.path,
+                same.name,
+                False,
+                None,
+                None,
+                len(read_files(same.path)),
+                (same.path / REPORT_PATH).is_file(),
+            )
     day = snapshot.data_time.strftime("%Y-%m-%d")
     names = [version] if version else (day if n == 0 else f"{day}.{n}" for n in itertools.count())
     created = snapshot.data_time.replace(microsecond=0)

@@ -152,7 +152,8 @@ def _run_cutoff(con: duckdb.DuckDBPyConnection, run_id: str) -> datetime | None:
     ).fetchone()
     if row is None:
         return None
-    return max(t for t in row if t is not None)
+    newest: datetime = max(t for t in row if t is not None)
+    return newest
 
 
 def _as_moment(text: str) -> datetime | None:
@@ -270,12 +271,16 @@ def render(report: ChangeReport, fmt: str, width: int | None = None) -> str:
         ]
         heads = ("case", "change", "field", "old", "new")
         fixed = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads[:3])]
-        # The rest of the line goes to old and new, evenly; longer values end in an ellipsis.
+        # The rest of the line goes to old and new, evenly; a longer value wraps onto more
+        # lines, whole: two values cut to the same prefix would hide the change itself.
         room = max((width or 80) - sum(fixed) - 2 * (len(heads) - 1), 20)
         widths = (*fixed, room // 2, room - room // 2)
         table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1, 0, 1))
-        for head, size in zip(heads, widths, strict=True):
-            table.add_column(head, width=size, no_wrap=True, overflow="ellipsis")
+        for position, (head, size) in enumerate(zip(heads, widths, strict=True)):
+            if position < len(fixed):
+                table.add_column(head, width=size, no_wrap=True)
+            else:
+                table.add_column(head, width=size, overflow="fold")
         for row in rows:
             table.add_row(*row)
         console.print(table)

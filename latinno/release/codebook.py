@@ -79,6 +79,10 @@ _FROM_PAGE_IN: dict[tuple[str, str], str] = {
     ("parse_issues", "raw"): "Written by the parser: the text found on the page, if any.",
     ("parse_issues", "message"): "Written by the parser.",
     ("parse_issues", "url"): "The URL of the page.",
+    ("case_texts", "lang"): "The language of the page this title and description were read "
+    "from: the {lang} of its URL …/{lang}/case/{id}/.",
+    ("parse_issues", "lang"): "The language of the page the issue was found on: the {lang} "
+    "of its URL …/{lang}/case/{id}/.",
 }
 _LIST_SECTION: dict[str, str] = {}
 
@@ -94,18 +98,21 @@ for _column in CASE_COLUMNS:
     if _column.kind == "code" and _column.name in FIELD_TERMS:
         _FROM_PAGE[_column.name] = (
             f"The value after the label {_label} (Institutional design), mapped to a code; "
-            "text that matches no code is kept as it is, with a parse issue."
+            "NULL when the label is not on the page or its text matches no code (that text is "
+            "kept in parse_issues: field, raw)."
         )
     elif _column.kind == "flag":
         _FROM_PAGE[_column.name] = (
             f"The value after the label {_label} (Institutional design): yes = true (1), "
-            "no = false (0); NULL when not shown."
+            "no = false (0); NULL when not shown, or when the text is neither yes nor no (that "
+            "text is kept in parse_issues: field, raw)."
         )
     elif _column.kind == "codes":
         _LIST_SECTION[_column.name] = (
             f"the options marked as applying in the {_label} section"
             if _column.name in SECTION_HEADINGS
-            else f"the values listed after the label {_label} (Institutional design)"
+            else f"the values listed after the label {_label} (Institutional design; a value "
+            "that matches no code is left out and kept in parse_issues)"
         )
 _WIDE = {column: (name, code) for column, name, code in wide_columns()}
 _SHOWN_BY = shown_by(CASE_COLUMNS)

@@ -99,6 +99,17 @@ def _table_section(snapshot: Snapshot, data: TableData, variables: dict[str, Sta
     return "\n".join(lines)
 
 
+def _uncoded_note(variables: Sequence[StatVariable]) -> str:
+    """Said only when the data holds text outside the vocabulary (the parser writes NULL and a
+    parse issue instead, so a warehouse it loaded never does)."""
+    if not any(n >= UNCODED_FROM for v in variables for n in v.value_labels):
+        return ""
+    return (
+        f" Numbers from {UNCODED_FROM} are text outside the vocabulary that this data holds; "
+        "their label is that text."
+    )
+
+
 def _stata_section(variables: Sequence[StatVariable]) -> str:
     renamed = [v for v in variables if v.name != v.column]
     lines = [
@@ -109,8 +120,9 @@ def _stata_section(variables: Sequence[StatVariable]) -> str:
         "",
         f"- Coded variables ({', '.join(_CODED)}) are "
         "numbers with value labels: the position of the code in `vocabulary` and its English "
-        f"label (the numbers are in the `cases_wide` table below). Numbers from {UNCODED_FROM} "
-        "are page text that matched no code; their label is that text.",
+        "label (the numbers are in the `cases_wide` table below). Page text that matched no "
+        "code is missing here, as in the data; the text is in `parse_issues`."
+        + _uncoded_note(variables),
         "- True/false variables are 1/0 with the value labels yes/no; missing is `.` (Stata) or "
         "system-missing (SPSS). A list the case page did not show (its section, or the label "
         "of a list field, was not on the page) is missing in every one of its variables, "

@@ -1,14 +1,13 @@
-"""``datapackage.json`` (Frictionless) and ``CITATION.cff`` of a release.
+"""``datapackage.json`` (Frictionless) and ``CITATION.cff`` of a release; its schemas and
+resources are those of ``latinno export`` (``warehouse.datapackage``).
 
 Nothing here reads the clock: ``created`` and ``date-released`` are the data's time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from latinno.release.snapshot import Run
@@ -17,91 +16,6 @@ from latinno.release.statfiles import StatVariable
 CITATION = "Pogrebinschi, Thamy. (2017). LATINNO Dataset. Berlin: WZB."
 SITE = "https://latinno.net"
 TITLE = "LATINNO: Innovations for Democracy in Latin America (case data)"
-
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
-
-
-def field_type(duck_type: str) -> str:
-    if duck_type == "BOOLEAN":
-        return "boolean"
-    if duck_type in _INTEGER_TYPES or duck_type in ("UBIGINT", "HUGEINT"):
-        return "integer"
-    if duck_type in ("FLOAT", "DOUBLE") or duck_type.startswith("DECIMAL"):
-        return "number"
-    if duck_type.startswith("TIMESTAMP"):
-        return "datetime"
-    if duck_type == "DATE":
-        return "date"
-    return "string"
-
-
-@dataclass(frozen=True, slots=True)
-class SchemaField:
-    name: str
-    type: str  # DuckDB type
-    description: str
-    enum: tuple[str, ...] = ()
-
-
-def schema(
-    fields: Sequence[SchemaField], key: Sequence[str], *, csv_booleans: bool
-) -> dict[str, Any]:
-    out: list[dict[str, Any]] = []
-    for f in fields:
-        entry: dict[str, Any] = {
-            "name": f.name,
-            "type": field_type(f.type),
-            "description": f.description,
-        }
-        if entry["type"] == "boolean" and csv_booleans:
-            entry["trueValues"] = ["1"]
-            entry["falseValues"] = ["0"]
-        if f.enum:
-            entry["constraints"] = {"enum": list(f.enum)}
-        out.append(entry)
-    result: dict[str, Any] = {"fields": out, "missingValues": [""]}
-    if key:
-        result["primaryKey"] = list(key)
-    return result
-
-
-def resource(
-    name: str,
-    path: str,
-    data: bytes,
-    *,
-    description: str,
-    fmt: str,
-    mediatype: str,
-    table_schema: dict[str, Any],
-    bom: bool = False,
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": name,
-        "path": path,
-        "title": path.rsplit("/", 1)[-1],
-        "description": description,
-        "format": fmt,
-        "mediatype": mediatype,
-        "bytes": len(data),
-        "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-    }
-    if fmt == "csv":
-        entry["profile"] = "tabular-data-resource"
-        entry["encoding"] = "utf-8-sig" if bom else "utf-8"
-        entry["dialect"] = {
-            "delimiter": ",",
-            "lineTerminator": "\r\n",
-            "quoteChar": '"',
-            "doubleQuote": True,
-            "header": True,
-        }
-    else:
-        # Frictionless reads no Parquet/Stata/SPSS rows: it checks their size and SHA-256.
-        entry["profile"] = "data-resource"
-        entry["type"] = "file"  # frictionless-py: check the file, do not open it as a table
-    entry["schema"] = table_schema
-    return entry
 
 
 def stat_schema(variables: Sequence[StatVariable], spss: bool) -> dict[str, Any]:
@@ -211,12 +125,48 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
 
 
+def _spdx(text: str) -> list[str] | None:
+    """The SPDX identifiers of a licence expression (``MIT OR Apache-2.0``: either), or None
+    when it is not one; CITATION.cff's ``license`` takes nothing else."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    try:
+        canonical = canonicalize_license_expression(text)
+    except InvalidLicenseExpression:
+        return None
+    parts = canonical.split(" OR ")
+    if any(" " in part or "(" in part for part in parts):
+        return None  # AND, WITH, brackets: not a list of alternatives
+    return parts
+
+
+def _cff_license(license: str | None) -> list[str]:
+    """``release.license`` as CITATION.cff can hold it, whatever it says: SPDX identifiers as
+    ``license``, a URL as ``license-url``, any other text only in the message (a file
+    cffconvert --validate accepts)."""
+    if not license:
+        return []
+    ids = _spdx(license)
+    if ids is not None:
+        return (
+            [f"license: {_q(ids[0])}"]
+            if len(ids) == 1
+            else ["license:", *(f"  - {_q(i)}" for i in ids)]
+        )
+    if license.startswith(("http://", "https://")):
+        return [f"license-url: {_q(license)}"]
+    return []
+
+
 def citation_cff(
     *, version: str, released: str, license: str | None, pipeline_version: str
 ) -> bytes:
+    message = f"Please cite LATINNO as: {CITATION} Name the release you used."
+    if license and _spdx(license) is None and not license.startswith(("http://", "https://")):
+        message += f" Licence: {license}"
     lines = [
         "cff-version: 1.2.0",
-        f"message: {_q('Please cite LATINNO as: ' + CITATION + ' Name the release you used.')}",
+        f"message: {_q(message)}",
         "type: dataset",
         f"title: {_q(f'LATINNO Dataset, release {version}')}",
         f"version: {_q(version)}",
@@ -227,8 +177,7 @@ def citation_cff(
         "    given-names: Thamy",
         f"    affiliation: {_q('WZB Berlin Social Science Center')}",
     ]
-    if license:
-        lines.append(f"license: {_q(license)}")
+    lines += _cff_license(license)
     lines += [
         "preferred-citation:",
         "  type: data",

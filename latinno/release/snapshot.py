@@ -1,13 +1,14 @@
 """Everything a release holds, read from the warehouse in one read-only connection.
 
 The tables come from ``warehouse.export`` (same column selection, order and comments as
-``latinno export``) so a release and an export never disagree about what a table is.
+``latinno export``, less ``last_seen_at``) so a release and an export never disagree about what
+a table is.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,13 @@ from latinno.vocabulary import FIELD_TERMS
 from warehouse.export import EXPORT_TABLES, ExportTable, _columns, _fetch
 from warehouse.views import BRIDGES
 
-_FROM_EXPORT = {spec.name: spec for spec in EXPORT_TABLES}
+# When a page was last seen moves with every refresh, even one that changed nothing; a release
+# is its data, so it leaves that out (the datapackage names the runs it covers) and a release
+# after a no-change refresh is the same release (issue 21).
+PER_REFRESH = ("last_seen_at",)
+_FROM_EXPORT = {
+    spec.name: replace(spec, exclude=(*spec.exclude, *PER_REFRESH)) for spec in EXPORT_TABLES
+}
 
 # In the order of the issue: the wide table, the long tables, history, issues, reference data.
 RELEASE_TABLES: tuple[ExportTable, ...] = (
@@ -88,7 +95,8 @@ class Snapshot:
 
     @property
     def cases(self) -> int:
-        return self.tables["cases_wide"].table.num_rows
+        rows: int = self.tables["cases_wide"].table.num_rows  # pyarrow is untyped
+        return rows
 
 
 def _base_url(params: Any) -> str | None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from latinno.release.errors import ReleaseError
 from latinno.release.snapshot import VOCABULARY_FIELD, TableData
+from latinno.release.statlabels import integer_formats, name_label_sets
 from warehouse.views import wide_columns
 
 STATA_LABEL_BYTES = 80
@@ -65,13 +66,17 @@ def fit_bytes(text: str, limit: int) -> str:
 
 
 def shorten_label(label: str, limit: int) -> str:
-    """A label within ``limit`` bytes: without its closing parenthesis if that is enough."""
+    """A label within ``limit`` bytes: without its closing parenthesis if that is enough, else
+    cut after its last whole word that fits (a word is never cut in two)."""
     if len(label.encode("utf-8")) <= limit:
         return label
     bare = re.sub(r"\s*\([^()]*\)\.?$", "", label)
     if bare != label and len(bare.encode("utf-8")) <= limit:
         return bare
-    return fit_bytes(label, limit - 3).rstrip() + "..."
+    head = fit_bytes(label, limit - 3)
+    if not label[len(head) : len(head) + 1].isspace() and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:(") + "..."
 
 
 def _shorten_words(name: str) -> str:
@@ -285,6 +290,10 @@ def _stamp_sav(data: bytes, moment: datetime) -> bytes:
     return data[:92] + stamp.encode("ascii") + data[109:]
 
 
+def _whole(variables: Sequence[StatVariable]) -> list[str]:
+    return [v.name for v in variables if v.kind in ("coded", "dummy", "integer")]
+
+
 def build_stat_files(
     data: TableData,
     vocabulary: dict[str, list[tuple[str, str]]],
@@ -309,6 +318,7 @@ def build_stat_files(
             column_labels={v.name: v.stata_label for v in variables},
             version=14,
             variable_value_labels=_value_labels(variables, frame, STATA_VALUE_LABEL_BYTES),
+            variable_format=integer_formats(_whole(variables), spss=False),
         )
         frame = _frame(variables, values, spss=True)
         pyreadstat.write_sav(
@@ -320,7 +330,8 @@ def build_stat_files(
             note=textwrap.wrap(note, 80),
             variable_value_labels=_value_labels(variables, frame, SPSS_VALUE_LABEL_BYTES),
             variable_measure=measure,
+            variable_format=integer_formats(_whole(variables), spss=True),
         )
-        dta = _stamp_dta(dta_path.read_bytes(), moment)
+        dta = name_label_sets(_stamp_dta(dta_path.read_bytes(), moment))
         sav = _stamp_sav(sav_path.read_bytes(), moment)
     return StatFiles(tuple(variables), dta, sav)

@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-FONT = 12  # px in viewBox units
+FONT = 12  # px in viewBox units; no text of a chart is smaller
 CHAR_W = 6.6  # average width of a FONT-sized character of the system sans-serif
-HEAD_CHAR_W = 6.2  # the same at font size 11 (heatmap column headers), a little generous
+HEAD_CHAR_W = CHAR_W  # heatmap column headers, at FONT too
 ROW_H = 22
 BAR_H = 15
-WIDTH = 460
+# A phone 390 px wide has about 358 px for a chart (page.py); at this width, or a little more,
+# FONT still shows at 11 px or more, and a wider chart scrolls in its box rather than shrink
+# its text below that (page.py: svg.chart min-width).
+WIDTH = 388
 GAP = 8  # space setting a total row apart
 
 BAR_COLOR = "#2f6ea5"
@@ -195,10 +198,16 @@ def bar_chart(
             if len(series) > 1 and width >= len(inside) * CHAR_W * 0.9 + 6:
                 parts.append(
                     f'<text x="{_num(x + width / 2)}" y="{_num(y + ROW_H / 2 + 4)}" '
-                    f'text-anchor="middle" font-size="11" fill="{_ink(item.color)}">'
+                    f'text-anchor="middle" fill="{_ink(item.color)}">'
                     f"{inside}</text>"
                 )
             x += width
+        if sums[i] == 0:  # nothing to draw a bar of: a tick at zero, so the row is seen
+            parts.append(
+                f'<rect class="zero" x="{_num(left)}" y="{_num(y + (ROW_H - BAR_H) / 2)}" '
+                f'width="3" height="{BAR_H}" fill="#8c8c8c"/>'
+            )
+            x = left + 3
         parts.append(
             f'<text class="value" x="{_num(x + 4)}" y="{_num(y + ROW_H / 2 + 4)}">'
             f"{escape(totals[i])}</text>"
@@ -263,10 +272,7 @@ def heatmap(
             f'<tspan x="{_num(x)}" dy="{0 if k == 0 else 13}">{escape(line)}</tspan>'
             for k, line in enumerate(lines)
         )
-        parts.append(
-            f'<text x="{_num(x)}" y="{_num(22 + 12)}" text-anchor="middle" font-size="11">'
-            f"{spans}</text>"
-        )
+        parts.append(f'<text x="{_num(x)}" y="{_num(22 + 12)}" text-anchor="middle">{spans}</text>')
     for i, (key, label) in enumerate(rows):
         y = top + i * cell_h + (gap if i else 0.0)
         weight = ' font-weight="600"' if gap and i == 0 else ""

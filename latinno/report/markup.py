@@ -107,9 +107,10 @@ def figure(chart_id: str, title: str, n_text: str, svg: str, numbers: str, note:
     extra = f'<p class="note">{note}</p>' if note else ""
     return (
         f'<figure id="fig-{chart_id}" data-chart="{chart_id}" '
-        f'style="--w: {float(width) * 1.3:.0f}px">'
+        f'style="--w: {float(width) * 1.3:.2f}px">'
         f'<figcaption><h3 id="title-{chart_id}">{escape(title)}</h3>'
-        f'<p class="n">{n_text}</p></figcaption>{svg}{extra}{numbers}</figure>'
+        f'<p class="n">{n_text}</p></figcaption><div class="chart-box">{svg}</div>'
+        f"{extra}{numbers}</figure>"
     )
 
 

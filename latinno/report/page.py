@@ -12,6 +12,7 @@ from html import escape
 
 import duckdb
 
+from latinno import pipeline_version
 from latinno.report import queries as q
 from latinno.report.markup import CITATION, when
 from latinno.report.sections import changes, combinations, countries, glance, quality, runs
@@ -51,7 +52,11 @@ blockquote.cite { margin: 1rem 0; padding: .6rem 1rem; border-left: 4px solid va
 figure { margin: 1.5rem 0 2rem; break-inside: avoid; page-break-inside: avoid; }
 figcaption { margin-bottom: .5rem; }
 figcaption .n { color: var(--muted); font-size: .9rem; margin: .1rem 0 0; }
-svg.chart { display: block; width: 100%; height: auto; max-width: var(--w); }
+/* --w is 1.3 x the chart's own width; below 11.05/12 of its own width (text of 12 units at
+   11.05 px) a chart stops shrinking and scrolls in its box: no label is smaller than 11 px. */
+.chart-box { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+svg.chart { display: block; width: 100%; height: auto; max-width: var(--w);
+            min-width: calc(var(--w) * 11.05 / 15.6); }
 svg.chart text:not([fill]) { fill: var(--ink); }
 svg.chart text { font-family: system-ui, -apple-system, "Segoe UI", Roboto,
                  Arial, sans-serif; }
@@ -61,7 +66,10 @@ svg.chart .grid { stroke: #e6e6e6; }
 svg.chart .axis { stroke: #8c8c8c; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; margin-top: .75rem; }
 table { border-collapse: collapse; font-size: .85rem; font-variant-numeric: tabular-nums; }
-caption { text-align: left; font-size: .8rem; color: var(--muted); padding-bottom: .25rem; }
+caption { text-align: left; font-size: .8rem; color: var(--muted); padding-bottom: .25rem;
+          /* a table wider than the screen scrolls in its box; its caption stays in view,
+             wrapped to the width of the box */
+          position: sticky; left: 0; max-width: calc(min(100vw, 60rem) - 2rem); }
 th, td { padding: .2rem .6rem; border-bottom: 1px solid var(--rule); text-align: left;
          vertical-align: top; }
 td.num, th.num { text-align: right; white-space: nowrap; }
@@ -115,6 +123,7 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         )
     )
     as_of = when(g.last_run_finished or g.last_run_started, seconds=False)
+    version = pipeline_version()
     nav = "".join(f'<li><a href="#{key}">{escape(label)}</a></li>' for key, label in SECTIONS)
     lede = (
         f"{g.active:,} active cases in {g.countries:,} countries · data as of {as_of}"
@@ -126,13 +135,13 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="generator" content="latinno-pipeline report">'
+        f'<meta name="generator" content="latinno-pipeline {escape(version)}">'
         f"<title>{TITLE}</title><style>{_CSS}</style></head><body>"
         f'<header><h1>{TITLE}</h1><p class="lede">{escape(lede)}</p>'
         f'<nav aria-label="Sections"><ol>{nav}</ol></nav></header>'
         f"<main>{body}</main>"
         f"<footer><p>Data: {escape(CITATION)} Report built by the LATINNO pipeline "
-        "(<code>latinno report</code>) from its DuckDB warehouse; every number comes from SQL on "
-        "the tables named in the captions. All times UTC.</p></footer>"
+        f"{escape(version)} (<code>latinno report</code>) from its DuckDB warehouse; every "
+        "number comes from SQL on the tables named in the captions. All times UTC.</p></footer>"
         "</body></html>\n"
     )

@@ -81,7 +81,8 @@ class RunRow:
     started_at: Any
     finished_at: Any
     duration_s: float | None
-    requests: int
+    requests: int  # page requests that ended: fetched + not modified + gone + failed
+    http_requests: int | None  # every HTTP request of the run (retries, robots.txt, sitemap)
     fetched: int
     not_modified: int
     gone: int
@@ -99,8 +100,9 @@ def runs(con: duckdb.DuckDBPyConnection, last: int = 20) -> list[RunRow]:
 
     Requests are the page requests that ended with an answer or a failure: fetched (200), not
     modified (304), gone (404/410, probes included) and fetch failures (``failed`` minus pages
-    that failed to parse), unless the run recorded its own ``requests`` count. Share 304 is
-    not modified / (fetched + not modified).
+    that failed to parse): what the chart's bars add up to. ``http_requests`` is the run's own
+    count of every request (retries, robots.txt, the sitemap), when it recorded one. Share 304
+    is not modified / (fetched + not modified).
     """
     found = rows(
         con,
@@ -118,7 +120,7 @@ WITH r AS (
     FROM runs ORDER BY started_at DESC, run_id DESC LIMIT {int(last)}
 )
 SELECT run_id, started_at, finished_at, duration_s,
-       coalesce(recorded_requests, fetched + not_modified + gone + fetch_failed),
+       fetched + not_modified + gone + fetch_failed, recorded_requests,
        fetched, not_modified, gone, fetch_failed, not_requested,
        CASE WHEN fetched + not_modified > 0 THEN not_modified / (fetched + not_modified) END,
        new, changed, withdrawn, parse_issues
@@ -131,16 +133,17 @@ FROM r ORDER BY started_at, run_id""",
             finished_at=r[2],
             duration_s=None if r[3] is None else float(r[3]),
             requests=int(r[4]),
-            fetched=int(r[5]),
-            not_modified=int(r[6]),
-            gone=int(r[7]),
-            fetch_failed=int(r[8]),
-            not_requested=int(r[9]),
-            share_304=None if r[10] is None else float(r[10]),
-            new=int(r[11]),
-            changed=int(r[12]),
-            withdrawn=int(r[13]),
-            parse_issues=int(r[14]),
+            http_requests=None if r[5] is None else int(r[5]),
+            fetched=int(r[6]),
+            not_modified=int(r[7]),
+            gone=int(r[8]),
+            fetch_failed=int(r[9]),
+            not_requested=int(r[10]),
+            share_304=None if r[11] is None else float(r[11]),
+            new=int(r[12]),
+            changed=int(r[13]),
+            withdrawn=int(r[14]),
+            parse_issues=int(r[15]),
         )
         for r in found
     ]

@@ -8,6 +8,7 @@ windows-1252, entities, unseen values, missing sections, translations) are spell
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from latinno.sitemodel.labels import country_by_shown_name, country_name
 from latinno.sitemodel.spec import CaseSpec, Markup
@@ -156,7 +157,7 @@ def _options(name: str, letters: str) -> tuple[str, ...]:
     return tuple(code for key, code in zip(_LETTERS[name], codes, strict=True) if key in letters)
 
 
-def _case(row: tuple, index: int) -> CaseSpec:
+def _case(row: tuple[Any, ...], index: int) -> CaseSpec:
     case_id, code, title, design, means, ends, policy, n_sources = row
     form, freq, sel, types, dec, cog = design.split()
     country = COUNTRY_BY_CODE[code]
@@ -185,7 +186,7 @@ def _case(row: tuple, index: int) -> CaseSpec:
 
 _BASE: dict[int, CaseSpec] = {row[0]: _case(row, i) for i, row in enumerate(_ROWS)}
 
-# --- The seed case (Peru; values as the text copy in shared/seed shows them) ----------------
+# --- The seed case (Peru; values as a real page's text copy shows them: docs/site.md) -------
 SEED = CaseSpec(
     case_id=17045,
     lang="en",
@@ -286,7 +287,7 @@ def _special() -> list[CaseSpec]:
     return out
 
 
-def _translate(spec: CaseSpec, lang: str, title: str, preset: int, **changes: object) -> CaseSpec:
+def _translate(spec: CaseSpec, lang: str, title: str, preset: int, **changes: Any) -> CaseSpec:
     shown = country_name(country_by_shown_name(spec.country), lang)
     return replace(
         spec,
@@ -347,7 +348,7 @@ _NOT_IN_ENGLISH: tuple[
 
 def _not_in_english() -> list[CaseSpec]:
     """es-only, pt-only, and es+pt cases (no English page): their rows fill from es or pt."""
-    out = []
+    out: list[CaseSpec] = []
     for index, (row, titles) in enumerate(_NOT_IN_ENGLISH):
         base = _case(row, index)
         for lang, title in titles.items():

@@ -6,7 +6,9 @@ blank line; an unseen value gives null + issue {field, raw}; a missing section g
 issue {field, raw: null}; a country that disagrees with the id prefix gives issue
 {field: "country", raw: <shown>}; issues ordered by record field order (a missing Institutional
 design section's own issue just before its fields'); ``sections_present`` lists the parts
-(``PAGE_PARTS``) on the page, an unseen value's field included; no ``parser_version``.
+(``PAGE_PARTS``) on the page, an unseen value's field included; ``option_counts`` each list
+shown with all its options found and the applying ones counted, and a list with none or all
+applying gets issue {field: <list>, raw: "N of M apply"}; no ``parser_version``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.parse import urljoin
 from latinno.record import PAGE_PARTS, RECORD_FIELDS
 from latinno.sitemodel.labels import country_by_shown_name
 from latinno.sitemodel.spec import CaseSpec
-from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, country_for_case_id
+from latinno.vocabulary import DESIGN_FIELDS, OPTION_LISTS, OPTION_TERMS, country_for_case_id
 
 EXPECTED_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f != "parser_version")
 
@@ -62,16 +64,24 @@ def expected_record(spec: CaseSpec) -> dict[str, Any]:
             record[field] = spec.co_governance == "true"
         else:
             record[field] = getattr(spec, field)
+    counts = []
     for name in OPTION_LISTS:
         record[name] = list(getattr(spec, name))
         if name in spec.missing:
             record[name] = []
             issues.append((name, None))
+            continue
+        # Every option is listed; a list with none or all applying carries an issue.
+        found, applying = len(OPTION_TERMS[name]), len(record[name])
+        counts.append({"list": name, "found": found, "applying": applying})
+        if applying in (0, found):
+            issues.append((name, f"{applying} of {found} apply"))
     record["sources"] = [
         {"text": text.strip(), "url": urljoin(spec.url, href)} for text, href in spec.sources
     ]
     missing = set(spec.missing) | (set(DESIGN_FIELDS) if design_missing else set())
     record["sections_present"] = [part for part in PAGE_PARTS if part not in missing]
+    record["option_counts"] = counts
     ranked = list(RECORD_FIELDS)
     ranked.insert(ranked.index(DESIGN_FIELDS[0]), "institutional_design")
     order = {name: i for i, name in enumerate(ranked)}

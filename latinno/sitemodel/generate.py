@@ -12,6 +12,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from latinno.sitemodel.build_fixtures import write_case
 from latinno.sitemodel.cases import fixture_cases
@@ -157,7 +158,8 @@ def case_spec(
     roll = rng.random()
     if roll < 0.01:
         field, raw = rng.choice(_UNSEEN_VALUES)
-        spec = replace(spec, unseen=frozenset({field}), **{field: raw})
+        unseen: dict[str, Any] = {field: raw}  # a field's raw text, in place of its codes
+        spec = replace(spec, unseen=frozenset({field}), **unseen)
     elif roll < 0.04:
         spec = replace(spec, policy_cycle=(), missing=frozenset({"policy_cycle"}))
     elif roll < 0.05:

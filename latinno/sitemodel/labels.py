@@ -1,8 +1,8 @@
 """Visible text a case page shows, per language: headings, field labels, values, options, help.
 
-Seen labels come from ``latinno.vocabulary``. Translations nobody has seen (VOCABULARY.md
-"unseen") must be exactly the ones in config.yaml ``parser.extra_labels``; a test checks that, so
-the fixtures never invent a label the parser cannot be configured for.
+Seen labels come from ``latinno.vocabulary``. Translations nobody has seen ("not yet seen" in
+docs/vocabulary.md) must be exactly the ones in config.yaml ``parser.extra_labels``; a test
+checks that, so the fixtures never invent a label the parser cannot be configured for.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ QUOTE_TEXT: dict[str, tuple[str, str, str]] = {
 
 CITATION = "Pogrebinschi, Thamy. (2017). LATINNO Dataset. Berlin: WZB."
 
-# Values of these fields are translated on es/pt pages; the other four stay English (SITE.md).
+# Values of these fields are translated on es/pt pages; the other four stay English (docs/site.md).
 TRANSLATED_FIELDS = frozenset({"participant_types", "decisiveness"})
 
 

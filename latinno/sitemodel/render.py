@@ -1,6 +1,6 @@
 """Render a ``CaseSpec`` to the bytes of a plausible LATINNO case page (WordPress chrome).
 
-The real markup is unknown (SITE.md), so the same sections come out in three styles (definition
+The real markup is unknown (docs/site.md), so the same sections come out in three styles (definition
 list, two-column table, label/value divs), options as text or icon-only items, the ``active``
 marker on the option or on a wrapper above it. The chrome carries traps a parser must survive:
 a Countries menu naming all 18 countries, a language switcher, JSON blobs and a help panel
@@ -105,7 +105,8 @@ def _help_panel(spec: CaseSpec) -> str:
 
 def _value_text(spec: CaseSpec, field: str) -> str:
     if field in spec.unseen:
-        return getattr(spec, field)
+        raw: str = getattr(spec, field)  # the unseen value's text, kept as the page shows it
+        return raw
     if field == "co_governance":
         return value_label(field, spec.co_governance, spec.lang)
     return value_label(field, getattr(spec, field), spec.lang)

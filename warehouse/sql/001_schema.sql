@@ -1,6 +1,6 @@
 -- Schema version 1 of the LATINNO warehouse. Applied once by warehouse.db (schema_version).
 -- All timestamps are UTC, stored as TIMESTAMP without time zone so exports never depend on the
--- reader's session time zone. Codes follow ../shared/VOCABULARY.md (latinno/vocabulary.py).
+-- reader's session time zone. Codes follow docs/vocabulary.md (latinno/vocabulary.py).
 -- Bridge tables, case_sources and case_history have natural keys but no PRIMARY KEY: DuckDB
 -- index maintenance made bulk loads ~30% slower, and warehouse.load keeps them unique
 -- (each key is named in the table comment and checked by the tests).

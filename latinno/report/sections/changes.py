@@ -57,6 +57,7 @@ def _per_run(per_run: list[q.RunChanges], versions: int) -> str:
         series,
         x_label="Case versions created",
         y_label="Run started (UTC)",
+        totals=[_total(sum(r.counts.values())) for r in per_run],
     )
     numbers = table(
         ["Run", "Started", *[label for _, label in q.CHANGE_KINDS]],
@@ -73,6 +74,10 @@ def _per_run(per_run: list[q.RunChanges], versions: int) -> str:
         svg,
         numbers,
     )
+
+
+def _total(versions: int) -> str:
+    return f"{versions:,}" if versions else "0: no change"
 
 
 def _changed_fields(con: duckdb.DuckDBPyConnection) -> str:

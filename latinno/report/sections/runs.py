@@ -30,7 +30,8 @@ _COLUMNS = (
     "Started",
     "Finished",
     "Duration (s)",
-    "Requests",
+    "Page requests",
+    "HTTP requests",
     "Fetched (200)",
     "304",
     "Share 304",
@@ -91,10 +92,7 @@ def _requests(runs: list[q.RunRow], labels: list[str]) -> str:
         answer_series,
         x_label="Page requests",
         y_label="Run started (UTC)",
-        totals=[
-            f"{r.requests:,}" + ("" if r.share_304 is None else f" · {fmt_pct(r.share_304)} 304")
-            for r in runs
-        ],
+        totals=[_total(r) for r in runs],
     )
     numbers = table(
         ["Run", *_COLUMNS],
@@ -111,10 +109,22 @@ def _requests(runs: list[q.RunRow], labels: list[str]) -> str:
         + f" in {len(runs):,} runs; after each bar: requests and share answered 304",
         svg,
         numbers,
-        "Requests: pages fetched, answered 304 or 404/410, or failed after all retries "
-        "(retries and robots.txt not counted). Share 304 = 304 / (200 + 304). Not "
-        "requested: pages the sitemap showed unchanged since our copy.",
+        "Page requests: pages fetched, answered 304 or 404/410, or failed after all retries, "
+        "one per page (what the bars add up to). HTTP requests, in the table: every request "
+        "the run made, retries, robots.txt and the sitemap included. Share 304 = 304 / "
+        "(200 + 304). Not requested: pages the sitemap dated as our copy, so not asked for.",
     )
+
+
+def _total(r: q.RunRow) -> str:
+    """What is written after a run's bar: its page requests, share 304, and the pages it did
+    not need to ask for (a run that asked for nothing is then still drawn, and says why)."""
+    text = f"{r.requests:,}"
+    if r.share_304 is not None:
+        text += f" · {fmt_pct(r.share_304)} 304"
+    if r.not_requested:
+        text += f" · {r.not_requested:,} not requested"
+    return text
 
 
 def _row(r: q.RunRow) -> tuple[object, ...]:
@@ -124,6 +134,7 @@ def _row(r: q.RunRow) -> tuple[object, ...]:
         r.finished_at,
         r.duration_s,
         r.requests,
+        Num("—" if r.http_requests is None else f"{r.http_requests:,}"),
         r.fetched,
         r.not_modified,
         Num("—" if r.share_304 is None else fmt_pct(r.share_304, 1)),
