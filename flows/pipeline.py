@@ -34,7 +34,7 @@ from flows.guard import DriftGuard
 from flows.parsing import ParseSpec
 from flows.progress import report, stage
 from flows.sitemap import unchanged_per_sitemap
-from latinno.config import SourceSettings
+from latinno.config_sections import SourceSettings
 from latinno.pages import PageKey, page_key
 
 # Fetch batches in flight at once: enough to keep the fetcher busy across a batch's tail,
