@@ -105,8 +105,8 @@ def test_cli_refuses_a_base_url_with_credentials_in_one_line(tmp_path: Path) -> 
     [
         ({"politeness": {"rate": float("inf")}}, "politeness.rate", "finite number"),
         ({"http": {"timeout_s": float("nan")}}, "http.timeout_s", "finite number"),
-        ({"politeness": {"user_agent": "x {x}"}}, "politeness.user_agent", "only {contact}"),
-        ({"politeness": {"user_agent": "x {"}}, "politeness.user_agent", "only {contact}"),
+        ({"politeness": {"user_agent": "x {x}"}}, "politeness.user_agent", "placeholders are {contact} and {version} only"),
+        ({"politeness": {"user_agent": "x {"}}, "politeness.user_agent", "placeholders are {contact} and {version} only"),
         ({"politeness": {"user_agent": " "}}, "politeness.user_agent", "one line"),
         ({"politeness": {"contact": "https://x/\r\nX-Evil: 1"}}, "politeness.contact", "one line"),
     ],

@@ -13,7 +13,7 @@ import io
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -337,19 +337,30 @@ def test_a_query_past_its_memory_limit_fails_in_one_line(db: Path, tmp_path: Pat
     assert line.startswith("latinno: error: query failed: Out of Memory Error"), line
 
 
+def printed(show: Callable[[], None]) -> bytes:
+    """The bytes ``show`` writes to stdout, as text or to its binary buffer (CSV)."""
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    with contextlib.redirect_stdout(text):
+        show()
+        text.flush()
+    return raw.getvalue()
+
+
 def test_csv_and_json_output_is_streamed_the_same_text(db: Path) -> None:
     from latinno.cli.warehouse import _print_result, _Stream
 
     sql = "SELECT i, 'x' || i AS s, i % 2 = 0 AS even FROM range(25000) t(i)"
     for fmt in ("csv", "json"):
-        streamed = latinno("query", sql, "--format", fmt, "--db", str(db))
+        streamed = subprocess.run(
+            [sys.executable, "-m", "latinno.cli", "query", sql, "--format", fmt, "--db", str(db)],
+            capture_output=True, cwd=ROOT, timeout=60,
+        )  # fmt: skip
         assert streamed.returncode == 0, streamed.stderr
         with reading(db) as con:
             whole = run_query(con, sql)
-        expected = io.StringIO()
-        with contextlib.redirect_stdout(expected):
-            _print_result(whole.columns, whole.rows, fmt)  # type: ignore[arg-type]
-        assert streamed.stdout == expected.getvalue(), fmt
+        expected = printed(partial(_print_result, whole.columns, whole.rows, fmt))
+        assert streamed.stdout == expected, fmt
         # ... fetched in chunks, never all at once.
         chunks: list[int] = []
 
@@ -361,12 +372,10 @@ def test_csv_and_json_output_is_streamed_the_same_text(db: Path) -> None:
         with reading(db) as con:
             run_query(con, sql, sink=sink)
         assert max(chunks) < 25000 and sum(chunks) == 25000
-        empty = io.StringIO()
-        with contextlib.redirect_stdout(empty):
+
+        def stream_nothing(fmt: str = fmt) -> None:
             stream = _Stream(fmt)
             stream(["a"], [])
             stream.close()
-        nothing = io.StringIO()
-        with contextlib.redirect_stdout(nothing):
-            _print_result(["a"], [], fmt)  # type: ignore[arg-type]
-        assert empty.getvalue() == nothing.getvalue()
+
+        assert printed(stream_nothing) == printed(partial(_print_result, ["a"], [], fmt))

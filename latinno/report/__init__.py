@@ -64,7 +64,8 @@ def write_report(db_path: Path, out: Path, *, lock_timeout_s: float) -> Path:
     return out
 
 
-GENERATOR = b'<meta name="generator" content="latinno-pipeline report">'
+# Every report names its maker in its head (`latinno-pipeline <version>`, or ` report` before 0.2).
+GENERATOR = b'<meta name="generator" content="latinno-pipeline '
 
 
 def _refuse_others_file(out: Path) -> None:
