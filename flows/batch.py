@@ -250,7 +250,7 @@ def process_batch(
     if guard is not None:
         pairs = zip(to_parse, parsed, strict=True)
         failed = [res.case_id for (res, _), o in pairs if res.case_id and _lost(res, o, target)]
-        mode, ready = guard.admit(writes.records, failed, writes, len(to_parse))
+        mode, ready = guard.admit(writes.records, failed, writes, len(to_parse), writes.gone_ids)
     for batch in ready:
         _write(target, batch, counts, apply=mode == "apply")
     counts.load_s += time.perf_counter() - started

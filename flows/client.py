@@ -130,13 +130,18 @@ class BoundedDecoder:
 
     def _push(self, index: int, data: bytes) -> None:
         if index == len(self._layers):
+            if self._size + len(data) > self._cap:
+                self._parts.append(data[: self._cap - self._size])  # for ``partial``
+                raise BodyTooLarge(self._size + len(data))
             self._size += len(data)
-            if self._size > self._cap:
-                raise BodyTooLarge(self._size)
             self._parts.append(data)
             return
         for piece in self._layers[index].decode(data):
             self._push(index + 1, piece)
+
+    def partial(self) -> bytes:
+        """What was decoded so far, at most ``cap`` bytes (a body cut short on purpose)."""
+        return b"".join(self._parts)
 
     def finish(self) -> bytes:
         """The decoded body; BodyUndecodable when a coded stream stopped before its end."""

@@ -35,6 +35,8 @@ _INTS: tuple[str, ...] = (
     "no_answer",
     "pages",
     "withdrawn_skipped",
+    "merged",
+    "merged_skipped",
     "revalidated",
     "deferred",
 )
@@ -86,6 +88,8 @@ class RunCounts:
     no_answer: int = 0
     pages: int = 0  # reparse: archived pages read
     withdrawn_skipped: int = 0  # reparse: pages of withdrawn cases, left as they are
+    merged: int = 0  # ids whose page redirected to another case's page
+    merged_skipped: int = 0  # reparse: pages that are another case's, left as they are
     revalidated: int = 0  # pages we held that were asked again (flows.revisit)
     deferred: int = 0  # pages due that a run left for later (revisit.max_pages_per_run)
     oldest_check_days: float = 0.0  # days since the oldest check among the pages we hold

@@ -6,21 +6,19 @@ connection errors, truncated bodies, 408, 429 and 5xx, honouring Retry-After (ca
 are final. Bodies over ``max_body_bytes`` are refused while streaming, on the wire and while
 decoding (gzip/deflate are decoded here in bounded steps, never by httpx in one go), and one
 request (one attempt) lasts at most ``max_request_s`` however slowly its body drips; that
-timeout is retried as any other. Redirects are followed (at most 5) only to allowed hosts.
-Validators turn a request into a conditional GET.
+timeout is retried as any other. Redirects are followed (at most 5) only to allowed hosts, on
+the same port, never from https to http (flows.fetch_rules). Validators turn a request into a
+conditional GET. A host asking for a Crawl-delay or Retry-After beyond our caps is given up
+for the run; anything else going wrong while fetching a page fails that page only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
-import re
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -34,48 +32,24 @@ from flows.client import (
     plain_reason,
     refused_reason,
 )
+from flows.fetch_rules import (
+    ROBOTS_LIMIT,
+    Attempt,
+    fetch_result,
+    host_key,
+    redirect_refusal,
+    retry_after_s,
+    robots_text,
+    too_large,
+)
 from flows.fetch_types import FetchPolicy, FetchResult
 from flows.politeness import HostPolicy, RobotsRules
 from latinno.errors import FetchError
-from latinno.pages import page_key
 
-if TYPE_CHECKING:
-    pass
-
+log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429})
-_CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
-
-
-@dataclass
-class _Attempt:
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    error: str | None = None
-    retryable: bool = False
-    retry_after: float | None = None
-    attempts: int = 1
-
-
-def _retry_after_s(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent/bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _host_key(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class Fetcher:
@@ -100,6 +74,7 @@ class Fetcher:
         # Every request's answer, retries, robots.txt and sitemaps included: the run's counts
         # must equal what the site saw (status -> requests; 0: no answer at all).
         self.statuses: Counter[int] = Counter()
+        self.merged = 0  # pages that redirected to another case's page
 
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
@@ -128,9 +103,11 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return False
         host = parts.hostname.lower()
-        return (
-            host in self.policy.allowed_hosts or f"{host}:{parts.port}" in self.policy.allowed_hosts
-        )
+        try:
+            port = parts.port
+        except ValueError:  # out of range: no URL of any host
+            return False
+        return host in self.policy.allowed_hosts or f"{host}:{port}" in self.policy.allowed_hosts
 
     async def robots(self, url: str) -> RobotsRules:
         """The robots.txt rules of ``url``'s host, fetched once per host and kept."""
@@ -145,9 +122,9 @@ class Fetcher:
         policy = self._policy(url)
         if self.policy.obey_robots:
             await self._robots_for(policy, url)
-        elif _host_key(url) not in self._answered:
+        elif host_key(url) not in self._answered:
             await self._fetch_with_retries(policy, urljoin(url, "/robots.txt"), {})
-        key = _host_key(url)
+        key = host_key(url)
         if key in self._answered:
             return None
         return self._silence.get(key, "no answer")
@@ -155,11 +132,25 @@ class Fetcher:
     async def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        """Fetch ``url`` (conditionally when validators are given); never raises for HTTP."""
+        """Fetch ``url`` (conditionally when validators are given); never raises for HTTP.
+
+        Whatever goes wrong while fetching it (an odd redirect httpx cannot even send, say)
+        fails this page only: its result carries the reason.
+        """
         if not self.is_allowed(url):
             raise FetchError(url, f"host not in allowed hosts {sorted(self.policy.allowed_hosts)}")
         if self._client is None:
             raise FetchError(url, "Fetcher used outside 'async with'")
+        try:
+            result = await self._get(url, etag, last_modified)
+            self.merged += result.merged_into is not None
+            return result
+        except Exception as exc:  # one page's trouble, whatever it is, is that page's alone
+            why = f"unexpected error while fetching: {type(exc).__name__}: {exc}"
+            log.debug("%s: %s", url, why, exc_info=True)
+            return fetch_result(url, url, Attempt(error=why, attempts=0), 0)
+
+    async def _get(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -167,6 +158,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         attempts = 0
         current = url
+        moved: int | None = None  # the first redirect's status
         for _hop in range(MAX_REDIRECTS + 1):
             policy = self._policy(current)
             if self.policy.obey_robots:
@@ -180,28 +172,38 @@ class Fetcher:
                         reason = "disallowed by robots.txt"
                         if rules.note:
                             reason = f"{reason} ({rules.note})"
-                    return self._result(url, current, _Attempt(error=reason, attempts=0), attempts)
+                    return fetch_result(url, current, Attempt(error=reason, attempts=0), attempts)
             outcome = await self._fetch_with_retries(policy, current, headers)
             attempts += outcome.attempts
             location = outcome.headers.get("location")
             if outcome.status in REDIRECT_STATUSES and outcome.error is None and location:
                 target = urljoin(current, location)
-                if not self.is_allowed(target):
-                    outcome.error = (
-                        f"redirect from {current} to {target} refused: "
-                        f"host not in allowed hosts {sorted(self.policy.allowed_hosts)}"
-                    )
-                    return self._result(url, current, outcome, attempts, etag, last_modified)
+                refused = self._redirect_refusal(current, target)
+                if refused:
+                    outcome.error = refused
+                    return fetch_result(url, current, outcome, attempts, (etag, last_modified))
+                moved = moved or outcome.status
                 current = target
                 continue
-            return self._result(url, current, outcome, attempts, etag, last_modified)
-        failure = _Attempt(error=f"more than {MAX_REDIRECTS} redirects starting at {url}")
-        return self._result(url, current, failure, attempts)
+            if outcome.status == 304 and not headers and outcome.error is None:
+                # "Not modified" since what? We sent no validators: there is no page to keep.
+                outcome.error = "HTTP 304 (not modified) to a request without validators"
+            return fetch_result(url, current, outcome, attempts, (etag, last_modified), moved)
+        failure = Attempt(error=f"more than {MAX_REDIRECTS} redirects starting at {url}")
+        return fetch_result(url, current, failure, attempts)
+
+    def _redirect_refusal(self, current: str, target: str) -> str | None:
+        if not self.is_allowed(target):
+            return (
+                f"redirect from {current} to {target} refused: "
+                f"host not in allowed hosts {sorted(self.policy.allowed_hosts)}"
+            )
+        return redirect_refusal(current, target, self.policy.allowed_hosts)
 
     # -- internals -------------------------------------------------------------------------
 
     def _policy(self, url: str) -> HostPolicy:
-        key = _host_key(url)
+        key = host_key(url)
         policy = self._hosts.get(key)
         if policy is None:
             policy = HostPolicy.create(self.policy.rate, self.policy.concurrency)
@@ -214,27 +216,44 @@ class Fetcher:
         async with policy.robots_lock:
             if policy.robots is None:
                 policy.robots = await self._load_robots(policy, url)
-                if self.policy.obey_robots and policy.robots.crawl_delay:
-                    policy.limiter.set_min_interval(policy.robots.crawl_delay)
+                delay = policy.robots.crawl_delay
+                cap = self.policy.max_crawl_delay_s
+                if self.policy.obey_robots and delay > cap:
+                    self._give_up(
+                        policy,
+                        url,
+                        f"asks for a Crawl-delay of {delay:g} s in robots.txt, more than "
+                        f"politeness.max_crawl_delay_s ({cap:g} s)",
+                    )
+                elif self.policy.obey_robots and delay:
+                    policy.limiter.set_min_interval(delay)
         return policy.robots
+
+    def _give_up(self, policy: HostPolicy, url: str, why: str) -> str:
+        """Request nothing more of ``url``'s host this run, and say so once."""
+        if policy.gave_up is None:
+            policy.gave_up = f"{urlsplit(url).netloc} {why}; not requested this run"
+            log.warning("%s", policy.gave_up)
+        return policy.gave_up
 
     async def _load_robots(self, policy: HostPolicy, url: str) -> RobotsRules:
         robots_url = urljoin(url, "/robots.txt")
+        asker = policy
         for _hop in range(MAX_REDIRECTS + 1):
-            outcome = await self._fetch_with_retries(policy, robots_url, {})
+            outcome = await self._fetch_with_retries(asker, robots_url, {}, keep_first=ROBOTS_LIMIT)
             location = outcome.headers.get("location")
             if outcome.status in REDIRECT_STATUSES and location:
+                # RFC 9309 2.3.1.2: follow at least five redirects, to another allowed host too
+                # (latinno.net -> www, http -> https); its rules are this host's.
                 target = urljoin(robots_url, location)
-                if not self.is_allowed(target) or _host_key(target) != _host_key(robots_url):
-                    # Following it would mean another host's limits; treat as no robots.txt.
-                    return RobotsRules.allow_all(
-                        self.policy.user_agent, f"{robots_url} redirects away"
-                    )
+                refused = self._redirect_refusal(robots_url, target)
+                if refused:
+                    return RobotsRules.allow_all(self.policy.user_agent, refused)
                 robots_url = target
+                asker = self._policy(target)  # that host's limits for the request to it
                 continue
             if outcome.status == 200 and outcome.error is None and outcome.body is not None:
-                text = outcome.body.decode("utf-8", errors="replace")
-                return RobotsRules.parse(text, self.policy.user_agent)
+                return RobotsRules.parse(robots_text(outcome.body), self.policy.user_agent)
             status = outcome.status
             if status is not None and 400 <= status < 500 and status not in RETRY_STATUSES:
                 # RFC 9309 2.3.1.3: robots.txt "unavailable" (4xx) means no restrictions.
@@ -246,32 +265,50 @@ class Fetcher:
         return RobotsRules.allow_all(self.policy.user_agent, f"{robots_url}: too many redirects")
 
     async def _fetch_with_retries(
-        self, policy: HostPolicy, url: str, headers: dict[str, str]
-    ) -> _Attempt:
+        self,
+        policy: HostPolicy,
+        url: str,
+        headers: dict[str, str],
+        keep_first: int | None = None,
+    ) -> Attempt:
+        if policy.gave_up is not None:
+            return Attempt(error=policy.gave_up, attempts=0)
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self._attempt(policy, url, headers)
+            outcome = await self._attempt(policy, url, headers, keep_first)
             outcome.attempts = attempt
             self.statuses[outcome.status or 0] += 1
             if outcome.status is not None:
-                self._answered.add(_host_key(url))
+                self._answered.add(host_key(url))
             elif outcome.error:
-                self._silence[_host_key(url)] = plain_reason(outcome.error)
+                self._silence[host_key(url)] = plain_reason(outcome.error)
             if not outcome.retryable or attempt > self.policy.max_retries:
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
                 return outcome
+            cap = self.policy.retry_after_cap_s
+            if outcome.retry_after is not None and outcome.retry_after > cap:
+                # Waiting the cap and asking again would be retried for days; the host said
+                # "not now": nothing more of it this run, and the run says so.
+                why = (
+                    f"asks to wait {outcome.retry_after:.0f} s (Retry-After), more than "
+                    f"http.retry_after_cap_s ({cap:g} s)"
+                )
+                outcome.error = f"{outcome.error}: {self._give_up(policy, url, why)}"
+                return outcome
             if outcome.retry_after is not None:
                 # The host asked everyone to wait: hold back every request to it, not just ours.
-                policy.limiter.defer(min(outcome.retry_after, self.policy.retry_after_cap_s))
+                policy.limiter.defer(outcome.retry_after)
             else:
                 ceiling = min(
                     self.policy.backoff_max_s, self.policy.backoff_base_s * 2 ** (attempt - 1)
                 )
                 await asyncio.sleep(self._rng.uniform(0.0, ceiling))
 
-    async def _attempt(self, policy: HostPolicy, url: str, headers: dict[str, str]) -> _Attempt:
+    async def _attempt(
+        self, policy: HostPolicy, url: str, headers: dict[str, str], keep_first: int | None
+    ) -> Attempt:
         assert self._client is not None
         async with policy.slots:
             await policy.limiter.wait()
@@ -279,50 +316,56 @@ class Fetcher:
                 # One request's whole time, however slowly its body drips: httpx's timeout
                 # bounds each read, and a byte every few seconds never trips it.
                 async with asyncio.timeout(self.policy.max_request_s):
-                    return await self._exchange(url, headers)
+                    return await self._exchange(url, headers, keep_first)
             except TimeoutError:
-                return _Attempt(
+                return Attempt(
                     error=f"timeout: the request took longer than max_request_s "
                     f"({self.policy.max_request_s:g}s)",
                     retryable=True,
                 )
             except httpx.TimeoutException as exc:
-                return _Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)
+                return Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)
+            except httpx.InvalidURL as exc:  # e.g. a Location of mailto:, javascript:, data:
+                return Attempt(error=f"unusable redirect: {exc}")
             except httpx.TransportError as exc:
                 text = str(exc)
+                if "location header" in text.lower():  # retrying gets the same header
+                    return Attempt(error=f"unusable redirect: {text}")
                 if isinstance(exc, httpx.RemoteProtocolError) and "message body" in text:
-                    return _Attempt(error=f"truncated body: {text}", retryable=True)
+                    return Attempt(error=f"truncated body: {text}", retryable=True)
                 name = type(exc).__name__
                 refused = refused_reason(exc)
-                return _Attempt(
+                return Attempt(
                     error=refused or f"connection error ({name}){': ' + text if text else ''}",
                     retryable=True,
                 )
             except httpx.HTTPError as exc:  # decoding errors and the like: retrying won't help
-                return _Attempt(error=f"{type(exc).__name__}: {exc}")
+                return Attempt(error=f"{type(exc).__name__}: {exc}")
 
-    async def _exchange(self, url: str, headers: dict[str, str]) -> _Attempt:
+    async def _exchange(
+        self, url: str, headers: dict[str, str], keep_first: int | None = None
+    ) -> Attempt:
+        """One request; ``keep_first``: a longer body is cut to that many bytes, not refused."""
         assert self._client is not None
+        cap = keep_first or self.policy.max_body_bytes
         async with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             got = {name.lower(): value for name, value in response.headers.items()}
             declared = got.get("content-length")
-            if (
-                declared is not None
-                and declared.isdigit()
-                and int(declared) > self.policy.max_body_bytes
-            ):
-                return _Attempt(status, got, error=self._too_large(declared))
+            too_long = declared is not None and declared.isdigit() and int(declared) > cap
+            if too_long and not keep_first:
+                return Attempt(status, got, error=too_large(cap, str(declared)))
             try:
-                decoder = BoundedDecoder(
-                    content_codings(got.get("content-encoding")), self.policy.max_body_bytes
-                )
+                decoder = BoundedDecoder(content_codings(got.get("content-encoding")), cap)
                 received = 0
                 # Raw bytes, decoded by us in bounded steps (flows/client.py says why).
                 async for chunk in response.aiter_raw():
                     received += len(chunk)
-                    if received > self.policy.max_body_bytes:
-                        return _Attempt(status, got, error=self._too_large(f"more than {received}"))
+                    if received > cap and keep_first:
+                        decoder.feed(chunk[: len(chunk) - (received - cap)])
+                        return Attempt(status, got, decoder.partial())
+                    if received > cap:
+                        return Attempt(status, got, error=too_large(cap, f"more than {received}"))
                     decoder.feed(chunk)
                 # Content-Length counts the bytes on the wire (before any decoding).
                 if (
@@ -332,61 +375,18 @@ class Fetcher:
                     and received != int(declared)
                 ):
                     error = f"truncated body: {received} of {declared} bytes"
-                    return _Attempt(status, got, error=error, retryable=True)
+                    return Attempt(status, got, error=error, retryable=True)
                 body = decoder.finish()
             except BodyTooLarge as exc:
-                coding = got.get("content-encoding", "")
-                return _Attempt(
-                    status,
-                    got,
-                    error=self._too_large(f"more than {exc.size}", f" decoded ({coding})"),
-                )
+                if keep_first:
+                    return Attempt(status, got, decoder.partial())
+                how = f" decoded ({got.get('content-encoding', '')})"
+                return Attempt(status, got, error=too_large(cap, f"more than {exc.size}", how))
             except BodyUndecodable as exc:
-                return _Attempt(status, got, error=str(exc))
+                return Attempt(status, got, error=str(exc))
         if status in RETRY_STATUSES or 500 <= status < 600:
-            retry_after = _retry_after_s(got.get("retry-after"))
-            return _Attempt(status, got, body, f"HTTP {status}", True, retry_after)
+            retry_after = retry_after_s(got.get("retry-after"))
+            return Attempt(status, got, body, f"HTTP {status}", True, retry_after)
         if 400 <= status < 500 and status not in (404, 410):
-            return _Attempt(status, got, body, error=f"HTTP {status}")
-        return _Attempt(status, got, body)
-
-    def _too_large(self, size: str, how: str = "") -> str:
-        cap = self.policy.max_body_bytes
-        return f"body of {size} bytes{how} exceeds max_body_bytes ({cap}); refused"
-
-    def _result(
-        self,
-        url: str,
-        final_url: str,
-        outcome: _Attempt,
-        attempts: int,
-        sent_etag: str | None = None,
-        sent_last_modified: str | None = None,
-    ) -> FetchResult:
-        where = page_key(final_url) or page_key(url)
-        got = outcome.headers
-        etag = got.get("etag")
-        last_modified = got.get("last-modified")
-        if outcome.status == 304:
-            # A 304 may omit validators; the ones we sent are still the page's.
-            etag = etag or sent_etag
-            last_modified = last_modified or sent_last_modified
-        charset = None
-        match = _CHARSET.search(got.get("content-type", ""))
-        if match:
-            charset = match.group(1).lower()
-        return FetchResult(
-            url=url,
-            final_url=final_url,
-            case_id=where.case_id if where else None,
-            lang=where.lang if where else None,
-            status=outcome.status,
-            body=outcome.body if outcome.error is None else None,
-            headers=got,
-            etag=etag,
-            last_modified=last_modified,
-            charset=charset,
-            fetched_at=datetime.now(UTC),
-            attempts=attempts,
-            error=outcome.error,
-        )
+            return Attempt(status, got, body, error=f"HTTP {status}")
+        return Attempt(status, got, body)

@@ -32,6 +32,7 @@ class FetchPolicy:
     max_body_bytes: int
     max_request_s: float
     obey_robots: bool
+    max_crawl_delay_s: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
@@ -52,6 +53,7 @@ class FetchPolicy:
             max_body_bytes=http.max_body_bytes,
             max_request_s=http.max_request_s,
             obey_robots=polite.obey_robots,
+            max_crawl_delay_s=polite.max_crawl_delay_s,
         )
 
 
@@ -96,10 +98,13 @@ class FetchResult:
     fetched_at: datetime
     attempts: int
     error: str | None = None
+    # The case whose page this URL redirects to, when that is another case: a merge, taken
+    # as this page gone (never a copy of that case under this id).
+    merged_into: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and self.error is None
+        return self.status == 200 and self.error is None and self.merged_into is None
 
     @property
     def not_modified(self) -> bool:
@@ -107,7 +112,8 @@ class FetchResult:
 
     @property
     def gone(self) -> bool:
-        return self.status in (404, 410) and self.error is None
+        gone = self.status in (404, 410) or self.merged_into is not None
+        return gone and self.error is None
 
     @property
     def failed(self) -> bool:

@@ -8,6 +8,11 @@ were compared) the run is held: its pages are archived, but cases, bridges and h
 touched. Until it can judge, the guard keeps a run's first batches waiting (at most
 ``buffer_pages`` pages); a run with too few known cases to compare is applied.
 
+Withdrawals are judged apart, against every known active case rather than a sample, and
+whenever they happen: a run that would withdraw more than ``max_withdrawal_share`` of them
+(and more than one) is held from that batch on, so a site answering 404 everywhere (maintenance,
+a routing bug) never empties the warehouse; at most that share is withdrawn before the hold.
+
 The marker check (``MarkerEvidence``, issue 19) needs nothing known: when more than
 ``max_uniform_list_share`` of the pages a run parsed read an option list with none or all of
 its options applying (judged at ``min_pages`` pages, or at the end of a run of at least
@@ -50,6 +55,7 @@ class GuardLimits:
     max_parse_failure_share: float
     max_field_loss_share: float
     min_pages: int
+    max_withdrawal_share: float = 0.1
     max_uniform_list_share: float = 0.5
     min_marker_pages: int = 10
 
@@ -151,24 +157,47 @@ class DriftGuard(Generic[W]):
         self._waiting: list[W] = []
         self._waiting_pages = 0
         self._lock = threading.Lock()
+        self._withdrawn: set[int] = set()
+        self._applied = False  # some batch was written as applied before a late hold
+        self._withdrawal_note: str | None = None
+
+    def _withdrawals(self, case_ids: Iterable[int]) -> None:
+        """Count the known cases a batch would withdraw; past the limit, hold from here on."""
+        self._withdrawn.update(cid for cid in case_ids if cid in self.before)
+        withdrawn, known = len(self._withdrawn), len(self.before)
+        if withdrawn < 2 or withdrawn / known <= self.limits.max_withdrawal_share:
+            return
+        self._withdrawal_note = (
+            f"{withdrawn} of {known} known cases would be withdrawn ({withdrawn / known:.1%})"
+        )
+        self.mode = "hold"
 
     def admit(
-        self, records: Iterable[CaseRecord], failed_ids: Iterable[int], writes: W, pages: int
+        self,
+        records: Iterable[CaseRecord],
+        failed_ids: Iterable[int],
+        writes: W,
+        pages: int,
+        withdrawn: Iterable[int] = (),
     ) -> tuple[Mode, list[W]]:
-        """Count a batch, and say what may be written now and how (applied or held)."""
+        """Count a batch, and say what may be written now and how (applied or held);
+        ``withdrawn``: the cases the batch would withdraw."""
         with self._lock:
             self._observe(records, failed_ids)
+            self._withdrawals(withdrawn)
             if self.mode is not None:
-                return self._mode(), [writes]
-            self._waiting.append(writes)
-            self._waiting_pages += pages
-            if self.drift.compared >= self.limits.min_pages or self._marker_unfit():
-                self._decide()
-            elif self._waiting_pages >= self.buffer_pages:
-                self._decide(final=True)  # too few known cases to compare: the marker decides
+                ready, self._waiting = [*self._waiting, writes], []
             else:
-                return "apply", []
-            ready, self._waiting = self._waiting, []
+                self._waiting.append(writes)
+                self._waiting_pages += pages
+                if self.drift.compared >= self.limits.min_pages or self._marker_unfit():
+                    self._decide()
+                elif self._waiting_pages >= self.buffer_pages:
+                    self._decide(final=True)  # too few known cases to compare: the marker decides
+                else:
+                    return "apply", []
+                ready, self._waiting = self._waiting, []
+            self._applied |= self._mode() == "apply"
             return self._mode(), ready
 
     def flush(self) -> tuple[Mode, list[W]]:
@@ -185,8 +214,15 @@ class DriftGuard(Generic[W]):
 
     def message(self, *, what: str = "refresh") -> str:
         """The one line a held run ends with."""
+        applied = "nothing applied" if not self._applied else "the rest not applied"
+        if self._withdrawal_note and not self.findings:
+            return (
+                f"held: {self._withdrawal_note}; {applied}. Check that the site serves its case "
+                f"pages, then refresh again, or apply anyway with `latinno {what} --accept-drift`"
+            )
+        found = [self._withdrawal_note, *self.findings] if self._withdrawal_note else self.findings
         return (
-            f"held: {'; '.join(self.findings)}; nothing applied. Check the site's markup "
+            f"held: {'; '.join(found)}; {applied}. Check the site's markup "
             "(`latinno parse`), adjust parser settings, then `latinno reparse`, or apply anyway "
             f"with `latinno {what} --accept-drift`"
         )
@@ -203,6 +239,8 @@ class DriftGuard(Generic[W]):
     def _decide(self, *, final: bool = False) -> None:
         """Hold or apply. The drift findings need ``min_pages`` known cases compared; the
         marker's need ``min_pages`` pages, or at the end ``min_marker_pages``."""
+        if self.mode == "hold":
+            return  # held already, by withdrawals
         limits = self.limits
         found: list[tuple[float, str]] = []
         if self.drift.compared >= limits.min_pages:

@@ -4,7 +4,9 @@ summary as artifacts)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -13,10 +15,14 @@ from flows.revisit import Check
 from flows.summary import RunSummary
 
 if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
     from flows.pipeline import Pipeline
 from latinno.config import Settings
 from latinno.errors import SiteUnreachableError
 from parsers import PARSER_VERSION
+
+log = logging.getLogger(__name__)
 
 
 def summarize(
@@ -78,7 +84,6 @@ def finish(
 
     A run the drift guard ``held`` (the message) touches no case, not even to mark it seen.
     """
-    from warehouse.db import writing
     from warehouse.load import touch_seen
     from warehouse.revisits import CheckRow, save_checks
     from warehouse.runs import finish_run, resolve_failures
@@ -88,7 +93,7 @@ def finish(
     reason = summary.headline
     if held is not None:
         status, reason = "held", held
-    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+    with _patiently(settings) as con:
         if held is None:
             touch_seen(con, seen, datetime.now(UTC), run_id=summary.run_id)
             resolve_failures(con, [*seen, *absent], summary.run_id)
@@ -103,9 +108,16 @@ def finish(
 
 def fail(settings: Settings, run_id: str, reason: str) -> NoReturn:
     """End the run as failed before it fetched anything, and say why in one line."""
-    from warehouse.db import writing
     from warehouse.runs import finish_run
 
-    with writing(settings.warehouse.path, settings.warehouse.lock_timeout_s) as con:
+    with _patiently(settings) as con:
         finish_run(con, run_id, datetime.now(UTC), {}, status="failed", reason=reason)
     raise SiteUnreachableError(f"{reason}; nothing was fetched, the warehouse is unchanged")
+
+
+def _patiently(settings: Settings) -> AbstractContextManager[DuckDBPyConnection]:
+    """The warehouse for writing, however long a reader (not a writer) holds it."""
+    from warehouse.db import writing
+
+    path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
+    return writing(path, timeout, patient="readers", on_wait=log.warning)

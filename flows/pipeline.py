@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,13 +27,7 @@ from typing import Any
 
 from flows.batch import BatchResult, Known, LoadTarget, process_batch
 from flows.counts import PrefixCounts, RunCounts
-from flows.discover import (
-    Economy,
-    fetch_cases,
-    first_cases,
-    probe_prefix,
-    refetch_survivors,
-)
+from flows.discover import Economy, fetch_cases, first_cases, probe_prefix, refetch_survivors
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
@@ -40,11 +35,10 @@ from flows.parsing import ParseSpec
 from flows.progress import report, stage
 from flows.revisit import Check, RevisitPlan, due_cases, leave_alone, record_checks
 from flows.sitemap import unchanged_per_sitemap
-from latinno.config import SourceSettings
+from latinno.config_sections import SourceSettings
 from latinno.pages import PageKey, page_key
 
-# Fetch batches in flight at once: enough to keep the fetcher busy across a batch's tail,
-# few enough that fetched bodies don't pile up ahead of parsing.
+# Fetch batches in flight at once: enough to keep the fetcher busy, few enough for memory.
 FETCH_BATCHES_IN_FLIGHT = 2
 Listed = Collection[PageKey] | None  # the case pages a sitemap lists
 Lastmods = Mapping[PageKey, datetime] | None
@@ -56,6 +50,8 @@ BATCHES_PENDING = 2
 # batches, so a long run has a few large batches rather than many small ones.
 PROBE_TASKS = 3
 BATCHES_PER_SIZE = 8
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -164,8 +160,9 @@ class Pipeline:
 
     async def probe_prefixes(self, prefixes: list[int]) -> dict[int, PrefixCounts]:
         """Probe some country prefixes concurrently; returns where probing stopped in each."""
-        stopped = await asyncio.gather(*map(self.probe_prefix, prefixes))
-        return dict(zip(prefixes, stopped, strict=True))
+        return dict(
+            zip(prefixes, await asyncio.gather(*map(self.probe_prefix, prefixes)), strict=True)
+        )
 
     async def process_batch(self, batch: int, pages: int) -> BatchResult:
         """Parse and load one batch of ``pages`` fetched pages on a worker thread, so fetching
@@ -396,5 +393,8 @@ def _cases_by_language(target: LoadTarget) -> dict[str, int]:
     from warehouse.db import writing
     from warehouse.runs import cases_by_language
 
-    with writing(target.db_path, target.lock_timeout_s) as con:
+    patience = writing(
+        target.db_path, target.lock_timeout_s, patient="readers", on_wait=log.warning
+    )
+    with patience as con:
         return cases_by_language(con)

@@ -101,6 +101,8 @@ class HostPolicy:
     slots: asyncio.Semaphore
     robots: RobotsRules | None = None
     robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Why nothing more of this host is requested this run (it asked for a wait beyond our cap).
+    gave_up: str | None = None
 
     @classmethod
     def create(cls, rate: float, concurrency: int) -> HostPolicy:

@@ -8,15 +8,20 @@ process, on a thread beside the fetching), loading and every SQL statement in wa
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.exceptions import TerminationSignal
 
 from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
@@ -51,6 +56,7 @@ async def refresh(
     ``accept_drift`` applies a run the site-drift guard would hold (flows.guard).
     """
     started = time.monotonic()
+    _sigterm_as_interrupt()
     path = Path(config_path) if config_path else None
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
@@ -64,6 +70,7 @@ async def refresh(
         lock = stack.enter_context(hold_run_lock(store.path))
         params = run_params(settings, limit, full, sweep)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
+        stack.push(_failed_if_running(settings, run_id))  # never left "running" (issue 24)
         limits = GuardLimits(**settings.guard.model_dump())
         guard: DriftGuard[Any] = DriftGuard(
             known.filled,
@@ -99,6 +106,7 @@ async def refresh(
             finally:
                 pipeline.close()
                 pipeline.counts.add(request_counts(fetcher.statuses))
+                pipeline.counts.merged += fetcher.merged  # ids redirecting to another case
 
         notes = [n for n in (lock.note, *known.notes) if n]
         summary = summarize(settings, run_id, pipeline, time.monotonic() - started, notes)
@@ -143,6 +151,55 @@ async def _discover_and_fetch(
     await pipeline.fetch(
         [[case_url(source.base_url, key) for key in group] for group in groups], lastmods, listed
     )
+
+
+# The signals that stopped this process's run, for the CLI's last line ("SIGTERM").
+STOPPED_BY: list[str] = []
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM stops the run as Ctrl-C does. Prefect's own handler raises TerminationSignal
+    wherever the signal lands, and asyncio swallows that inside a socket write (the page
+    fails, the run goes on); a KeyboardInterrupt it always lets through. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        STOPPED_BY.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _failed_if_running(
+    settings: Settings, run_id: str
+) -> Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], bool]:
+    """An exit callback: a run ending on an error nobody recorded is marked failed with it, one
+    stopped by Ctrl-C or SIGTERM interrupted."""
+
+    def on_exit(
+        kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        status = "failed"
+        if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | TerminationSignal):
+            status = "interrupted"
+        if exc is not None and (status == "interrupted" or isinstance(exc, Exception)):
+            from warehouse.db import writing
+            from warehouse.runs import fail_if_running
+
+            reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+            if status == "interrupted":
+                # The signal may reach here as the cancellation it caused: not told apart.
+                reason = "stopped by Ctrl-C or SIGTERM; the batches loaded before it stay"
+            path, timeout = settings.warehouse.path, settings.warehouse.lock_timeout_s
+            try:
+                with writing(path, timeout, patient="readers") as con:
+                    fail_if_running(con, run_id, datetime.now(UTC), reason, status)
+            except Exception:  # the file may be why the run failed (a full disk): say that
+                pass  # the next run marks it interrupted
+        return False
+
+    return on_exit
 
 
 async def publish(summary: RunSummary) -> None:

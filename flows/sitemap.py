@@ -7,7 +7,6 @@ for, in every configured language.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -16,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from datetime import time as dt_time
 from email.utils import parsedate_to_datetime
 
+from flows.client import BodyTooLarge, BodyUndecodable, BoundedDecoder
 from flows.fetch import Fetcher
 from flows.fetch_types import Validators
 from latinno.pages import PageKey, page_key
@@ -70,13 +70,28 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _sitemap_entries(body: bytes, url: str) -> tuple[dict[str, datetime | None], bool] | None:
-    """``({location: lastmod}, is_index)`` of a sitemap or sitemap index; None if not one."""
+def _sitemap_entries(
+    body: bytes, url: str, max_bytes: int
+) -> tuple[dict[str, datetime | None], bool] | None:
+    """``({location: lastmod}, is_index)`` of a sitemap or sitemap index; None if not one.
+
+    A gzipped file (sitemap.xml.gz) is decoded in bounded steps, refused past ``max_bytes``
+    like any body: 1 MB of gzip can claim gigabytes.
+    """
     if body[:2] == b"\x1f\x8b":
+        decoder = BoundedDecoder(["gzip"], max_bytes)
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError):
+            decoder.feed(body)
+            body = decoder.finish()
+        except BodyUndecodable:
             log.warning("%s: not a valid gzip sitemap; ignored", url)
+            return None
+        except BodyTooLarge:
+            log.warning(
+                "%s: gzipped sitemap decodes to more than max_body_bytes (%d); ignored",
+                url,
+                max_bytes,
+            )
             return None
     try:
         root = ET.fromstring(body)
@@ -152,7 +167,7 @@ async def read_sitemap_entries(
             if not result.gone:
                 log.warning("sitemap %s not read: %s", sitemap, result.error or result.status)
             continue
-        parsed = _sitemap_entries(result.body, sitemap)
+        parsed = _sitemap_entries(result.body, sitemap, fetcher.policy.max_body_bytes)
         if parsed is None:
             continue
         found = True
@@ -166,6 +181,15 @@ async def read_sitemap_entries(
             if cases_only and page_key(loc) is None:
                 continue
             urls[loc] = _later(urls[loc], lastmod) if loc in urls else lastmod
+    if left := [u for u in dict.fromkeys(queue) if u not in seen]:
+        # A site with more sitemap files than we read: say so, or its other cases go unseen.
+        log.warning(
+            "more than %d sitemap files; %d not read (such as %s): their cases are found only "
+            "if known already",
+            MAX_SITEMAP_FILES,
+            len(left),
+            left[0],
+        )
     return urls if found else None
 
 

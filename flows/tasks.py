@@ -8,6 +8,7 @@ run did; the pages stay with the pipeline.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from flows.revisit import Check
 from latinno import clock
 from parsers import PARSER_VERSION
 
+log = logging.getLogger(__name__)
+
 
 @task(name="plan-run", cache_policy=NO_CACHE)
 def plan_run(
@@ -32,11 +35,13 @@ def plan_run(
     """Open the warehouse once to start the run and read what it already knows."""
     from warehouse.archive import misassigned_cases, page_validators
     from warehouse.db import writing
-    from warehouse.known import current_contents, stale_cases
+    from warehouse.known import current_contents, stale_cases, unparsed_cases
     from warehouse.revisits import load_checks, previous_start
     from warehouse.runs import known_cases, mark_interrupted, start_run
 
-    with writing(Path(db_path), lock_timeout_s) as con:
+    # Patient with readers: one holding the file (a long `latinno query`) delays the run's
+    # start, it never fails it (issue 24); another writer fails it after lock_timeout_s.
+    with writing(Path(db_path), lock_timeout_s, patient="readers", on_wait=log.warning) as con:
         # The run lock is held: a run still marked running was killed on the way.
         interrupted = mark_interrupted(con, datetime.now(UTC))
         previous = previous_start(con)
@@ -48,6 +53,7 @@ def plan_run(
         stale = stale_cases(con, PARSER_VERSION)
         # Rows not built from the first configured language that has the case are re-read too.
         stale |= misassigned_cases(con, params.get("languages") or [])
+        stale |= unparsed_cases(con)  # a page that never parsed is parsed again (issue 24)
         contents = current_contents(con)
     # --full and stale cases go without validators: they must be re-read.
     conditional = {

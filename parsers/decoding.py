@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _SNIFF_BYTES = 4096
 _META_CHARSET = re.compile(
@@ -62,9 +62,25 @@ class Decoded:
     invalid: tuple[int, ...] = ()
     invalid_count: int = 0
     guessed: tuple[str, ...] | None = None
+    # NUL characters in the text (HTML parsing turns each into U+FFFD), and where the first is.
+    nul_count: int = 0
+    first_nul: int = -1
 
     def problem(self) -> str | None:
         """One line for the page's parse issue when the decoding was lossy or a guess."""
+        problems = [p for p in (self._codec_problem(), self._nul_problem()) if p]
+        return "; ".join(problems) or None
+
+    def _nul_problem(self) -> str | None:
+        if not self.nul_count:
+            return None
+        many = "s" if self.nul_count > 1 else ""
+        return (
+            f"{self.nul_count} NUL character{many} (the first at character {self.first_nul}), "
+            "replaced"
+        )
+
+    def _codec_problem(self) -> str | None:
         if self.guessed is not None:
             declared = (
                 f"the declared charset ({', '.join(self.guessed)}) does not fit"
@@ -166,7 +182,16 @@ def _mostly_utf8(decoded: Decoded) -> bool:
 
 
 def decode_page(body: bytes, charset: str | None = None) -> Decoded:
-    """The page's text, its codec and any replaced UTF-8 bytes (order: module docstring)."""
+    """The page's text, its codec and any replaced UTF-8 bytes (order: module docstring), and
+    the NUL characters in it: no page has them, so each is said, not silently replaced."""
+    decoded = _decode(body, charset)
+    nuls = decoded.text.count("\x00")
+    return (
+        replace(decoded, nul_count=nuls, first_nul=decoded.text.find("\x00")) if nuls else decoded
+    )
+
+
+def _decode(body: bytes, charset: str | None) -> Decoded:
     declared = declared_charsets(body, charset)
     for codec in (*declared, "utf-8") if "utf-8" not in declared else declared:
         text = _strict(body, codec)

@@ -8,6 +8,9 @@ contract itself changes.
 
 Changelog:
 
+- 3.1: NUL characters in a page (which HTML parsing turns into U+FFFD) are said in an issue on
+  field ``encoding`` ("3 NUL characters (the first at character 1200), replaced"); 3.0 replaced
+  them silently (issue 24).
 - 3.0: the record contract gains ``option_counts`` (issue 19): for each Means/Ends/Policy-cycle
   list shown, how many options were found and how many read as applying. Output changes for
   the same bytes:
@@ -48,4 +51,4 @@ Changelog:
 - 1.0: first release.
 """
 
-PARSER_VERSION = "3.0"
+PARSER_VERSION = "3.1"

@@ -49,4 +49,5 @@ def fast_fetcher(**overrides: Any) -> Fetcher:
     seed = args.pop("seed")
     args["allowed_hosts"] = frozenset(args["allowed_hosts"])
     args.setdefault("max_request_s", 60.0)
+    args.setdefault("max_crawl_delay_s", 60.0)
     return Fetcher(FetchPolicy(**args), seed=seed)

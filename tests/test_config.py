@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,80 @@ def test_bad_env_override_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(tmp_path / "absent.yaml", env={"LATINNO_BASE_URL": "nope"})
     assert info.value.key in ("source.base_url", "(file)")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:s3cret@latinno.net", "https://s3cret@latinno.net/", "http://:s3cret@h"]
+)
+def test_credentials_in_the_base_url_are_refused_without_echoing_them(url: str) -> None:
+    # Issue 24: they ended up in pages.url, runs.params and a release's datapackage.json.
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"source": {"base_url": url}}, "my.yaml")
+    assert info.value.key == "source.base_url"
+    assert "credentials in the URL" in info.value.problem
+    assert "s3cret" not in str(info.value)
+
+
+def test_cli_refuses_a_base_url_with_credentials_in_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", "refresh", "--db", str(tmp_path / "w.duckdb")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "LATINNO_BASE_URL": "http://user:s3cret@127.0.0.1:9"},
+    )
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert "source.base_url" in line and "credentials in the URL" in line, line
+    assert "s3cret" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        ({"politeness": {"rate": float("inf")}}, "politeness.rate", "finite number"),
+        ({"http": {"timeout_s": float("nan")}}, "http.timeout_s", "finite number"),
+        (
+            {"politeness": {"user_agent": "x {x}"}},
+            "politeness.user_agent",
+            "placeholders are {contact} and {version} only",
+        ),
+        (
+            {"politeness": {"user_agent": "x {"}},
+            "politeness.user_agent",
+            "placeholders are {contact} and {version} only",
+        ),
+        ({"politeness": {"user_agent": " "}}, "politeness.user_agent", "one line"),
+        ({"politeness": {"contact": "https://x/\r\nX-Evil: 1"}}, "politeness.contact", "one line"),
+    ],
+)
+def test_settings_that_used_to_be_tracebacks_name_their_key(
+    data: dict, key: str, fragment: str
+) -> None:
+    # Issue 24, 16: each of these failed later, as a traceback or blamed on the site.
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, "my.yaml")
+    assert info.value.key == key and fragment in info.value.problem, info.value
+
+
+def test_unreadable_config_files_are_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("source:\n  base_url: http://h\xe9\n".encode("latin-1"))
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    cases = {
+        deep: "nested too deep",
+        latin1: "not UTF-8 text",
+        folder: "cannot read it",
+        Path("/dev/zero"): "larger than 1000000 bytes",  # read no further than that
+    }
+    for path, fragment in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load_settings(path, env={})
+        assert info.value.key == "(file)" and fragment in info.value.problem, info.value
 
 
 def test_missing_explicit_file_and_bad_yaml(tmp_path: Path) -> None:

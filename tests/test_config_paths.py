@@ -7,6 +7,7 @@ a run that fails with nothing loaded leaves no warehouse behind.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -108,7 +109,9 @@ def test_refresh_without_a_config_refuses_to_crawl_the_real_site(tmp_path: Path)
     assert serve.returncode == 1 and "no config.yaml in" in serve.stderr
 
 
-def test_a_failed_first_run_creates_no_warehouse(tmp_path: Path) -> None:
+@pytest.mark.slow  # a flow run: it reports to the session's Prefect server
+@pytest.mark.process
+def test_a_failed_first_run_creates_no_warehouse(tmp_path: Path, prefect_api: str) -> None:
     with socket.socket() as sock:  # bound, never listening: connection refused
         sock.bind(("127.0.0.1", 0))
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -116,3 +119,23 @@ def test_a_failed_first_run_creates_no_warehouse(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "cannot reach" in done.stderr and "the warehouse is unchanged" in done.stderr
     assert list(tmp_path.iterdir()) == []  # as it said: no data/new.duckdb, no data/
+
+
+@pytest.mark.process
+def test_a_prefect_api_that_does_not_answer_is_one_line_and_no_warehouse(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # bound, never listening: connection refused
+        sock.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
+        done = subprocess.run(
+            [sys.executable, "-m", "latinno.cli", "refresh", "--base-url", "http://127.0.0.1:9",
+             "--db", "data/new.duckdb"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "PREFECT_API_URL": api},
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"latinno: error: cannot reach the Prefect API at {api} (PREFECT_API_URL), so nothing "
+        "ran: start that server, or unset PREFECT_API_URL for a temporary one"
+    )
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []

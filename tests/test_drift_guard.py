@@ -6,7 +6,7 @@ from __future__ import annotations
 from _warehouse_support import make_record
 
 from flows.guard import DriftGuard, before_run, filled
-from latinno.config import GuardSettings
+from latinno.config_sections import GuardSettings
 from latinno.record import CaseRecord
 
 LIMITS = GuardSettings(max_parse_failure_share=0.05, max_field_loss_share=0.2, min_pages=4)

@@ -73,13 +73,27 @@ def test_retries_5xx_and_honours_retry_after_measured_at_server(site: Path) -> N
     assert gaps[1] >= 0.95 and gaps[2] >= 0.95  # Retry-After: 1
 
 
-def test_retry_after_is_capped(site: Path) -> None:
+def test_a_retry_after_beyond_the_cap_gives_up_the_host_for_the_run(
+    site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 24: "Retry-After: 86400" on every page was capped and retried for days, silently.
     path = "/en/case/1001/"
     with run_server_in_thread(site, plan={path: ["429:30"]}) as server:
-        result = _get(server.base_url + path, retry_after_cap_s=0.2)
-        gap = server.request_times(path)[1] - server.request_times(path)[0]
-    assert result.ok and result.attempts == 2
-    assert 0.18 <= gap < 10  # the cap, far from the 30 s asked for
+
+        async def run() -> list[FetchResult]:
+            async with fast_fetcher(retry_after_cap_s=0.2) as fetcher:
+                first = await fetcher.get(server.base_url + path)
+                return [first, await fetcher.get(server.base_url + "/en/case/1002/")]
+
+        with caplog.at_level("WARNING", logger="flows.fetch"):
+            asked, later = asyncio.run(run())
+        paths = server.stats()["paths"]
+    host = server.base_url.removeprefix("http://")
+    why = f"{host} asks to wait 30 s (Retry-After), more than http.retry_after_cap_s (0.2 s)"
+    assert asked.failed and asked.error == f"HTTP 429: {why}; not requested this run"
+    assert later.failed and later.error == f"{why}; not requested this run"
+    assert later.attempts == 0 and "/en/case/1002/" not in paths and paths[path] == 1
+    assert [r.getMessage() for r in caplog.records] == [f"{why}; not requested this run"]
 
 
 def test_truncated_body_reset_and_timeout_are_retried(site: Path) -> None:

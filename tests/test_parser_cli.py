@@ -154,3 +154,25 @@ def test_a_failing_page_names_its_path_once(tmp_path: Path) -> None:
     (line,) = [line for line in given.stderr.splitlines() if line.startswith("latinno:")]
     assert line.startswith(f"latinno: error: {page} (as https://latinno.net/en/case/17045/): ")
     assert line.count(str(page)) == 1
+
+
+def test_nul_bytes_in_a_page_are_said_the_same_way_by_parse_and_refresh(tmp_path: Path) -> None:
+    # Issue 24, 17: a refresh replaced them silently; `latinno parse` refused the page as binary.
+    from parsers import parse_case
+
+    body = SEED.read_bytes()
+    at = body.index(b"</h1>")
+    page = tmp_path / "nul.html"
+    page.write_bytes(body[:at] + b"\x00\x00" + body[at:])
+    result = latinno("parse", page, "--url", "https://latinno.net/en/case/17045/")
+    assert result.returncode == 0, result.stderr
+    (record,) = records(result)
+    said = [i["message"] for i in record["issues"] if i["field"] == "encoding"]
+    assert len(said) == 1 and said[0].startswith("2 NUL characters (the first at"), said
+    direct = parse_case(page.read_bytes(), "https://latinno.net/en/case/17045/")
+    assert [i.message for i in direct.issues if i.field == "encoding"] == said
+    # A body of binary bytes is still no page.
+    noise = tmp_path / "noise.html"
+    noise.write_bytes(bytes(range(256)) * 64)
+    refused = latinno("parse", noise)
+    assert refused.returncode == 1 and "binary data" in refused.stderr

@@ -8,10 +8,13 @@ their errors keep DuckDB's hints.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -171,6 +174,7 @@ def test_the_sandbox_holds_even_past_the_statement_check(db: Path, secret_file: 
             "enable_external_access": "false",
             "autoinstall_known_extensions": "false",
             "autoload_known_extensions": "false",
+            "temp_directory": "",
             "lock_configuration": "true",
         }
         for statement in (
@@ -292,3 +296,87 @@ def test_cli_error_keeps_the_hint_on_one_line(db: Path) -> None:
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert 'Did you mean "case_means"?' in line
+
+
+# --- issue 24, 13: memory, streaming, EXPLAIN ANALYZE, the temporary folder -----------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1",
+        "EXPLAIN ANALYZE CREATE TEMP MACRO m(a) AS a",
+        "explain analyse create temp table t as select 1",
+        "EXPLAIN (ANALYZE) CREATE TEMP TABLE t AS SELECT 1",
+    ],
+)
+def test_explain_analyze_of_a_statement_that_writes_is_refused(db: Path, sql: str) -> None:
+    assert "`latinno query` only reads" in _refused(db, sql)
+
+
+def test_explain_of_a_read_still_runs(db: Path) -> None:
+    with reading(db) as con:
+        assert run_query(con, "EXPLAIN ANALYZE SELECT count(*) FROM cases").rows
+        assert run_query(con, "EXPLAIN SELECT 1").rows
+
+
+def test_files_in_the_warehouse_temporary_folder_are_not_readable(db: Path) -> None:
+    spill = db.with_name(db.name + ".tmp")
+    spill.mkdir(exist_ok=True)
+    (spill / "left.csv").write_text(f"a\n{SECRET}\n", encoding="utf-8")
+    message = _refused(db, f"SELECT * FROM read_csv('{spill}/left.csv')")
+    assert "the file" in message
+
+
+def test_a_query_past_its_memory_limit_fails_in_one_line(db: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("query:\n  memory_limit: 64MB\n  timeout_s: 60\n", encoding="utf-8")
+    hungry = "SELECT list(i) FROM range(100000000) t(i)"  # ~800 MB in one list
+    result = latinno("query", hungry, "--db", str(db), "--config", str(config), "--format", "csv")
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("latinno: error: query failed: Out of Memory Error"), line
+
+
+def printed(show: Callable[[], None]) -> bytes:
+    """The bytes ``show`` writes to stdout, as text or to its binary buffer (CSV)."""
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    with contextlib.redirect_stdout(text):
+        show()
+        text.flush()
+    return raw.getvalue()
+
+
+def test_csv_and_json_output_is_streamed_the_same_text(db: Path) -> None:
+    from latinno.cli.warehouse import _print_result, _Stream
+
+    sql = "SELECT i, 'x' || i AS s, i % 2 = 0 AS even FROM range(25000) t(i)"
+    for fmt in ("csv", "json"):
+        streamed = subprocess.run(
+            [sys.executable, "-m", "latinno.cli", "query", sql, "--format", fmt, "--db", str(db)],
+            capture_output=True, cwd=ROOT, timeout=60,
+        )  # fmt: skip
+        assert streamed.returncode == 0, streamed.stderr
+        with reading(db) as con:
+            whole = run_query(con, sql)
+        expected = printed(partial(_print_result, whole.columns, whole.rows, fmt))
+        assert streamed.stdout == expected, fmt
+        # ... fetched in chunks, never all at once.
+        chunks: list[int] = []
+
+        def sink(
+            _columns: list[str], rows: list[tuple[object, ...]], into: list[int] = chunks
+        ) -> None:
+            into.append(len(rows))
+
+        with reading(db) as con:
+            run_query(con, sql, sink=sink)
+        assert max(chunks) < 25000 and sum(chunks) == 25000
+
+        def stream_nothing(fmt: str = fmt) -> None:
+            stream = _Stream(fmt)
+            stream(["a"], [])
+            stream.close()
+
+        assert printed(stream_nothing) == printed(partial(_print_result, ["a"], [], fmt))

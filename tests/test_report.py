@@ -670,6 +670,23 @@ def test_self_contained(page: ReportReader, html: str) -> None:
     assert html.count("<svg") == len(page.figures)
 
 
+def test_only_a_report_of_ours_is_replaced(db: Path, html: str, tmp_path: Path) -> None:
+    # Issue 24, 14: `report --out` replaced any file, and wrote where a link pointed.
+    ours = report.write_report(db, tmp_path / "r.html", lock_timeout_s=5)
+    assert report.write_report(db, ours, lock_timeout_s=5).read_text(encoding="utf-8") == html
+    theirs = tmp_path / "thesis.html"
+    theirs.write_text("<p>three years of work</p>", encoding="utf-8")
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "link.html"
+    link.symlink_to(target)
+    for out, says in ((theirs, "is not a LATINNO report"), (link, "is a link")):
+        with pytest.raises(LatinnoError, match=f"^{out}: .*{says}"):
+            report.write_report(db, out, lock_timeout_s=5)
+    assert theirs.read_text(encoding="utf-8") == "<p>three years of work</p>"
+    assert target.read_text(encoding="utf-8") == "keep me" and link.is_symlink()
+
+
 def test_deterministic_and_without_a_clock(db: Path, html: str, tmp_path: Path) -> None:
     out = report.write_report(db, tmp_path / "a.html", lock_timeout_s=5)
     time.sleep(1.1)
@@ -797,10 +814,11 @@ def test_write_report_errors_and_keeps_the_old_file(db: Path, tmp_path: Path) ->
     ):
         report.write_report(db, blocker / "sub" / "r.html", lock_timeout_s=5)
     old = tmp_path / "old.html"
-    old.write_text("old report", encoding="utf-8")
+    earlier = '<meta name="generator" content="latinno-pipeline report">old report'
+    old.write_text(earlier, encoding="utf-8")
     with pytest.raises(LatinnoError, match="no warehouse at this path"):
         report.write_report(tmp_path / "none.duckdb", old, lock_timeout_s=5)
-    assert old.read_text(encoding="utf-8") == "old report"
+    assert old.read_text(encoding="utf-8") == earlier
     assert not (tmp_path / "none.duckdb").exists()
     # A directory gets the report under its default name; no temporary file is left behind.
     written = report.write_report(db, tmp_path, lock_timeout_s=5)

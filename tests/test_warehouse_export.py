@@ -235,6 +235,29 @@ def test_files_of_an_earlier_export_that_this_one_does_not_write_are_removed(
     assert (out / "notes.txt").read_text(encoding="utf-8") == "my own notes"
 
 
+def test_export_never_writes_through_a_link_nor_deletes_what_it_did_not_write(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    # Issue 24, 14: a link planted at the temporary name was written through, and a
+    # researcher's own cases.csv was deleted by `export --format parquet`.
+    out = tmp_path / "exports"
+    out.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    (out / ".cases_wide.parquet.tmp").symlink_to(target)
+    (out / "cases_wide.csv").write_text("my own table\n", encoding="utf-8")
+    _export(warehouse, out, "parquet")
+    assert target.read_text(encoding="utf-8") == "keep me"
+    assert (out / "cases_wide.csv").read_text(encoding="utf-8") == "my own table\n"
+    assert pq.read_table(out / "cases_wide.parquet").num_rows > 0
+    # A file an export wrote but someone changed since is theirs now: kept as well.
+    _export(warehouse, out, "csv")
+    (out / "case_texts.csv").write_text("edited by hand\n", encoding="utf-8")
+    _export(warehouse, out, "parquet")
+    assert (out / "case_texts.csv").read_text(encoding="utf-8") == "edited by hand\n"
+    assert not (out / "case_means.csv").exists()  # ours and unchanged: removed as before
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "latinno.cli", *args],

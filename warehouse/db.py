@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import duckdb
 
@@ -74,6 +74,10 @@ WRITE_SETTING = "warehouse.lock_timeout_s"
 READ_SETTING = "warehouse.read_lock_timeout_s"
 # How often a patient writer says whom it waits for.
 WAIT_NOTE_S = 10.0
+# ``patient``: False (give up after the timeout), True (wait for anyone), or READERS (wait
+# while readers hold the file, give up on a writer after the timeout).
+READERS = "readers"
+Patience = bool | Literal["readers"]
 # The storage format a new warehouse file is written in. DuckDB 2 writes its own format by
 # default, which no 1.x release opens; this one opens in DuckDB 1.3, 1.4 (the 1.x LTS) and every
 # later release. On our data it is as compact as 1.4's (1.2's and older ones are 4-7% larger). A
@@ -87,9 +91,10 @@ def _open(
     read_only: bool,
     lock_timeout_s: float,
     *,
-    patient: bool = False,
+    patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
+    memory_limit: str | None = None,
 ) -> DuckCon:
     """``duckdb.connect``, retried while another process holds the file's lock.
 
@@ -102,13 +107,16 @@ def _open(
     config: dict[str, str | bool | int | float | list[str]] = (
         dict(SANDBOX) if read_only else {"storage_compatibility_version": STORAGE_VERSION}
     )
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:
             holder = _lock_conflict(path, exc)
         waited = time.monotonic() - started
-        if patient:
+        # "readers": wait as long as a reader holds the file (a long query), not a writer.
+        if patient is True or (patient == READERS and not read_only and _held_by_reader(path)):
             if on_wait is not None and waited >= next_note:
                 on_wait(waiting_line(path, describe_holder(holder), waited))
                 next_note = waited + wait_note_s
@@ -120,6 +128,15 @@ def _open(
             pause = min(delay, lock_timeout_s - waited)
         time.sleep(pause)
         delay = min(delay * 2, 1.0)
+
+
+def _held_by_reader(path: Path) -> bool:
+    """True when whoever holds ``path`` holds it read-only: we can open it read-only too."""
+    try:
+        duckdb.connect(str(path), read_only=True, config=dict(SANDBOX)).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _lock_conflict(path: Path, exc: duckdb.Error) -> str:
@@ -141,9 +158,10 @@ def connect(
     *,
     read_only: bool = False,
     lock_timeout_s: float = 60.0,
-    patient: bool = False,
+    patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
+    memory_limit: str | None = None,
 ) -> DuckCon:
     """Open the warehouse; writable opens create the file and bring the schema up to date.
 
@@ -152,7 +170,8 @@ def connect(
     is not DuckDB's, is missing blocks in use (truncated) or fails a header checksum
     (``CorruptWarehouseError``) before DuckDB answers from it or writes to it; a damaged
     data block is found when a statement reads it (see ``reading``/``writing``).
-    ``patient``, ``on_wait`` and ``wait_note_s``: see ``writing``.
+    ``patient``, ``on_wait`` and ``wait_note_s``: see ``writing``; ``memory_limit`` (DuckDB's
+    form, "2GB") caps what the connection's queries may hold.
     """
     path = Path(path)
     if read_only and not path.exists():
@@ -163,7 +182,13 @@ def connect(
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(
-        path, read_only, lock_timeout_s, patient=patient, on_wait=on_wait, wait_note_s=wait_note_s
+        path,
+        read_only,
+        lock_timeout_s,
+        patient=patient,
+        on_wait=on_wait,
+        wait_note_s=wait_note_s,
+        memory_limit=memory_limit,
     )
     try:
         check_layout(path)
@@ -221,14 +246,16 @@ def writing(
     path: Path,
     lock_timeout_s: float = 60.0,
     *,
-    patient: bool = False,
+    patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
 ) -> Iterator[DuckCon]:
     """A writable connection held only for the ``with`` block (a load), then closed.
 
     While another process holds the file, waits up to ``lock_timeout_s``, then raises
-    ``DatabaseLockedError``. With ``patient`` it waits as long as it takes (a refresh between
+    ``DatabaseLockedError``. With ``patient=READERS`` it waits as long as readers hold the
+    file (a refresh's start and end: a long query never fails it), not a writer. With
+    ``patient=True`` it waits as long as it takes (a refresh between
     batches: a long query must not fail the run midway), calling ``on_wait`` with one line
     naming the holder (command and PID) after every ``wait_note_s`` of waiting.
 
@@ -246,12 +273,15 @@ def writing(
 
 
 @contextmanager
-def reading(path: Path, lock_timeout_s: float = 10.0) -> Iterator[DuckCon]:
-    """A read-only, sandboxed connection for the ``with`` block (query, export, status).
+def reading(
+    path: Path, lock_timeout_s: float = 10.0, *, memory_limit: str | None = None
+) -> Iterator[DuckCon]:
+    """A read-only, sandboxed connection for the ``with`` block (query, export, status);
+    ``memory_limit`` caps what its queries may hold (``latinno query``).
 
     A DuckDB error in the block that means the file is damaged becomes CorruptWarehouseError.
     """
-    con = connect(path, read_only=True, lock_timeout_s=lock_timeout_s)
+    con = connect(path, read_only=True, lock_timeout_s=lock_timeout_s, memory_limit=memory_limit)
     with _mapping_damage(Path(path), con):
         yield con
 
@@ -262,9 +292,33 @@ def _mapping_damage(path: Path, con: DuckCon) -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
-        damaged = corruption(path, exc)
+        damaged = corruption(path, exc) or _disk_full(path, exc)
         if damaged is not None:
             raise damaged from None
         raise
+    except (
+        WarehouseError
+    ) as exc:  # a loader's wording of a DuckDB error: the cause may be a full disk
+        full = _disk_full(path, exc)
+        if full is not None:
+            raise full from None
+        raise
     finally:
         con.close()
+
+
+def _disk_full(path: Path, exc: BaseException) -> WarehouseError | None:
+    """One line for a write that failed for want of space, or None. DuckDB's own last word
+    ("cannot rollback - no transaction is active") hides it: the cause is looked for down
+    the chain of exceptions."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if "no space left on device" in str(seen).lower():
+            return WarehouseError(
+                f"{path}: no space left on device; this write was not applied, the warehouse "
+                "keeps what it had before it. Free some space, then run again"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -10,8 +10,10 @@ unknown, not 0); ``--csv-dialect excel`` adds the spreadsheet guards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,10 +148,18 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    # Write beside and rename, so a reader never sees half a file.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    # Write beside and rename, so a reader never sees half a file. The temporary file is a new
+    # one (O_EXCL): a link planted at a fixed name is never written through, and the rename
+    # replaces a link at ``path`` itself, never the file it points to.
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def export_file_names() -> set[str]:
@@ -160,18 +170,39 @@ def export_file_names() -> set[str]:
     return names
 
 
-def _stale_files(out_dir: Path, keep: set[str]) -> list[Path]:
+def _previous_export(out_dir: Path) -> dict[str, str]:
+    """File name -> sha256 of each file the folder's datapackage.json says an export wrote."""
+    try:
+        package = json.loads((out_dir / "datapackage.json").read_text(encoding="utf-8"))
+        resources = package["resources"]
+        return {
+            r["path"]: r["hash"].removeprefix("sha256:")
+            for r in resources
+            if isinstance(r.get("path"), str) and str(r.get("hash", "")).startswith("sha256:")
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _stale_files(out_dir: Path, keep: set[str], previous: dict[str, str]) -> list[Path]:
     """Files of an earlier export (or its leftover temporaries) that this one does not write.
 
-    Only names this exporter writes are touched: a researcher's own files stay.
+    Only what an export wrote is touched: a file named as ours is removed only when the
+    earlier export's datapackage.json lists it with the same bytes (``previous``); a
+    researcher's own ``cases.csv`` stays, and links are never followed or removed.
     """
     ours = export_file_names()
     temporaries = {f".{name}.tmp" for name in ours}
-    return sorted(
-        entry
-        for entry in out_dir.iterdir()
-        if entry.is_file() and entry.name not in keep and entry.name in ours | temporaries
-    )
+    stale = []
+    for entry in out_dir.iterdir():
+        if entry.name in keep or entry.is_symlink() or not entry.is_file():
+            continue
+        wrote = entry.name in ours and entry.name in previous
+        if entry.name in temporaries or (
+            wrote and hashlib.sha256(entry.read_bytes()).hexdigest() == previous[entry.name]
+        ):
+            stale.append(entry)
+    return sorted(stale)
 
 
 def export(
@@ -217,6 +248,7 @@ def _export(
     con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: Format, dialect: CsvDialect
 ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = _previous_export(out_dir)
     formats = ("parquet", "csv") if fmt == "all" else (fmt,)
     allowed = _allowed_codes()
     written: list[Path] = []
@@ -262,7 +294,7 @@ def _export(
         "resources": resources,
     }
     path = out_dir / "datapackage.json"
-    for stale in _stale_files(out_dir, {p.name for p in written} | {path.name}):
+    for stale in _stale_files(out_dir, {p.name for p in written} | {path.name}, previous):
         stale.unlink()
     _write(path, (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     written.append(path)

@@ -28,6 +28,16 @@ def stale_cases(con: duckdb.DuckDBPyConnection, parser_version: str) -> set[int]
     return {row[0] for row in rows}
 
 
+def unparsed_cases(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """Cases with a page whose open failure is a parse error: re-read and parsed every run until
+    it parses, so an unchanged body never closes that failure as if it were fine."""
+    rows = con.execute(
+        "SELECT DISTINCT case_id FROM fetch_failures WHERE resolved_run_id IS NULL "
+        "AND case_id IS NOT NULL AND starts_with(reason, 'parse error')"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def current_contents(con: duckdb.DuckDBPyConnection) -> dict[int, dict[str, Any]]:
     """The content of every active case as its current history version holds it (the record's
     content fields, as JSON), for comparing a new run with what it would replace."""

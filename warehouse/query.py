@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ _FILE = re.compile(r'Cannot access (file|directory) "([^"]*)"')
 _SETTING = re.compile(r'Cannot change configuration option "([^"]*)"')
 # DuckDB's pointer into the statement: "LINE 1: SELECT ..." and a line of carets below it.
 _POINTER = re.compile(r"^(LINE \d+:.*|\s*\^+\s*)$")
+# EXPLAIN ANALYZE runs the statement it explains: that one must be a read too.
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:\(.*?\)\s*|ANALY[SZ]E\s+)*", re.IGNORECASE | re.DOTALL)
+# Rows handed on at a time when a result is streamed (csv/json output): memory stays bounded.
+STREAM_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,10 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
                 f"refused: {_verb(statement.query, kind)} statement "
                 f"`{_snippet(statement.query)}`: `latinno query` only reads ({_READS})"
             )
+        if kind == "EXPLAIN":
+            inner = _EXPLAIN.sub("", statement.query, count=1)
+            if inner.strip() and inner != statement.query:
+                check_read_only(con, inner)
     return [s.query for s in statements]
 
 
@@ -119,12 +128,14 @@ def run_query(
     *,
     limit: int | None = None,
     timeout_s: float | None = None,
+    sink: Callable[[list[str], list[tuple[Any, ...]]], None] | None = None,
 ) -> QueryResult:
     """Run read statements; the result of the last one is returned.
 
     ``limit``: at most that many rows are fetched (``truncated`` says whether more existed);
     None fetches all. ``timeout_s``: the statements are interrupted after that many seconds
-    (QueryTimeoutError); None waits forever.
+    (QueryTimeoutError); None waits forever. ``sink``: the rows are handed to it in chunks as
+    they are fetched (column names first), never all held at once, and not returned.
     """
     statements = check_read_only(con, sql)
     expired = threading.Event()
@@ -143,9 +154,15 @@ def run_query(
             cursor = con.execute(statement)
         assert cursor is not None
         description = cursor.description or []
-        if limit is None:
+        truncated = False
+        if sink is not None and limit is None:
+            rows = []
+            columns = [d[0] for d in description]
+            sink(columns, [])
+            while chunk := cursor.fetchmany(STREAM_ROWS):
+                sink(columns, chunk)
+        elif limit is None:
             rows = cursor.fetchall()
-            truncated = False
         else:
             rows = cursor.fetchmany(limit + 1)
             truncated = len(rows) > limit

@@ -94,6 +94,22 @@ def finish_run(
         raise WarehouseError(f"run {run_id!r} not found in table runs (start_run first)")
 
 
+def fail_if_running(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    finished_at: datetime,
+    reason: str,
+    status: str = "failed",
+) -> None:
+    """A run that ended on an error (or a signal) nobody recorded: ``status`` with the error as
+    its reason (a run already ended, held or failed before, keeps what it says)."""
+    con.execute(
+        "UPDATE runs SET status = $status, reason = $reason, finished_at = $at "
+        "WHERE run_id = $run_id AND status = 'running'",
+        {"status": status, "reason": reason, "at": utc_naive(finished_at), "run_id": run_id},
+    )
+
+
 def mark_interrupted(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
     """Runs still marked running when a new run starts died on the way: say so. Only call it
     while holding the warehouse's run lock (no other run can be running then)."""

@@ -14,5 +14,8 @@ SANDBOX: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
+    # No spilling to ``<db>.tmp/``: whatever lay there would be readable, and a query that
+    # outgrows its memory limit (``query.memory_limit``) fails instead of filling the disk.
+    "temp_directory": "",
     "lock_configuration": True,
 }

@@ -23,6 +23,8 @@ from latinno.cli import (  # noqa: F401
 from latinno.cli.app import app, is_verbose
 from latinno.errors import LatinnoError
 
+KEPT = "what was written before stays (a refresh's run is marked interrupted)"
+
 VERBOSE_FLAGS = ("-v", "--verbose")
 
 
@@ -47,8 +49,31 @@ def main() -> None:
         print(f"latinno: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("latinno: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _interrupted()
+    except SystemExit as exc:
+        if exc.code != 130:  # typer's silent exit for a KeyboardInterrupt inside a command
+            raise
+        _interrupted()
+    except BaseException as exc:
+        # Prefect's TerminationSignal (SIGTERM, as systemd or docker stop a service), named
+        # without importing Prefect: commands that do not orchestrate never load it.
+        if type(exc).__name__ != "TerminationSignal" or is_verbose():
+            raise
+        print(f"latinno: stopped by SIGTERM; {KEPT}", file=sys.stderr)
+        sys.exit(143)
+
+
+def _interrupted() -> None:
+    import logging
+
+    # The line below is the last word: Prefect's exit handlers log nothing after it.
+    logging.disable(logging.CRITICAL)
+    # A refresh turns SIGTERM into a KeyboardInterrupt (flows.refresh), noting the signal.
+    if "SIGTERM" in getattr(sys.modules.get("flows.refresh"), "STOPPED_BY", ()):
+        print(f"latinno: stopped by SIGTERM; {KEPT}", file=sys.stderr)
+        sys.exit(143)
+    print(f"latinno: interrupted; {KEPT}", file=sys.stderr)
+    sys.exit(130)
 
 
 __all__ = ["app", "main"]

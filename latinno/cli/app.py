@@ -122,7 +122,8 @@ def note_config(config: Path | None) -> None:
 def refuse_defaults_for_the_site(config: Path | None, base_url_given: bool) -> None:
     """A command that fetches, run where there is no config.yaml and given none, stops rather
     than crawl the real site on built-in defaults into a warehouse of the current folder."""
-    from latinno.config import ENV_BASE_URL, SourceSettings, config_file
+    from latinno.config import ENV_BASE_URL, config_file
+    from latinno.config_sections import SourceSettings
     from latinno.errors import LatinnoError
 
     if config_file(config) is None and not base_url_given and not os.environ.get(ENV_BASE_URL):

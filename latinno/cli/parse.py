@@ -54,7 +54,9 @@ def not_a_page(body: bytes) -> str | None:
     head = body[:65_536]
     if not head.startswith(_UTF16_BOMS):
         controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f")
-        if b"\x00" in head or controls > len(head) // 100:
+        # A few NUL bytes in a page are said by the parser (an ``encoding`` issue), as a
+        # refresh says them; a body of control bytes is no page.
+        if controls > len(head) // 100:
             return f"binary data ({len(body)} bytes), not an HTML page"
         if not _TAG.search(head):
             return f"no HTML tags in its {len(body)} bytes: not an HTML page"

@@ -59,6 +59,13 @@ def _run_flow(params: dict[str, Any], show_progress: bool) -> dict[str, Any]:
     try:
         return _run_flow_once(params, show_progress)
     except RuntimeError as exc:
+        if str(exc).startswith("Failed to reach API at"):
+            # PREFECT_API_URL names a server that does not answer: checked before anything ran.
+            raise LatinnoError(
+                f"cannot reach the Prefect API at {os.environ.get('PREFECT_API_URL')} "
+                "(PREFECT_API_URL), so nothing ran: start that server, or unset PREFECT_API_URL "
+                "for a temporary one"
+            ) from None
         if "ephemeral Prefect API server" not in str(exc):
             raise
         timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")

@@ -107,15 +107,64 @@ def query(
     from warehouse.db import reading
     from warehouse.query import run_query
 
-    with reading(settings.warehouse.path, settings.warehouse.read_lock_timeout_s) as con:
-        result = run_query(con, sql, limit=limit or None, timeout_s=settings.query.timeout_s)
-    _print_result(result.columns, result.rows, format, dialect)  # type: ignore[arg-type]
+    stream = _Stream(format, dialect) if format != "table" and not limit else None
+    timeout, memory = settings.query.timeout_s, settings.query.memory_limit
+    with reading(
+        settings.warehouse.path, settings.warehouse.read_lock_timeout_s, memory_limit=memory
+    ) as con:
+        result = run_query(con, sql, limit=limit or None, timeout_s=timeout, sink=stream)
+    if stream is not None:
+        stream.close()
+    else:
+        _print_result(result.columns, result.rows, format, dialect)  # type: ignore[arg-type]
     if result.truncated:
         print(
             f"latinno: note: printed the first {limit:,} rows; there are more "
             "(--limit N for more, --limit 0 for all, or add LIMIT/WHERE to the query)",
             file=sys.stderr,
         )
+
+
+class _Stream:
+    """csv or json rows printed as they are fetched, the same text ``_print_result`` prints,
+    so a result of millions of rows never sits in memory whole."""
+
+    def __init__(self, fmt: str, dialect: CsvDialect = "plain") -> None:
+        self.fmt = fmt
+        self.dialect = dialect
+        self.rows = 0
+        self.header = False
+
+    def __call__(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        if self.fmt == "csv":
+            from warehouse.csvfile import csv_bytes
+
+            data = csv_bytes(columns, rows, self.dialect)
+            if self.header:  # the header line (and the excel byte-order mark) once only
+                data = data.split(b"\r\n", 1)[1]
+            self.header = True
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
+        import json
+        import textwrap
+
+        from warehouse.csvfile import json_value
+
+        for row in rows:
+            text = json.dumps(
+                dict(zip(columns, row, strict=True)),
+                ensure_ascii=False,
+                indent=2,
+                default=json_value,
+            )
+            sys.stdout.write(("[\n" if not self.rows else ",\n") + textwrap.indent(text, "  "))
+            self.rows += 1
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            sys.stdout.write("\n]\n" if self.rows else "[]\n")
 
 
 def _print_result(

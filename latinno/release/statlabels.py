@@ -1,10 +1,10 @@
 """Details of the Stata/SPSS files a researcher sees (issue 21): value-label names and display
 formats.
 
-pyreadstat names each Stata value label after its variable plus a running number
-(``formalization0``, ``co_governance4``); ``label list`` then shows names nobody chose. The
-.dta's fixed-width name fields are rewritten to the variable's own name (``label list
-formalization``), the same width, so nothing else in the file moves. Codes and 0/1 dummies with
+pyreadstat names each Stata value label after its variable plus a running number (a
+variable ``x`` gets ``x0``, another ``y4``); ``label list`` then shows names nobody chose. The
+.dta's fixed-width name fields are rewritten to the variable's own name (``label list x``),
+the same width, so nothing else in the file moves. Codes and 0/1 dummies with
 a missing value are stored as doubles; their display format is set to a whole number, so Stata
 and SPSS show ``2``, not ``2.00``.
 """

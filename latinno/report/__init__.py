@@ -34,6 +34,7 @@ def write_report(db_path: Path, out: Path, *, lock_timeout_s: float) -> Path:
     out = Path(out)
     if out.is_dir():
         out = out / DEFAULT_NAME
+    _refuse_others_file(out)
     text = build_report(db_path, lock_timeout_s=lock_timeout_s)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,27 @@ def write_report(db_path: Path, out: Path, *, lock_timeout_s: float) -> Path:
         reason = exc.strerror or type(exc).__name__
         raise LatinnoError(f"{out}: cannot write the report: {reason}") from None
     return out
+
+
+# Every report names its maker in its head (`latinno-pipeline <version>`, or ` report` before 0.2).
+GENERATOR = b'<meta name="generator" content="latinno-pipeline '
+
+
+def _refuse_others_file(out: Path) -> None:
+    """Only a report of ours is replaced: never a link, never someone's file of that name."""
+    if out.is_symlink():
+        raise LatinnoError(f"{out}: is a link; not replaced: choose another --out")
+    if not out.exists():
+        return
+    try:
+        with out.open("rb") as stream:
+            head = stream.read(4096)
+    except OSError as exc:
+        raise LatinnoError(f"{out}: cannot write the report: {exc.strerror}") from None
+    if GENERATOR not in head:
+        raise LatinnoError(
+            f"{out}: exists and is not a LATINNO report; not replaced: choose another --out"
+        )
 
 
 __all__ = ["build_report", "write_report"]
