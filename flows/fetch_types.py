@@ -123,6 +123,8 @@ class FetchResult:
     def kind(self) -> FetchKind:
         """The one place a result is classified; everything else reads the kind."""
         if self.error is None:
+            if self.merged_into is not None:  # a merge: this id's page is gone (issue 24)
+                return FetchKind.GONE
             if self.status == 200:
                 return FetchKind.OK if self.body is not None else FetchKind.FAILED
             if self.status == 304:

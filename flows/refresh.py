@@ -71,15 +71,7 @@ async def refresh(
         params = run_params(settings, limit, full, sweep)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
         stack.push(_failed_if_running(settings, run_id))  # never left "running" (issue 24)
-        limits = GuardLimits(**settings.guard.model_dump())
-        guard: DriftGuard[Any] = DriftGuard(
-            known.filled,
-            limits,
-            lang=primary,
-            accept=accept_drift,
-            buffer_pages=2 * batch_size,
-            marker=settings.parser.rule().describe(),
-        )
+        guard = _drift_guard(settings, known.filled, accept_drift, batch_size)
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             stage("reading robots.txt")
             if why := await fetcher.unreachable(source.base_url):
@@ -123,6 +115,20 @@ async def refresh(
     if held:
         raise RunHeldError(held)  # a held run ends failed, in Prefect too
     return summary.as_dict()
+
+
+def _drift_guard(
+    settings: Settings, filled: Any, accept_drift: bool, batch_size: int
+) -> DriftGuard[Any]:
+    """The run's site-drift guard (flows.guard), judging the first configured language."""
+    return DriftGuard(
+        filled,
+        GuardLimits(**settings.guard.model_dump()),
+        lang=settings.source.languages[0],
+        accept=accept_drift,
+        buffer_pages=2 * batch_size,
+        marker=settings.parser.rule().describe(),
+    )
 
 
 async def _discover_and_fetch(

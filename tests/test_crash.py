@@ -74,7 +74,8 @@ def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> Non
             (loaded,) = con.execute("SELECT count(*) FROM cases").fetchone()  # type: ignore[misc]
             (status,) = con.execute("SELECT status FROM runs").fetchone()  # type: ignore[misc]
         assert status == "running"
-        assert loaded >= requested - 200, (loaded, requested)  # at most ~4 batches behind
+        # At most ~4 batches behind: batches of 50 pages double to 100 after 8 (issue 23).
+        assert loaded >= requested - 4 * 100, (loaded, requested)
 
         again = subprocess.run(
             command, capture_output=True, text=True, env=quiet_cli_env(tmp_path), timeout=300

@@ -95,14 +95,14 @@ def test_a_site_answering_404_everywhere_is_held_not_withdrawn(tmp_path: Path) -
     assert runs == ["completed", "completed", "held", "completed"]
 
 
-def _reparse(db: Path) -> dict[str, int]:
+def _reparse(db: Path) -> dict[str, int | float]:
     from flows.reparse import reparse_archive
     from latinno.config import load_settings, override
 
     settings = override(load_settings(None), {"warehouse": {"path": str(db)}}, "test")
     counts, failures = reparse_archive(settings)
     assert failures == []
-    return dict(counts)
+    return dict(counts.as_row())
 
 
 def test_a_redirect_to_another_cases_page_is_a_merge_never_a_phantom(tmp_path: Path) -> None:
