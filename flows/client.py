@@ -20,6 +20,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 STEP = 64 * 1024  # bytes one decoding layer may produce at a time
 _GZIP = {"gzip", "x-gzip"}
 _DEFLATE = {"deflate"}
+REFUSED = "connection refused"  # the error of an attempt nobody accepted (``refused_reason``)
 
 
 def build_client(*, user_agent: str, timeout_s: float, max_connections: int) -> httpx.AsyncClient:
@@ -164,10 +165,10 @@ def refused_reason(exc: BaseException) -> str | None:
         if seen is None:
             return None
         if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
+            return REFUSED
         for inner in getattr(seen, "exceptions", ()):  # an ExceptionGroup of attempts
             if isinstance(inner, ConnectionRefusedError):
-                return "connection refused"
+                return REFUSED
         seen = seen.__cause__ or seen.__context__
     return None
 

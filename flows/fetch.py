@@ -6,10 +6,11 @@ connection errors, truncated bodies, 408, 429 and 5xx, honouring Retry-After (ca
 are final. Bodies over ``max_body_bytes`` are refused while streaming, on the wire and while
 decoding (gzip/deflate are decoded here in bounded steps, never by httpx in one go), and one
 request (one attempt) lasts at most ``max_request_s`` however slowly its body drips; that
-timeout is retried as any other. Redirects are followed (at most 5) only to allowed hosts, on
-the same port, never from https to http (flows.fetch_rules). Validators turn a request into a
-conditional GET. A host asking for a Crawl-delay or Retry-After beyond our caps is given up
-for the run; anything else going wrong while fetching a page fails that page only.
+timeout is retried once at most, as is a refused connection to a host that never answered.
+Redirects are followed (at most 5) only to allowed hosts, on the same port, never from https
+to http (flows.fetch_rules). Validators turn a request into a conditional GET. A host asking
+for a Crawl-delay or Retry-After beyond our caps is given up for the run; anything else going
+wrong while fetching a page fails that page only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from flows.client import (
+    REFUSED,
     BodyTooLarge,
     BodyUndecodable,
     BoundedDecoder,
@@ -44,6 +46,7 @@ from flows.fetch_rules import (
 )
 from flows.fetch_types import FetchPolicy, FetchResult
 from flows.politeness import HostPolicy, RobotsRules
+from flows.progress import SlowRequests
 from latinno.errors import FetchError
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,7 @@ class Fetcher:
         # must equal what the site saw (status -> requests; 0: no answer at all).
         self.statuses: Counter[int] = Counter()
         self.merged = 0  # pages that redirected to another case's page
+        self.waiting = SlowRequests(policy.timeout_s)  # past the read timeout: a drip
 
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
@@ -164,15 +168,8 @@ class Fetcher:
             if self.policy.obey_robots:
                 rules = await self._robots_for(policy, current)
                 if not rules.can_fetch(current):
-                    if rules.unavailable:
-                        # RFC 9309: an unreachable robots.txt means "crawl nothing"; that is
-                        # the site's trouble, not its wish, so the page counts as failed.
-                        reason = f"{rules.note}; not requested"
-                    else:
-                        reason = "disallowed by robots.txt"
-                        if rules.note:
-                            reason = f"{reason} ({rules.note})"
-                    return fetch_result(url, current, Attempt(error=reason, attempts=0), attempts)
+                    refusal = Attempt(error=rules.refusal(), attempts=0)
+                    return fetch_result(url, current, refusal, attempts)
             outcome = await self._fetch_with_retries(policy, current, headers)
             attempts += outcome.attempts
             location = outcome.headers.get("location")
@@ -283,7 +280,7 @@ class Fetcher:
                 self._answered.add(host_key(url))
             elif outcome.error:
                 self._silence[host_key(url)] = plain_reason(outcome.error)
-            if not outcome.retryable or attempt > self.policy.max_retries:
+            if not outcome.retryable or attempt > self._retries(url, outcome):
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
                 return outcome
@@ -306,6 +303,14 @@ class Fetcher:
                 )
                 await asyncio.sleep(self._rng.uniform(0.0, ceiling))
 
+    def _retries(self, url: str, outcome: Attempt) -> int:
+        """How often ``outcome``'s request may be retried: a host refusing before it ever
+        answered is down (one quick retry, not a minute of backoff to say so, issue 21)."""
+        limit = self.policy.max_retries if outcome.max_retries is None else outcome.max_retries
+        if outcome.error == REFUSED and host_key(url) not in self._answered:
+            limit = 1
+        return min(limit, self.policy.max_retries)
+
     async def _attempt(
         self, policy: HostPolicy, url: str, headers: dict[str, str], keep_first: int | None
     ) -> Attempt:
@@ -316,12 +321,14 @@ class Fetcher:
                 # One request's whole time, however slowly its body drips: httpx's timeout
                 # bounds each read, and a byte every few seconds never trips it.
                 async with asyncio.timeout(self.policy.max_request_s):
-                    return await self._exchange(url, headers, keep_first)
-            except TimeoutError:
+                    with self.waiting.watch(url):
+                        return await self._exchange(url, headers, keep_first)
+            except TimeoutError:  # a drip: five more would hold the run five times as long
                 return Attempt(
                     error=f"timeout: the request took longer than max_request_s "
                     f"({self.policy.max_request_s:g}s)",
                     retryable=True,
+                    max_retries=1,
                 )
             except httpx.TimeoutException as exc:
                 return Attempt(error=f"timeout ({type(exc).__name__})", retryable=True)

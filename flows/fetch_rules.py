@@ -30,6 +30,8 @@ class Attempt:
     retryable: bool = False
     retry_after: float | None = None
     attempts: int = 1
+    # Fewer retries than http.max_retries for this kind of failure (a drip past max_request_s).
+    max_retries: int | None = None
 
 
 def fetch_result(

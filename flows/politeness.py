@@ -85,6 +85,15 @@ class RobotsRules:
             return True
         return bool(self.parser.can_fetch(url, self.user_agent))
 
+    def refusal(self) -> str:
+        """Why a URL these rules do not allow is not requested."""
+        if self.unavailable:
+            # RFC 9309: an unreachable robots.txt means "crawl nothing"; that is the site's
+            # trouble, not its wish, so the page counts as failed.
+            return f"{self.note}; not requested"
+        reason = "disallowed by robots.txt"
+        return f"{reason} ({self.note})" if self.note else reason
+
     @property
     def crawl_delay(self) -> float:
         if self.parser is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from flows.progress import waiting_note
 from latinno.cli.progress import LogProgress
 from latinno.cli.refresh import _warn_about_contact
 from latinno.config import Settings, override
@@ -26,6 +27,17 @@ def test_without_a_terminal_a_line_every_interval_with_done_total_and_eta(
     quiet("planned", 10, "")
     quiet("fetched", 5, "")
     assert capsys.readouterr().err == ""  # at most one line per interval
+
+
+def test_without_a_terminal_a_slow_page_is_named_when_the_run_starts_waiting_for_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = LogProgress(every_s=3600)
+    log("waiting", 2, waiting_note(["http://x/en/case/19997/", "http://x/en/case/1/"]))
+    log("waiting", 0, waiting_note([]))
+    assert capsys.readouterr().err.splitlines() == [
+        "refresh: waiting for 2 pages: http://x/en/case/19997/ and 1 more (slow answers)"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -203,6 +203,34 @@ def test_a_host_where_nothing_listens_is_unreachable() -> None:
     assert result.error == "robots.txt unavailable (connection refused); not requested"
 
 
+def test_a_host_refusing_before_it_ever_answered_is_retried_once_only() -> None:
+    # Issue 21: 18-23 s of backoff before a run said "connection refused".
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+        async def run() -> tuple[str | None, int]:
+            async with fast_fetcher(max_retries=5) as fetcher:
+                return await fetcher.unreachable(url), fetcher.statuses[0]
+
+        why, unanswered = asyncio.run(run())
+    assert why == "connection refused"
+    assert unanswered == 2  # the first try and one quick retry, not five
+
+
+def test_a_host_that_answered_once_and_then_refuses_gets_every_retry(site: Path) -> None:
+    async def run(base_url: str, server: Any) -> tuple[FetchResult, int]:
+        async with fast_fetcher(max_retries=3) as fetcher:
+            assert await fetcher.unreachable(base_url) is None
+            server.stop()  # the site goes away mid-run (a restart, say)
+            page = await fetcher.get(base_url + "/en/case/1001/")
+            return page, fetcher.statuses[0]
+
+    with run_server_in_thread(site) as server:
+        page, unanswered = asyncio.run(run(server.base_url, server))
+    assert page.failed and page.attempts == 4 and unanswered == 4
+
+
 def test_a_host_that_answers_is_reachable_even_with_a_broken_robots_txt(site: Path) -> None:
     with run_server_in_thread(site, plan={"/robots.txt": ["503:0"] * 3}) as server:
 

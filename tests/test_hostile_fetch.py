@@ -19,6 +19,7 @@ from _fetch_support import fast_fetcher, make_site
 
 from flows.client import STEP, BodyTooLarge, BodyUndecodable, BoundedDecoder, content_codings
 from flows.fetch_types import FetchPolicy, FetchResult
+from flows.progress import set_reporter
 from latinno.sitemodel.server import HOSTILE_PAGES, hostile_body, run_server_in_thread
 
 
@@ -62,6 +63,29 @@ def test_slow_drip_fails_after_max_request_s_and_is_retried_as_a_timeout(site: P
     # Each attempt lasts the cap (the error says so; the whole page would take hours at a byte
     # per 2 s).
     assert elapsed >= 2.0, elapsed
+
+
+def test_a_dripping_page_is_retried_once_and_named_while_the_run_waits_for_it(
+    site: Path,
+) -> None:
+    # Issue 21: six attempts of max_request_s each held a run minutes past 100%, unexplained.
+    events: list[tuple[str, int, str]] = []
+    set_reporter(lambda event, amount, note: events.append((event, amount, note)))
+    try:
+        with run_server_in_thread(site, hostile=True, drip_s=0.05) as server:
+            # Slow after the read timeout (1 s; a byte comes every 0.05 s), cut at 2 s.
+            result = _get(
+                server.base_url, "slow_drip", timeout_s=1.0, max_request_s=2.0, max_retries=4
+            )
+            path = HOSTILE_PAGES["slow_drip"].path
+            requests = server.stats()["paths"][path]
+    finally:
+        set_reporter(None)
+    assert result.failed and result.attempts == 2 and requests == 2
+    assert "max_request_s" in (result.error or "")
+    said = [(amount, note) for event, amount, note in events if event == "waiting"]
+    named = f"waiting for 1 page: {server.base_url}{path} (slow answer)"
+    assert said == [(1, named), (0, "")] * 2  # named while dripping, unnamed once cut
 
 
 def test_a_slow_but_finishing_page_is_not_cut_by_max_request_s(site: Path) -> None:

@@ -5,7 +5,7 @@ instead of config.yaml): a real Prefect server on loopback, `latinno serve` on a
 fires every minute and whose site is our site server with faults. The test waits for the
 scheduled run, then checks it through the Prefect API (state, task runs, artifact) and the
 warehouse (the `runs` row, every case as expected). Everything it starts is stopped by process
-group.
+group. A second test stops `latinno serve` with Ctrl-C while its run is fetching.
 """
 
 from __future__ import annotations
@@ -240,3 +240,71 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
                 ).fetchall()
             )
             assert texts == {cid: r["title"] for cid, r in expected_records(FIXTURES, lang).items()}
+
+
+def test_ctrl_c_of_serve_during_a_run_ends_that_run_in_prefect_and_in_runs(tmp_path: Path) -> None:
+    # Issue 21, item 6: the run stayed Running in Prefect forever and `running` in `runs`.
+    server_cmd, serve_cmd = readme_commands()
+    port = free_port()
+    server_cmd = server_cmd.replace("4200", str(port))
+    config = tmp_path / "serve.yaml"
+    serve_cmd = serve_cmd.replace("4200", str(port)).replace("config.yaml", str(config))
+
+    from latinno.sitemodel.hostile import HOSTILE_PAGES
+    from latinno.sitemodel.server import run_server_in_thread
+
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
+    env.pop("PREFECT_API_URL", None)
+    db = tmp_path / "scheduled.duckdb"
+    logs = [tmp_path / "prefect-server.log", tmp_path / "serve.log"]
+    drip = HOSTILE_PAGES["slow_drip"].path
+    # A byte every 20 s and no cap before an hour: the run is still fetching when stopped.
+    with (
+        run_server_in_thread(FIXTURES, sitemap=True, hostile=True, drip_s=20.0) as site,
+        started(server_cmd, env, logs[0]),
+    ):
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "source": {"base_url": site.base_url, "languages": ["en"]},
+                    "politeness": {"rate": 0, "concurrency": 4},
+                    "http": {"timeout_s": 60, "max_request_s": 3600},
+                    "warehouse": {"path": str(db)},
+                    "schedule": {"cron": "* * * * *", "timezone": "UTC"},
+                }
+            )
+        )
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10)
+
+        def healthy() -> bool:
+            try:
+                return client.get("/health").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for("the Prefect server", healthy, SERVER_START_S, logs)
+        with started(serve_cmd, env, logs[1]) as serve:
+
+            def dripping() -> bool:
+                return site.stats()["paths"].get(drip, 0) > 0
+
+            wait_for("a scheduled run fetching the dripping page", dripping, RUN_WAIT_S, logs)
+            running = api(
+                client,
+                "/flow_runs/filter",
+                {"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}},
+            )
+            assert len(running) == 1, running
+            os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole group
+            serve.wait(timeout=120)
+        run = api(client, f"/flow_runs/{running[0]['id']}")
+    served = logs[1].read_text(errors="replace")
+    assert run["state_type"] in ("CRASHED", "CANCELLED"), served
+    assert f"scheduled run {running[0]['name']} ended: crashed; stopped with latinno serve" in (
+        served
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT status, reason FROM runs").fetchall()
+    assert [status for status, _ in rows] == ["interrupted"], (rows, served)
+    assert "Ctrl-C" in rows[0][1], rows  # said by the run itself or by serve after it
+    assert "Traceback" not in served, served

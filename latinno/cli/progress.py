@@ -48,10 +48,13 @@ def with_progress(run: Callable[[], T], *, terminal: bool) -> T:
     ) as progress:
         task = progress.add_task("starting Prefect", total=None, processed=0)
         totals = {"fetched": 0, "processed": 0, "planned": 0}
+        stage = ["starting Prefect"]  # what the line says again once no request is slow
 
         def reporter(event: str, amount: int, note: str) -> None:
             if event == "stage":
-                progress.update(task, description=note)
+                stage[0] = note
+            if event in ("stage", "waiting"):
+                progress.update(task, description=note or stage[0])
                 return
             totals[event] = totals.get(event, 0) + amount
             progress.update(
@@ -79,7 +82,9 @@ class LogProgress:
         self.totals = {"fetched": 0, "processed": 0, "planned": 0}
 
     def __call__(self, event: str, amount: int, note: str) -> None:
-        if event == "stage":
+        if event == "waiting" and note:
+            print(f"refresh: {note}", file=sys.stderr, flush=True)
+        if event in ("stage", "waiting"):
             return
         self.totals[event] = self.totals.get(event, 0) + amount
         now = time.monotonic()

@@ -277,10 +277,17 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    from latinno.cli.serve_log import watching
+    from latinno.cli.serve_log import end_stopped_runs, watching
 
-    with watching(name, settings, lambda line: out.print(line, highlight=False, soft_wrap=True)):
-        prefect_serve(deployment, print_starting_message=False)
+    def say(line: str) -> None:
+        out.print(line, highlight=False, soft_wrap=True)
+
+    try:
+        with watching(name, settings, say):
+            prefect_serve(deployment, print_starting_message=False)  # returns on Ctrl-C
+    finally:
+        for line in end_stopped_runs(name, settings):  # never left Running (issue 21)
+            say(line)
 
 
 @app.command(epilog="Example: latinno demo --db data/demo.duckdb")

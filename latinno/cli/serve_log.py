@@ -160,3 +160,67 @@ def watching(deployment: str, settings: Settings, say: Callable[[str], None]) ->
         yield
     finally:
         watcher.stop()
+
+
+STOPPED = "stopped with latinno serve (Ctrl-C or SIGTERM); the batches loaded before it stay"
+
+
+def end_stopped_runs(deployment: str, settings: Settings) -> list[str]:
+    """Once ``latinno serve`` stopped: the runs it left unfinished end Crashed in Prefect and
+    ``interrupted`` in the warehouse; one line each (issue 21).
+
+    Prefect's runner kills its run processes as it stops, without telling the API, so the run
+    stayed Running there forever and ``running`` in ``runs`` until the next refresh.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    unfinished = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
+    lines = []
+    with get_client(sync_client=True) as client:
+        for flow_run in client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished))
+            ),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])),
+        ):
+            client.set_flow_run_state(flow_run.id, Crashed(message=STOPPED), force=True)
+            lines.append(f"{_when(None)}  scheduled run {flow_run.name} ended: crashed; {STOPPED}")
+    for run_id in _interrupt_running(settings):
+        lines.append(f"{_when(None)}  run {run_id} marked interrupted in the warehouse")
+    return lines
+
+
+def _interrupt_running(settings: Settings) -> list[str]:
+    """The warehouse's runs still ``running`` marked ``interrupted``, unless a live refresh
+    holds the run lock (then that refresh's own run is the running one)."""
+    from latinno.errors import LatinnoError
+    from warehouse.db import writing
+    from warehouse.runlock import hold_run_lock
+    from warehouse.runs import fail_if_running
+
+    store = settings.warehouse
+    if not Path(store.path).exists():
+        return []
+    try:
+        with (
+            hold_run_lock(store.path),
+            writing(store.path, store.lock_timeout_s, patient="readers") as con,
+        ):
+            found = con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()
+            for (run_id,) in found:
+                fail_if_running(con, run_id, datetime.now(UTC), STOPPED, "interrupted")
+    except LatinnoError:  # a refresh of another process runs: its run is no leftover
+        return []
+    return sorted(run_id for (run_id,) in found)
