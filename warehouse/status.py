@@ -93,9 +93,17 @@ SELECT run_id, status, reason FROM (
     tables.append(
         Table(
             f"Open fetch failures: {len(failures)}",
-            ["run_id", "url", "status", "reason", "attempts"],
+            ["run_id", "url", "status", "reason", "attempts", "runs_failed", "first_run_id"],
             [
-                (f["run_id"], f["url"], f["status"], f["reason"], f["attempts"])
+                (
+                    f["run_id"],
+                    f["url"],
+                    f["status"],
+                    f["reason"],
+                    f["attempts"],
+                    f["runs_failed"],
+                    f["first_run_id"],
+                )
                 for f in failures[:limit]
             ],
         )
