@@ -22,6 +22,7 @@ from warehouse.runs import (
     resolve_failures,
     start_run,
 )
+from warehouse.status import status_tables
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "html"
@@ -49,6 +50,17 @@ def test_a_url_failing_in_several_runs_is_one_open_row(tmp_path: Path) -> None:
     assert [(f["url"], f["runs_failed"], f["first_run_id"]) for f in open_failures(con)] == [
         (A, 2, "r0")
     ]
+    (shown,) = [t for t in status_tables(con) if t.title.startswith("Open fetch failures")]
+    assert shown.title == "Open fetch failures: 1"
+    assert dict(zip(shown.columns, shown.rows[0], strict=True)) == {
+        "run_id": "r1",
+        "url": A,
+        "status": 500,
+        "reason": "HTTP 500",
+        "attempts": 3,
+        "runs_failed": 2,
+        "first_run_id": "r0",
+    }
     assert resolve_failures(con, [(1001, "en")], "r2") == 1
     assert open_failures(con) == []
     # Failing again after it was fetched is a new spell: a new open row, the closed one kept.
