@@ -125,7 +125,11 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]
 def record_fetch_failures(
     con: duckdb.DuckDBPyConnection, run_id: str, failures: Sequence[FetchFailure]
 ) -> None:
-    """Store a run's failed URLs (one row per run and URL; the last report wins)."""
+    """Store a run's failed URLs: one open row per URL (the last report of a run wins).
+
+    A URL that already has an open failure keeps that row: this run becomes its last run, with
+    its status, reason and attempts, and ``runs_failed`` counts the run once. Otherwise a new
+    open row starts with this run as its first and last."""
     if not failures:
         return
     latest = {f.url: f for f in failures}
@@ -142,18 +146,33 @@ def record_fetch_failures(
     )
     con.register("_in_failures", table)
     try:
-        con.execute(
-            """
-INSERT INTO fetch_failures
-SELECT $run_id, url, case_id, lang, status, reason, attempts, NULL FROM _in_failures
-ON CONFLICT (run_id, url) DO UPDATE SET
-    case_id = excluded.case_id, lang = excluded.lang, status = excluded.status,
-    reason = excluded.reason, attempts = excluded.attempts
-""",
-            {"run_id": run_id},
-        )
+        con.execute(_UPDATE_OPEN_FAILURES, {"run_id": run_id})
+        con.execute(_INSERT_NEW_FAILURES, {"run_id": run_id})
     finally:
         con.unregister("_in_failures")
+
+
+# Both statements are safe to repeat within a run: the count moves only when the run changes.
+_UPDATE_OPEN_FAILURES = """
+UPDATE fetch_failures AS f SET
+    runs_failed = f.runs_failed + CASE WHEN f.run_id = $run_id THEN 0 ELSE 1 END,
+    run_id = $run_id, case_id = i.case_id, lang = i.lang, status = i.status,
+    reason = i.reason, attempts = i.attempts,
+    last_seen_at = (SELECT started_at FROM runs WHERE run_id = $run_id)
+FROM _in_failures AS i
+WHERE f.url = i.url AND f.resolved_run_id IS NULL
+"""
+
+_INSERT_NEW_FAILURES = """
+INSERT INTO fetch_failures BY NAME
+SELECT $run_id AS run_id, url, case_id, lang, status, reason, attempts,
+    $run_id AS first_run_id, 1 AS runs_failed,
+    (SELECT started_at FROM runs WHERE run_id = $run_id) AS first_seen_at,
+    (SELECT started_at FROM runs WHERE run_id = $run_id) AS last_seen_at
+FROM _in_failures AS i
+WHERE NOT EXISTS (
+    SELECT 1 FROM fetch_failures AS f WHERE f.url = i.url AND f.resolved_run_id IS NULL)
+"""
 
 
 def resolve_failures(
@@ -198,10 +217,12 @@ def known_cases(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
 
 
 def open_failures(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The latest unresolved failure of every URL, newest run first."""
+    """The open failure of every URL (one row each: its last failing run, how many runs it
+    failed in, since when), newest run first."""
     cursor = con.execute(
         """
-SELECT f.run_id, f.url, f.case_id, f.lang, f.status, f.reason, f.attempts
+SELECT f.run_id, f.url, f.case_id, f.lang, f.status, f.reason, f.attempts,
+    f.first_run_id, f.runs_failed, f.first_seen_at, f.last_seen_at
 FROM fetch_failures AS f LEFT JOIN runs AS r USING (run_id)
 WHERE f.resolved_run_id IS NULL
 QUALIFY row_number() OVER (

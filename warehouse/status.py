@@ -36,6 +36,17 @@ FROM page_checks
     )
 
 
+def _failures(con: duckdb.DuckDBPyConnection, limit: int) -> Table:
+    """Open fetch failures, one per URL: its last failing run and how many runs it failed in."""
+    failures = open_failures(con)
+    columns = ["run_id", "url", "status", "reason", "attempts", "runs_failed", "first_run_id"]
+    return Table(
+        f"Open fetch failures: {len(failures)}",
+        columns,
+        [tuple(f[c] for c in columns) for f in failures[:limit]],
+    )
+
+
 def status_tables(con: duckdb.DuckDBPyConnection, *, runs: int = 5, limit: int = 10) -> list[Table]:
     """Counts by status and country, the last runs, open fetch failures and parse issues."""
     tables = [
@@ -89,17 +100,7 @@ SELECT run_id, status, reason FROM (
             Table("Why those runs did not complete", ["run_id", "status", "reason"], reasons)
         )
     tables.append(_revisits(con))
-    failures = open_failures(con)
-    tables.append(
-        Table(
-            f"Open fetch failures: {len(failures)}",
-            ["run_id", "url", "status", "reason", "attempts"],
-            [
-                (f["run_id"], f["url"], f["status"], f["reason"], f["attempts"])
-                for f in failures[:limit]
-            ],
-        )
-    )
+    tables.append(_failures(con, limit))
     total = con.execute("SELECT count(*) FROM parse_issues").fetchall()
     tables.append(
         _table(

@@ -94,7 +94,7 @@ def open_failures(
     listed = rows(
         con,
         f"""
-SELECT run_id, url, status, reason, attempts FROM fetch_failures
+SELECT run_id, url, status, reason, attempts, runs_failed, first_run_id FROM fetch_failures
 WHERE resolved_run_id IS NULL ORDER BY url, run_id LIMIT {int(limit)}""",
     )
     return int(total), [(str(r), int(k)) for r, k in reasons], listed

@@ -104,13 +104,14 @@ def _failures(con: duckdb.DuckDBPyConnection) -> str:
     )
     shown = f"first {len(listed)} of {total:,}" if total > len(listed) else "all"
     listing = table(
-        ["Run", "URL", "HTTP status", "Reason", "Attempts"],
+        ["Last run", "URL", "HTTP status", "Reason", "Attempts", "Runs failed", "First run"],
         [
-            (run, Url(url), status, reason, attempts)
-            for run, url, status, reason, attempts in listed
+            (run, Url(url), status, reason, attempts, runs, first)
+            for run, url, status, reason, attempts, runs, first in listed
         ],
-        caption=f"Open fetch failures ({shown}, by URL); open until a later run fetches the page",
-        numeric=[False, False, True, False, True],
+        caption=f"Open fetch failures ({shown}, by URL; one per URL, its last failing run's "
+        "status, reason and attempts); open until a later run fetches the page",
+        numeric=[False, False, True, False, True, True, False],
     )
     return figure(
         "failures-by-reason",
