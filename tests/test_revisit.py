@@ -159,6 +159,8 @@ def test_a_missing_translation_is_asked_again_within_thirteen_weeks() -> None:
         weeks.append(_first_recheck({key: check}, key))
     assert max(weeks) <= 13
     assert sum(weeks) / len(weeks) > 5  # mostly not in the first weeks
+    # Spread evenly over the thirteen weeks: no week asks the share of several.
+    assert max(weeks.count(week) for week in range(1, 14)) <= 2 * len(weeks) / 13
 
 
 def _economy(held: dict[int, set[str]], revalidate: set[int], due: set[tuple[int, str]]) -> Economy:
