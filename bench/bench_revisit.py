@@ -17,9 +17,10 @@ After the year, four weeks without changes show what a no-change week costs. A b
 no-change run with ``revisit.enabled: false`` (every page, every run) is measured on
 the same warehouse. Every request at the server is classified by the site as it was during the
 run: a page that is there, a language a known case lacks, an id in a gap below the highest
-serial of its prefix, a probe past it, other (robots.txt). Scaled to ``--scale-to`` cases: the
-first three (they grow with the cases) × scale-to/cases, the probes past the end and robots.txt
-as they are.
+serial of its prefix, a probe past it, other (robots.txt). Scaled to ``--scale-to`` cases:
+pages and missing languages × scale-to/cases, gaps × the generator's gap ids at scale-to over
+those at --cases (a few per prefix whatever the size), probes past the end and robots.txt as
+they are.
 Appended to bench/results/revisit.md with the machine and date.
 """
 
@@ -110,10 +111,20 @@ def _simulate(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
 
 
-def _scaled(run: dict[str, Any], cases: int, target: int) -> float:
-    """Requests that grow with the cases × target/cases, the others as they are."""
-    grows = sum(run.get(kind, 0) for kind in SCALED_KINDS)
-    return grows * target / cases + (run["requests"] - grows)
+def _gap_ids(cases: int, seed: int) -> int:
+    """Ids inside the id ranges that are no case, on the site the generator makes."""
+    from latinno.sitemodel.generate import allocate
+
+    return sum(max(s, default=0) - len(s) for s in allocate(cases, random.Random(seed)).values())
+
+
+def _scaled(run: dict[str, Any], cases: int, opts: argparse.Namespace) -> float:
+    """Pages and missing languages × target/cases, gaps × the generator's gap ids at the
+    target over those here (a few per prefix whatever the size), the others as they are."""
+    target = opts.scale_to
+    pages = run.get("page", 0) + run.get("translation", 0)
+    gaps = run.get("gap", 0) * _gap_ids(target, opts.seed) / _gap_ids(cases, opts.seed)
+    return pages * target / cases + gaps + run["requests"] - pages - run.get("gap", 0)
 
 
 def _setting(result: dict[str, Any], opts: argparse.Namespace) -> str:
@@ -130,9 +141,10 @@ def _setting(result: dict[str, Any], opts: argparse.Namespace) -> str:
         f"then {QUIET_WEEKS} without changes, seed {opts.seed}; changes between runs: "
         f"{max(1, cases // 100)} edits of English titles a week, an addition past the highest "
         "serial every other week, one in a gap every other week, a removal (all languages) "
-        f"every third week. Scaled to {opts.scale_to:,} cases: pages there, languages a case "
-        f"lacks and ids in gaps × {opts.scale_to}/{cases}; probes past the last case and "
-        "robots.txt as they are."
+        f"every third week. Scaled to {opts.scale_to:,} cases: pages there and languages a case "
+        f"lacks × {opts.scale_to}/{cases}; ids in gaps × {_gap_ids(opts.scale_to, opts.seed)}/"
+        f"{_gap_ids(cases, opts.seed)} (the generator's gap ids at each size, seed "
+        f"{opts.seed}); probes past the last case and robots.txt as they are."
     )
 
 
@@ -142,8 +154,8 @@ def _report(result: dict[str, Any], opts: argparse.Namespace) -> str:
     quiet = result["runs"][weeks:]
     steady = runs[5:] or runs[1:]
     requests = [r["requests"] for r in steady]
-    scaled = [_scaled(r, cases, target) for r in steady]
-    quiet_scaled = [_scaled(r, cases, target) for r in quiet]
+    scaled = [_scaled(r, cases, opts) for r in steady]
+    quiet_scaled = [_scaled(r, cases, opts) for r in quiet]
     lines = [
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {describe_machine()}",
         "",
@@ -158,7 +170,7 @@ def _report(result: dict[str, Any], opts: argparse.Namespace) -> str:
         f"| no-change weeks after the year ({len(quiet)}), max | "
         f"{max(r['requests'] for r in quiet)} | {max(quiet_scaled):.0f} |",
         f"| every page every run (`revisit.enabled: false`) | {result['baseline']['requests']} | "
-        f"{_scaled(result['baseline'], cases, target):.0f} |",
+        f"{_scaled(result['baseline'], cases, opts):.0f} |",
         "",
         "No-change weeks by kind (unscaled): "
         + "; ".join(

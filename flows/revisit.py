@@ -68,8 +68,11 @@ class Intervals:
 
 
 def spread(key: Key) -> float:
-    """A fraction in [0, 1) fixed by the page's key, so first intervals spread evenly."""
-    digest = hashlib.blake2b(f"{key[0]}:{key[1]}".encode(), digest_size=8).digest()
+    """A fraction in [0, 1) fixed by the page's case id, so first intervals spread evenly.
+    Not by language: a case's pages are asked together (``due_cases``), so per-language
+    fractions asked a case at the earliest of its three, most cases in the first weeks and
+    then on that four-week beat (bench_revisit, every case in en,es,pt)."""
+    digest = hashlib.blake2b(str(key[0]).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
