@@ -18,9 +18,9 @@ no-change run with ``revisit.enabled: false`` (every page, every run) is measure
 the same warehouse. Every request at the server is classified by the site as it was during the
 run: a page that is there, a language a known case lacks, an id in a gap below the highest
 serial of its prefix, a probe past it, other (robots.txt). Scaled to ``--scale-to`` cases:
-pages and missing languages × scale-to/cases, gaps × the generator's gap ids at scale-to over
-those at --cases (a few per prefix whatever the size), probes past the end and robots.txt as
-they are.
+pages and missing languages × scale-to/(cases the site has in that run), gaps × the
+generator's gap ids at scale-to over those at --cases (a few per prefix whatever the size),
+probes past the end and robots.txt as they are.
 Appended to bench/results/revisit.md with the machine and date.
 """
 
@@ -91,7 +91,9 @@ def _simulate(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             counts = _refresh(server.base_url, db, langs)["counts"]
             stats = server.stats()
             kinds = site.classify(stats["paths"])
-            runs.append({"week": week, "requests": stats["total_requests"], **counts, **kinds})
+            here = len(site.titles)  # the site grows and shrinks: scaled by its size then
+            runs.append({"week": week, "requests": stats["total_requests"], "cases": here})
+            runs[-1].update({**counts, **kinds})
             mark_seen(db, site, now)
             print(f"week {week}: {stats['total_requests']} requests, {dict(kinds)}", flush=True)
             if week < weeks - 1:  # then a month without changes: what a no-change week costs
@@ -101,7 +103,8 @@ def _simulate(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
         server.reset_stats()
         _refresh(server.base_url, db, langs, enabled=False)
         stats = server.stats()
-        baseline = {"requests": stats["total_requests"], **site.classify(stats["paths"])}
+        baseline = {"requests": stats["total_requests"], "cases": len(site.titles)}
+        baseline.update(site.classify(stats["paths"]))
     return {
         "runs": runs,
         "changes": site.changes,
@@ -119,12 +122,13 @@ def _gap_ids(cases: int, seed: int) -> int:
 
 
 def _scaled(run: dict[str, Any], cases: int, opts: argparse.Namespace) -> float:
-    """Pages and missing languages × target/cases, gaps × the generator's gap ids at the
-    target over those here (a few per prefix whatever the size), the others as they are."""
+    """Pages and missing languages × target/(cases the site had in that run), gaps × the
+    generator's gap ids at the target over those at ``cases`` (a few per prefix whatever the
+    size), the others as they are."""
     target = opts.scale_to
     pages = run.get("page", 0) + run.get("translation", 0)
     gaps = run.get("gap", 0) * _gap_ids(target, opts.seed) / _gap_ids(cases, opts.seed)
-    return pages * target / cases + gaps + run["requests"] - pages - run.get("gap", 0)
+    return pages * target / run["cases"] + gaps + run["requests"] - pages - run.get("gap", 0)
 
 
 def _setting(result: dict[str, Any], opts: argparse.Namespace) -> str:
@@ -142,9 +146,11 @@ def _setting(result: dict[str, Any], opts: argparse.Namespace) -> str:
         f"{max(1, cases // 100)} edits of English titles a week, an addition past the highest "
         "serial every other week, one in a gap every other week, a removal (all languages) "
         f"every third week. Scaled to {opts.scale_to:,} cases: pages there and languages a case "
-        f"lacks × {opts.scale_to}/{cases}; ids in gaps × {_gap_ids(opts.scale_to, opts.seed)}/"
-        f"{_gap_ids(cases, opts.seed)} (the generator's gap ids at each size, seed "
-        f"{opts.seed}); probes past the last case and robots.txt as they are."
+        f"lacks × {opts.scale_to}/(cases in that run: {cases} at first, "
+        f"{result['runs'][-1]['cases']} at the end); ids in gaps × "
+        f"{_gap_ids(opts.scale_to, opts.seed)}/{_gap_ids(cases, opts.seed)} (the generator's "
+        f"gap ids at each size, seed {opts.seed}); probes past the last case and robots.txt "
+        "as they are."
     )
 
 
