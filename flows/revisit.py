@@ -68,8 +68,11 @@ class Intervals:
 
 
 def spread(key: Key) -> float:
-    """A fraction in [0, 1) fixed by the page's key, so first intervals spread evenly."""
-    digest = hashlib.blake2b(f"{key[0]}:{key[1]}".encode(), digest_size=8).digest()
+    """A fraction in [0, 1) fixed by the page's case id, so first intervals spread evenly.
+    Not by language: a case's pages are asked together (``due_cases``), so per-language
+    fractions asked a case at the earliest of its three, most cases in the first weeks and
+    then on that four-week beat (bench_revisit, every case in en,es,pt)."""
+    digest = hashlib.blake2b(str(key[0]).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
@@ -108,7 +111,15 @@ class RevisitPlan:
         """The longest a page goes unasked: ``max_days``; a missing translation (its interval
         longer than any an id gets) ``translation_days``."""
         knobs = self.intervals
-        if check.present or check.interval_days <= 2 * knobs.max_days:
+        if check.present:
+            return knobs.max_days
+        if check.spread:
+            # A first interval keeps to the bound it was spread over: a missing translation's
+            # may be under 2 × max_days, and taking max_days for it asked the whole first
+            # months' share at once in the fourth week (bench_revisit, en,es,pt), pulling its
+            # cases' pages into the same four-week beat.
+            return max(knobs.max_days, check.interval_days)
+        if check.interval_days <= 2 * knobs.max_days:
             return knobs.max_days
         return knobs.translation_days
 

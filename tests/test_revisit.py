@@ -100,6 +100,25 @@ def test_weekly_runs_ask_a_steady_share_not_a_burst() -> None:
     assert max(steady) <= 2000 / 4 * 1.5
 
 
+def test_cases_in_three_languages_are_asked_in_a_steady_share() -> None:
+    # A case's pages are asked together (due_cases): with every case in en, es and pt the
+    # weekly share must stay a quarter of the cases, not the earliest of three spreads.
+    held = {1000 + n: ("en", "es", "pt") for n in range(1200)}
+    checks: dict[tuple[int, str], Check] = {}
+    asked: list[int] = []
+    for run in range(20):
+        plan = RevisitPlan(checks, T0 + WEEK * run, 7.0)
+        cases = due_cases(plan, held).asked
+        for cid in cases:
+            for lang in held[cid]:
+                key = (cid, lang)
+                checks[key] = plan.next_check(key, present=True, changed=False, case_exists=True)
+        asked.append(len(cases))
+    assert asked[0] == 1200
+    steady = asked[1:]
+    assert max(steady) <= 1200 / 4 * 1.3, steady
+
+
 def test_daily_runs_ask_a_seventh_for_the_same_staleness() -> None:
     weekly, _ = _simulate(pages=1000, every=WEEK, runs=20, edits=0)
     daily, waits = _simulate(pages=1000, every=DAY, runs=140, edits=200)
@@ -159,6 +178,8 @@ def test_a_missing_translation_is_asked_again_within_thirteen_weeks() -> None:
         weeks.append(_first_recheck({key: check}, key))
     assert max(weeks) <= 13
     assert sum(weeks) / len(weeks) > 5  # mostly not in the first weeks
+    # Spread evenly over the thirteen weeks: no week asks the share of several.
+    assert max(weeks.count(week) for week in range(1, 14)) <= 2 * len(weeks) / 13
 
 
 def _economy(held: dict[int, set[str]], revalidate: set[int], due: set[tuple[int, str]]) -> Economy:
