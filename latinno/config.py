@@ -13,14 +13,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from latinno.config_sections import (  # noqa: F401 (re-exported: importers name them here)
-    MIN_BATCH_PAGES,
-    PLACEHOLDER_CONTACTS,
+from latinno.config_sections import (
     SECRET_ERROR,
     ExportSettings,
     GuardSettings,
     HttpSettings,
-    MarkerSettings,
     ParserSettings,
     PolitenessSettings,
     QuerySettings,

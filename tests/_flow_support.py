@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +125,17 @@ def without_progress(stderr: str) -> str:
     return "".join(
         line for line in stderr.splitlines(keepends=True) if not line.startswith("refresh: ")
     )
+
+
+def run_cli(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``latinno ARGS`` as a process, in a test's environment (``quiet_cli_env``); its stderr
+    without the progress lines."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "latinno.cli", *args],
+        capture_output=True,
+        text=True,
+        env=quiet_cli_env(tmp_path),
+        timeout=timeout,
+    )
+    proc.stderr = without_progress(proc.stderr)
+    return proc

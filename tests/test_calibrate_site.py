@@ -6,12 +6,11 @@ the config file, and the next refresh loads every field of every case exactly.""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from _flow_support import expected_records, quiet_cli_env, stored_case, without_progress
+from _flow_support import expected_records, run_cli, stored_case
 
 from latinno.sitemodel.server import run_server_in_thread
 
@@ -22,15 +21,7 @@ FIXTURES = REPO / "fixtures" / "html"
 
 
 def latinno(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "latinno.cli", *args],
-        capture_output=True,
-        text=True,
-        env=quiet_cli_env(tmp_path),
-        timeout=600,
-    )
-    proc.stderr = without_progress(proc.stderr)
-    return proc
+    return run_cli(tmp_path, *args, timeout=600)
 
 
 @pytest.mark.parametrize("marking", ["aria", "image", "style", "inactive-class"])

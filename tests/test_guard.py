@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from _flow_support import quiet_cli_env, without_progress
+from _flow_support import run_cli
 
 from latinno.sitemodel.server import run_server_in_thread
 
@@ -27,15 +26,7 @@ FIXTURES = REPO / "fixtures" / "html"
 
 
 def latinno(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "latinno.cli", *args],
-        capture_output=True,
-        text=True,
-        env=quiet_cli_env(tmp_path),
-        timeout=300,
-    )
-    proc.stderr = without_progress(proc.stderr)
-    return proc
+    return run_cli(tmp_path, *args, timeout=300)
 
 
 def exported(tmp_path: Path, db: Path, name: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from _flow_support import quiet_cli_env, run_refresh, without_progress
+from _flow_support import quiet_cli_env, run_cli, run_refresh, without_progress
 
 from latinno.sitemodel.server import run_server_in_thread
 
@@ -41,15 +41,7 @@ def small_site(root: Path, count: int = 20) -> list[int]:
 
 
 def latinno(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "latinno.cli", *args],
-        capture_output=True,
-        text=True,
-        env=quiet_cli_env(tmp_path),
-        timeout=300,
-    )
-    proc.stderr = without_progress(proc.stderr)
-    return proc
+    return run_cli(tmp_path, *args, timeout=300)
 
 
 def exit_code(summary: dict[str, Any]) -> int:
