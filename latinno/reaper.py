@@ -4,9 +4,11 @@ A refresh starts Prefect's temporary API server (a process of its own). Killed w
 SIGKILL, the command cannot stop it, and it would run on, orphaned. ``watch_over(pid)``
 starts a tiny watcher process (``python -m latinno.reaper PID``) that notes the command's
 descendants every half second and, once the command is gone, ends those still running: SIGTERM,
-then SIGKILL after a grace period. Linux only (it reads /proc); elsewhere it does nothing.
+then SIGKILL after a grace period. Linux only (it reads /proc, through ``latinno.procinfo``);
+elsewhere it does nothing.
 
-Standard library only: the watcher must start fast and import nothing of the pipeline.
+Standard library only (``latinno.procinfo`` is too): the watcher must start fast and import
+nothing of the pipeline.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from latinno import procinfo
 
 POLL_S = 0.5
 GRACE_S = 3.0
-PROC = Path("/proc")
 
 
 def watch_over(pid: int | None = None) -> subprocess.Popen[bytes] | None:
     """Start the watcher of ``pid`` (default: this process); None where there is no /proc."""
-    if not (PROC / "self" / "stat").exists():
+    if not procinfo.available():
         return None
     return subprocess.Popen(
         [sys.executable, "-m", "latinno.reaper", str(pid or os.getpid())],
@@ -41,23 +43,21 @@ def watch_over(pid: int | None = None) -> subprocess.Popen[bytes] | None:
 def _stat(pid: int) -> tuple[int, int] | None:
     """(parent pid, start time in clock ticks) of a live process, or None."""
     try:
-        text = (PROC / str(pid) / "stat").read_text()
+        info = procinfo.stat(pid)
     except OSError:
         return None
-    fields = text.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":  # a zombie is already dead
+    if info is None or info.ended:  # a zombie is already dead
         return None
-    return int(fields[1]), int(fields[19])
+    return info.ppid, info.start_ticks
 
 
 def descendants(pid: int) -> dict[int, int]:
     """Every live descendant of ``pid``: pid -> start time (to tell a reused pid apart)."""
     children: dict[int, list[tuple[int, int]]] = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            info = _stat(int(entry.name))
-            if info is not None:
-                children.setdefault(info[0], []).append((int(entry.name), info[1]))
+    for child in procinfo.pids():
+        info = _stat(child)
+        if info is not None:
+            children.setdefault(info[0], []).append((child, info[1]))
     found: dict[int, int] = {}
     todo = [pid]
     while todo:

@@ -3,9 +3,9 @@
 DuckDB names only the executable (``/usr/bin/python3 (PID 42)``), which for every latinno
 command is the Python interpreter, and appends advice meant for its own CLI ("open this
 database in read-only mode, e.g. by using the -readonly parameter in the CLI"). Our messages
-name the holder's command line and PID instead (from /proc where there is one) and say which
-of our settings applies. The run lock (``warehouse.runlock``) names and checks processes the
-same way.
+name the holder's command line and PID instead (from /proc where there is one, read by
+``latinno.procinfo``) and say which of our settings applies. The run lock
+(``warehouse.runlock``) names and checks processes the same way.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import os
 import re
 import shlex
 import sys
-from contextlib import suppress
 from pathlib import Path
+
+from latinno import procinfo
 
 # 'Could not set lock on file "x": Conflicting lock is held in /usr/bin/python3 (PID 42) [by user
 # u]. However, you would be able to open this database in read-only mode, e.g. by using the
@@ -39,20 +40,8 @@ def lock_holder(message: str) -> str | None:
 def locking_pid(path: Path) -> int | None:
     """A process holding a POSIX lock on ``path``, from /proc/locks (Linux); None if none is
     listed or there is no /proc. For DuckDB messages that name no process."""
-    try:
-        st = os.stat(path)
-        listed = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    for line in listed.splitlines():
-        fields = line.split()  # 1: POSIX ADVISORY WRITE 42 fe:00:2293771 0 EOF
-        if len(fields) >= 6 and fields[1] == "POSIX" and fields[5] == device:
-            with suppress(ValueError):
-                pid = int(fields[4])
-                if pid != os.getpid():
-                    return pid
-    return None
+    me = os.getpid()
+    return next((pid for pid in procinfo.posix_lockers(path) if pid != me), None)
 
 
 def holder_pid(holder: str) -> int | None:
@@ -76,11 +65,7 @@ def describe_holder(duckdb_holder: str) -> str:
 
 def process_command(pid: int) -> str | None:
     """The command line of process ``pid`` as ``command_of`` gives it; None when unreadable."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    argv = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    argv = procinfo.cmdline(pid)
     return command_of(argv) if argv else None
 
 
@@ -118,36 +103,16 @@ def process_alive(pid: int, started_by: float | None = None) -> bool:
         return False
     except PermissionError:
         pass  # another user's process: it exists
-    stat = _proc_stat(pid)
-    if stat is None:
-        return True  # no /proc: the signal check is all we know
-    state, started = stat
-    if state in ("Z", "X"):
-        return False
-    return started_by is None or started is None or started <= started_by + 2.0
-
-
-def _proc_stat(pid: int) -> tuple[str, float | None] | None:
-    """(state, start time in epoch seconds) of ``pid`` from /proc; None without /proc."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except FileNotFoundError:
-        return ("X", None) if Path("/proc/self/stat").exists() else None
+        stat = procinfo.stat(pid)
     except OSError:
-        return None
-    fields = raw[raw.rfind(")") + 2 :].split()  # the command name may hold spaces
-    try:
-        ticks = int(fields[19])  # field 22 of the line: start time in clock ticks after boot
-        return fields[0], _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
-    except (IndexError, ValueError, OSError):
-        return (fields[0] if fields else "?"), None
-
-
-def _boot_time() -> float:
-    for line in Path("/proc/stat").read_text(encoding="ascii").splitlines():
-        if line.startswith("btime "):
-            return float(line.split()[1])
-    raise ValueError("no btime in /proc/stat")
+        return True  # /proc will not say: the signal check is all we know
+    if stat is None:  # gone since the signal check; without /proc, that check is all we know
+        return not procinfo.available()
+    if stat.ended:
+        return False
+    started = None if started_by is None else stat.started_epoch()
+    return started_by is None or started is None or started <= started_by + 2.0
 
 
 def waiting_line(path: Path, holder: str, waited_s: float) -> str:
