@@ -25,6 +25,8 @@ from flows.fetch_types import FetchKind, FetchResult, Validators
 from flows.guard import DriftGuard, Mode
 from flows.parsing import ParseFailure, ParseSpec, parse_pages
 from flows.revisit import Check
+from latinno.config_sections import SourceSettings, WarehouseSettings
+from latinno.pages import PageKey
 from latinno.record import CaseRecord
 from latinno.vocabulary import LANGS
 
@@ -39,30 +41,46 @@ log = logging.getLogger(__name__)
 class Known:
     """What the warehouse knew when the run started, keyed by (case_id, lang)."""
 
-    sha256: Mapping[tuple[int, str], str] = field(default_factory=dict)
+    sha256: Mapping[PageKey, str] = field(default_factory=dict)
     statuses: Mapping[int, str] = field(default_factory=dict)
     stale: frozenset[int] = frozenset()
-    validators: Mapping[tuple[int, str], Validators] = field(default_factory=dict)
+    validators: Mapping[PageKey, Validators] = field(default_factory=dict)
     # The content fields each active case holds now, for the drift guard (flows.guard).
     filled: Mapping[int, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # for the run summary (e.g. earlier runs found interrupted)
     # The revisit policy's memory (flows.revisit): each page's last check, and when the run
     # before this one started.
-    checks: Mapping[tuple[int, str], Check] = field(default_factory=dict)
+    checks: Mapping[PageKey, Check] = field(default_factory=dict)
     previous_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LoadTarget:
-    """Where and how a batch is loaded; plain values, so tasks never see the config object."""
+    """Where and for which run a batch is loaded: the run id (made per run, not a setting) and
+    config.yaml's ``warehouse`` and ``source`` sections as they are (frozen pydantic models), not
+    copies of their fields. The warehouse's loaders get plain arguments from it (the properties
+    below), never a section."""
 
-    db_path: Path
-    lock_timeout_s: float
-    primary_lang: str
     run_id: str
-    # The configured languages in order: the first one a case has fills its row. Empty: the
-    # primary language, then en, es, pt.
-    languages: tuple[str, ...] = ()
+    warehouse: WarehouseSettings
+    source: SourceSettings
+
+    @property
+    def db_path(self) -> Path:
+        return self.warehouse.path
+
+    @property
+    def lock_timeout_s(self) -> float:
+        return self.warehouse.lock_timeout_s
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The configured languages in order: the first one a case has fills its row."""
+        return tuple(self.source.languages)
+
+    @property
+    def primary_lang(self) -> str:
+        return self.source.languages[0]
 
 
 @dataclass
@@ -71,12 +89,12 @@ class BatchResult:
     failed_urls: list[str] = field(default_factory=list)
     # A batch with nothing but unchanged pages opens no connection: the flow marks these pages
     # seen (and their old failures resolved) once, when the run ends.
-    deferred_seen: list[tuple[int, str]] = field(default_factory=list)
+    deferred_seen: list[PageKey] = field(default_factory=list)
     # Failed pages by reason (the part before any URL-specific detail), for the summary.
     reasons: Counter[str] = field(default_factory=Counter)
     # Pages that answered 404/410: an open failure of theirs (a probed id that was not a case
     # page, say) is closed when the run ends.
-    absent: list[tuple[int, str]] = field(default_factory=list)
+    absent: list[PageKey] = field(default_factory=list)
     # Why robots.txt kept pages from being requested (its 5xx or no answer), for the headline.
     robots_note: str | None = None
 
@@ -106,7 +124,7 @@ def _archived(result: FetchResult, digest: str) -> ArchivedPage:
     )
 
 
-def _gone(result: FetchResult, key: tuple[int, str]) -> ArchivedPage:
+def _gone(result: FetchResult, key: PageKey) -> ArchivedPage:
     from warehouse.archive import gone_page
 
     return gone_page(key[0], key[1], result.url, result.status or 404, result.fetched_at)
@@ -131,8 +149,8 @@ class _Writes:
 
     records: list[CaseRecord] = field(default_factory=list)
     pages: list[ArchivedPage] = field(default_factory=list)
-    seen: list[tuple[int, str]] = field(default_factory=list)
-    fetched: list[tuple[int, str]] = field(default_factory=list)
+    seen: list[PageKey] = field(default_factory=list)
+    fetched: list[PageKey] = field(default_factory=list)
     gone_ids: list[int] = field(default_factory=list)
     gone_pages: list[ArchivedPage] = field(default_factory=list)
     failures: list[FetchFailure] = field(default_factory=list)
@@ -173,7 +191,7 @@ def _classify(
     to_parse: list[tuple[FetchResult, str]] = []
     writes.gone_ids, going = _languages_gone(results, known)
     for result in results:
-        key = (result.case_id, result.lang) if result.case_id and result.lang else None
+        key = PageKey(result.case_id, result.lang) if result.case_id and result.lang else None
         kind = result.kind
         if key is not None and kind is FetchKind.OK and result.body is not None:
             counts.fetched += 1

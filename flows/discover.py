@@ -113,7 +113,7 @@ async def probe_prefix(
     first_id = prefix * 1000
     mine = {cid: v for cid, v in known.items() if first_id < cid < first_id + 1000}
     floor = max((cid - first_id for cid in mine if cid - first_id <= max_serial), default=0)
-    window = max(4, 2 * fetcher.policy.concurrency)
+    window = max(4, 2 * fetcher.policy.politeness.concurrency)
     results: dict[int, list[FetchResult]] = {}
     # A case we hold is a hit whether asked or not.
     held = [cid - first_id for cid in mine if economy is not None and economy.held.get(cid)]
@@ -208,7 +208,7 @@ async def fetch_cases(
             url, validators = items[position]
             results[position] = await _get(fetcher, url, validators)
 
-    workers = min(len(items), max(4, 2 * fetcher.policy.concurrency))
+    workers = min(len(items), max(4, 2 * fetcher.policy.politeness.concurrency))
     await asyncio.gather(*(worker() for _ in range(workers)))
     return [r for r in results if r is not None]
 
@@ -236,7 +236,7 @@ def first_cases(results: list[FetchResult], limit: int) -> list[FetchResult]:
 
 
 async def refetch_survivors(
-    fetcher: Fetcher, results: list[FetchResult], held: Collection[tuple[int, str]]
+    fetcher: Fetcher, results: list[FetchResult], held: Collection[PageKey]
 ) -> list[FetchResult]:
     """Where a page we held answered 404/410 and another language of the case answered 304,
     ask for the 304 pages again without validators: the case's row may have been built from

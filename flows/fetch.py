@@ -67,6 +67,7 @@ class Fetcher:
 
     def __init__(self, policy: FetchPolicy, *, seed: int | None = None) -> None:
         self.policy = policy
+        self.http, self.polite = policy.http, policy.politeness  # config.yaml's sections
         self._rng = random.Random(seed)
         self._hosts: dict[str, HostPolicy] = {}
         self._client: httpx.AsyncClient | None = None
@@ -78,14 +79,14 @@ class Fetcher:
         # must equal what the site saw (status -> requests; 0: no answer at all).
         self.statuses: Counter[int] = Counter()
         self.merged = 0  # pages that redirected to another case's page
-        self.waiting = SlowRequests(policy.timeout_s)  # past the read timeout: a drip
+        self.waiting = SlowRequests(policy.http.timeout_s)  # past the read timeout: a drip
 
     async def __aenter__(self) -> Fetcher:
         # Room for a few hosts (redirect targets) at the per-host cap; the semaphores enforce it.
         self._client = build_client(
             user_agent=self.policy.user_agent,
-            timeout_s=self.policy.timeout_s,
-            max_connections=self.policy.concurrency * 4,
+            timeout_s=self.http.timeout_s,
+            max_connections=self.polite.concurrency * 4,
         )
         return self
 
@@ -124,7 +125,7 @@ class Fetcher:
         a site where nothing listens fails before any page is planned.
         """
         policy = self._policy(url)
-        if self.policy.obey_robots:
+        if self.polite.obey_robots:
             await self._robots_for(policy, url)
         elif host_key(url) not in self._answered:
             await self._fetch_with_retries(policy, urljoin(url, "/robots.txt"), {})
@@ -165,7 +166,7 @@ class Fetcher:
         moved: int | None = None  # the first redirect's status
         for _hop in range(MAX_REDIRECTS + 1):
             policy = self._policy(current)
-            if self.policy.obey_robots:
+            if self.polite.obey_robots:
                 rules = await self._robots_for(policy, current)
                 if not rules.can_fetch(current):
                     refusal = Attempt(error=rules.refusal(), attempts=0)
@@ -203,7 +204,7 @@ class Fetcher:
         key = host_key(url)
         policy = self._hosts.get(key)
         if policy is None:
-            policy = HostPolicy.create(self.policy.rate, self.policy.concurrency)
+            policy = HostPolicy.create(self.polite.rate, self.polite.concurrency)
             self._hosts[key] = policy
         return policy
 
@@ -214,15 +215,15 @@ class Fetcher:
             if policy.robots is None:
                 policy.robots = await self._load_robots(policy, url)
                 delay = policy.robots.crawl_delay
-                cap = self.policy.max_crawl_delay_s
-                if self.policy.obey_robots and delay > cap:
+                cap = self.polite.max_crawl_delay_s
+                if self.polite.obey_robots and delay > cap:
                     self._give_up(
                         policy,
                         url,
                         f"asks for a Crawl-delay of {delay:g} s in robots.txt, more than "
                         f"politeness.max_crawl_delay_s ({cap:g} s)",
                     )
-                elif self.policy.obey_robots and delay:
+                elif self.polite.obey_robots and delay:
                     policy.limiter.set_min_interval(delay)
         return policy.robots
 
@@ -284,7 +285,7 @@ class Fetcher:
                 if outcome.retryable and outcome.error is not None:
                     outcome.error = f"{outcome.error} (gave up after {attempt} attempts)"
                 return outcome
-            cap = self.policy.retry_after_cap_s
+            cap = self.http.retry_after_cap_s
             if outcome.retry_after is not None and outcome.retry_after > cap:
                 # Waiting the cap and asking again would be retried for days; the host said
                 # "not now": nothing more of it this run, and the run says so.
@@ -299,17 +300,17 @@ class Fetcher:
                 policy.limiter.defer(outcome.retry_after)
             else:
                 ceiling = min(
-                    self.policy.backoff_max_s, self.policy.backoff_base_s * 2 ** (attempt - 1)
+                    self.http.backoff_max_s, self.http.backoff_base_s * 2 ** (attempt - 1)
                 )
                 await asyncio.sleep(self._rng.uniform(0.0, ceiling))
 
     def _retries(self, url: str, outcome: Attempt) -> int:
         """How often ``outcome``'s request may be retried: a host refusing before it ever
         answered is down (one quick retry, not a minute of backoff to say so, issue 21)."""
-        limit = self.policy.max_retries if outcome.max_retries is None else outcome.max_retries
+        limit = self.http.max_retries if outcome.max_retries is None else outcome.max_retries
         if outcome.error == REFUSED and host_key(url) not in self._answered:
             limit = 1
-        return min(limit, self.policy.max_retries)
+        return min(limit, self.http.max_retries)
 
     async def _attempt(
         self, policy: HostPolicy, url: str, headers: dict[str, str], keep_first: int | None
@@ -320,13 +321,13 @@ class Fetcher:
             try:
                 # One request's whole time, however slowly its body drips: httpx's timeout
                 # bounds each read, and a byte every few seconds never trips it.
-                async with asyncio.timeout(self.policy.max_request_s):
+                async with asyncio.timeout(self.http.max_request_s):
                     with self.waiting.watch(url):
                         return await self._exchange(url, headers, keep_first)
             except TimeoutError:  # a drip: five more would hold the run five times as long
                 return Attempt(
                     error=f"timeout: the request took longer than max_request_s "
-                    f"({self.policy.max_request_s:g}s)",
+                    f"({self.http.max_request_s:g}s)",
                     retryable=True,
                     max_retries=1,
                 )
@@ -354,7 +355,7 @@ class Fetcher:
     ) -> Attempt:
         """One request; ``keep_first``: a longer body is cut to that many bytes, not refused."""
         assert self._client is not None
-        cap = keep_first or self.policy.max_body_bytes
+        cap = keep_first or self.http.max_body_bytes
         async with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             got = {name.lower(): value for name, value in response.headers.items()}

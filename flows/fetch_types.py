@@ -11,50 +11,34 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from latinno.config import Settings
+    from latinno.config_sections import HttpSettings, PolitenessSettings
 
 
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
-    """How a run fetches: built once from the http and politeness settings (their defaults
-    live in latinno.config, nowhere else). ``rate`` is requests/s per host (0 = unlimited,
-    local only), ``concurrency`` requests in flight per host; ``allowed_hosts`` are host names
-    (any port) or ``host:port``."""
+    """How a run fetches: config.yaml's ``http`` and ``politeness`` sections as they are (frozen
+    pydantic models; their defaults live in latinno.config_sections, nowhere else), and the one
+    value derived from the settings, ``allowed_hosts``: ``source.allowed_hosts`` with the base
+    URL's host, lower-cased, as host names (any port) or ``host:port``. ``politeness.rate`` is
+    requests/s per host (0 = unlimited, local only), ``politeness.concurrency`` requests in
+    flight per host."""
 
+    http: HttpSettings
+    politeness: PolitenessSettings
     allowed_hosts: frozenset[str]
-    user_agent: str
-    rate: float
-    concurrency: int
-    timeout_s: float
-    max_retries: int
-    backoff_base_s: float
-    backoff_max_s: float
-    retry_after_cap_s: float
-    max_body_bytes: int
-    max_request_s: float
-    obey_robots: bool
-    max_crawl_delay_s: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
         """The base URL's host is always allowed, so a local site server works without editing
         ``source.allowed_hosts``."""
-        http, polite = settings.http, settings.politeness
         base_host = urlsplit(settings.source.base_url).hostname or ""
-        return cls(
-            allowed_hosts=frozenset(h.lower() for h in [*settings.source.allowed_hosts, base_host]),
-            user_agent=polite.user_agent_header,
-            rate=polite.rate,
-            concurrency=polite.concurrency,
-            timeout_s=http.timeout_s,
-            max_retries=http.max_retries,
-            backoff_base_s=http.backoff_base_s,
-            backoff_max_s=http.backoff_max_s,
-            retry_after_cap_s=http.retry_after_cap_s,
-            max_body_bytes=http.max_body_bytes,
-            max_request_s=http.max_request_s,
-            obey_robots=polite.obey_robots,
-            max_crawl_delay_s=polite.max_crawl_delay_s,
-        )
+        hosts = frozenset(h.lower() for h in [*settings.source.allowed_hosts, base_host])
+        return cls(settings.http, settings.politeness, hosts)
+
+    @property
+    def user_agent(self) -> str:
+        """The User-Agent sent, with the contact and this pipeline's version filled in."""
+        return self.politeness.user_agent_header
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from latinno.config_sections import GuardSettings
 from latinno.record import CASE_COLUMNS, CaseRecord
 
 W = TypeVar("W")
@@ -48,16 +49,6 @@ def filled(values: Mapping[str, Any]) -> frozenset[str]:
             continue
         out.append(name)
     return frozenset(out)
-
-
-@dataclass(frozen=True, slots=True)
-class GuardLimits:
-    max_parse_failure_share: float
-    max_field_loss_share: float
-    min_pages: int
-    max_withdrawal_share: float = 0.1
-    max_uniform_list_share: float = 0.5
-    min_marker_pages: int = 10
 
 
 @dataclass
@@ -79,7 +70,7 @@ class MarkerEvidence:
                 if count.applying in (0, count.found):
                     self.uniform[count.list] += 1
 
-    def findings(self, limits: GuardLimits, marker: str) -> list[tuple[float, str]]:
+    def findings(self, limits: GuardSettings, marker: str) -> list[tuple[float, str]]:
         """One (worst share, phrase) naming every list read uniformly on more than the
         allowed share of pages, or nothing."""
         over = [
@@ -112,11 +103,11 @@ class Drift:
     had: Counter[str] = field(default_factory=Counter)
     lost: Counter[str] = field(default_factory=Counter)
 
-    def findings(self, limits: GuardLimits) -> list[str]:
+    def findings(self, limits: GuardSettings) -> list[str]:
         """One phrase per limit exceeded, worst first; empty when the run may be applied."""
         return [text for _, text in sorted(self.ranked(limits), key=lambda item: -item[0])]
 
-    def ranked(self, limits: GuardLimits) -> list[tuple[float, str]]:
+    def ranked(self, limits: GuardSettings) -> list[tuple[float, str]]:
         """(share, phrase) per limit exceeded."""
         found: list[tuple[float, str]] = []
         if self.compared and self.parse_failed / self.compared > limits.max_parse_failure_share:
@@ -132,12 +123,15 @@ class Drift:
 
 
 class DriftGuard(Generic[W]):
-    """Decides, once it has seen enough, whether a run's writes are applied or held."""
+    """Decides, once it has seen enough, whether a run's writes are applied or held.
+
+    ``limits`` is config.yaml's ``guard`` section as it is (a frozen pydantic model): every
+    field of it is a limit applied here and none is derived, so no copy of it is kept."""
 
     def __init__(
         self,
         before: Mapping[int, frozenset[str]],
-        limits: GuardLimits,
+        limits: GuardSettings,
         *,
         lang: str,
         accept: bool = False,

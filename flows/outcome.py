@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from flows.pipeline import Pipeline
 from latinno.config import Settings
 from latinno.errors import SiteUnreachableError
+from latinno.pages import PageKey
 from parsers import PARSER_VERSION
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,11 @@ def run_params(
 def finish(
     settings: Settings,
     summary: RunSummary,
-    seen: Sequence[tuple[int, str]],
+    seen: Sequence[PageKey],
     *,
     held: str | None = None,
-    absent: Sequence[tuple[int, str]] = (),
-    checks: Mapping[tuple[int, str], Check] | None = None,
+    absent: Sequence[PageKey] = (),
+    checks: Mapping[PageKey, Check] | None = None,
 ) -> None:
     """Record the run's end; pages of no-write batches are marked seen here, in one go.
 

@@ -9,11 +9,12 @@ process too (fetching at a polite 2 requests/s, parsing is under 1% of a run's t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from latinno.config_sections import ParserSettings
 from latinno.errors import PageParseError
-from latinno.marker import DEFAULT_MARKER, Marker
+from latinno.marker import Marker
 from latinno.record import CaseRecord
 from latinno.vocabulary import Labels, build_labels
 from parsers import parse_case
@@ -34,46 +35,23 @@ ParseOutcome = CaseRecord | ParseFailure
 
 @dataclass(frozen=True, slots=True)
 class ParseSpec:
-    """What parsing needs besides the page: plain, hashable values (labels are built once)."""
+    """What parsing needs besides the page, derived once per run from config.yaml's ``parser``
+    section: the labels (the vocabulary's and ``extra_labels``) and the marker rule
+    (``parser.marker``, or the older ``active_classes``). Only these derived values, not the
+    section: the parser takes them as plain arguments and never sees configuration."""
 
-    extra_labels: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
-    marker: Marker = DEFAULT_MARKER
+    labels: Labels
+    marker: Marker
 
     @classmethod
-    def of(
-        cls,
-        extra_labels: Mapping[str, Mapping[str, Sequence[str]]],
-        marker: Marker | Sequence[str],
-    ) -> ParseSpec:
-        """``marker``: the rule (``settings.parser.rule()``), or the old list of classes."""
-        if not isinstance(marker, Marker):
-            marker = Marker.of_classes(tuple(marker))
-        frozen = tuple(
-            (group, tuple((target, tuple(labels)) for target, labels in sorted(targets.items())))
-            for group, targets in sorted(extra_labels.items())
-        )
-        return cls(frozen, marker)
-
-    def labels(self) -> Labels:
-        return _labels_for(self.extra_labels)
-
-
-_LABELS: dict[object, Labels] = {}
-
-
-def _labels_for(extra: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]) -> Labels:
-    # Built once per process and spec: a run parses many batches with the same labels.
-    labels = _LABELS.get(extra)
-    if labels is None:
-        labels = _LABELS[extra] = build_labels(
-            {group: {target: list(v) for target, v in targets} for group, targets in extra}
-        )
-    return labels
+    def of(cls, parser: ParserSettings) -> ParseSpec:
+        """Built once per run: a run parses many batches with the same labels."""
+        return cls(build_labels(parser.extra_labels), parser.rule())
 
 
 def parse_pages(items: Sequence[ParseInput], spec: ParseSpec) -> list[ParseOutcome]:
     """Parse every page; a page that fails, whatever it raises, becomes a ``ParseFailure``."""
-    labels = spec.labels()
+    labels = spec.labels
     out: list[ParseOutcome] = []
     for body, url, charset in items:
         try:

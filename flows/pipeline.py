@@ -83,7 +83,7 @@ class Pipeline:
         self.fetcher = fetcher
         # Which pages are due (flows.revisit); None: every page, as far as probing reaches.
         self.revisit = revisit
-        self.checks: dict[tuple[int, str], Check] = {}  # this run's answers, for the next runs
+        self.checks: dict[PageKey, Check] = {}  # this run's answers, for the next runs
         self._economy: Economy | None = None
         self.guard = guard
         self.known = known
@@ -93,10 +93,10 @@ class Pipeline:
         self.full = full
         self.counts = RunCounts()
         self.failed_urls: list[str] = []
-        self.deferred_seen: list[tuple[int, str]] = []
+        self.deferred_seen: list[PageKey] = []
         self.reasons: Counter[str] = Counter()
         self.robots_note: str | None = None
-        self.absent: list[tuple[int, str]] = []
+        self.absent: list[PageKey] = []
         # Called directly unless the flow runs them as Prefect tasks (flows.tasks).
         self.steps = Steps(self.fetch_batch, self.probe_prefixes, self.process_batch)
         self._source = SourceSettings()
@@ -137,7 +137,7 @@ class Pipeline:
         langs: list[str] = list(source.languages)
         known = self.known
         mine = {
-            cid: {lang: known.validators.get((cid, lang)) for lang in langs}
+            cid: {lang: known.validators.get(PageKey(cid, lang)) for lang in langs}
             for cid in self._by_prefix.get(prefix, [])
         }
         outcome = await probe_prefix(
@@ -289,7 +289,7 @@ class Pipeline:
         """A case from the sitemap this run leaves alone (``flows.revisit.leave_alone``)."""
         dated = lastmods or {}
 
-        def vouched(key: tuple[int, str]) -> bool:
+        def vouched(key: PageKey) -> bool:
             page = PageKey(*key)
             return bool(dated) and unchanged_per_sitemap(page, dated, self.known.validators)
 
@@ -310,7 +310,7 @@ class Pipeline:
         chosen = due_cases(plan, held, self.known.stale)
         self.counts.deferred += chosen.deferred
         return Economy(
-            held, chosen.asked, lambda cid, lang: plan.due((cid, lang)), plan.intervals.probe_ahead
+            held, chosen.asked, lambda *key: plan.due(PageKey(*key)), plan.intervals.probe_ahead
         )
 
     async def dispatch(self, results: Sequence[FetchResult], *, flush: bool = False) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from prefect.exceptions import TerminationSignal
 from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
-from flows.guard import DriftGuard, GuardLimits
+from flows.guard import DriftGuard
 from flows.outcome import fail, finish, request_counts, run_params, summarize
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
@@ -35,6 +34,7 @@ from flows.revisit import oldest_check_days, revisit_plan
 from flows.sitemap import read_sitemap_entries, sitemap_lastmods, sitemap_pages
 from flows.summary import RunSummary, summary_markdown, summary_table
 from flows.tasks import as_tasks, plan_run
+from latinno import clock
 from latinno.config import Overrides, Settings, resolve_settings
 from latinno.errors import RunHeldError
 from latinno.pages import case_url, page_key
@@ -61,10 +61,9 @@ async def refresh(
     settings = resolve_settings(path, overrides, "run parameters")
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-    primary = source.languages[0]
-    target = LoadTarget(store.path, store.lock_timeout_s, primary, run_id, tuple(source.languages))
+    spec = ParseSpec.of(settings.parser)
+    run_id = clock.run_id()  # its time is the run start plan_run records (LATINNO_NOW too)
+    target = LoadTarget(run_id, store, source)
     with ExitStack() as stack:
         # One refresh per warehouse: a second one stops here, naming the first (issue 13).
         lock = stack.enter_context(hold_run_lock(store.path))
@@ -123,7 +122,7 @@ def _drift_guard(
     """The run's site-drift guard (flows.guard), judging the first configured language."""
     return DriftGuard(
         filled,
-        GuardLimits(**settings.guard.model_dump()),
+        settings.guard,
         lang=settings.source.languages[0],
         accept=accept_drift,
         buffer_pages=2 * batch_size,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flows.batch import LoadTarget, load_parsed
 from flows.counts import RunCounts
-from flows.guard import DriftGuard, GuardLimits, before_run
+from flows.guard import DriftGuard, before_run
 from flows.parsing import ParseFailure, ParseSpec, parse_pages
+from latinno import clock
 from latinno.config import Settings
 from latinno.errors import RunHeldError
 from latinno.pages import page_key
@@ -58,12 +58,13 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list
     foreign = [p for p in live if (key := page_key(p.url)) and key.case_id != p.case_id]
     pages = [(p.body, p.url, None) for p in live if p not in foreign]
     phantoms = sorted({p.case_id for p in foreign} - {p.case_id for p in live if p not in foreign})
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-reparse-") + uuid.uuid4().hex[:6]
+    # Started by the run clock, as a refresh is: the revisit policy reads the latest start.
+    started = clock.now()
+    run_id = clock.run_id("reparse", started)
     with writing(db, settings.warehouse.lock_timeout_s) as con:
-        start_run(con, run_id, datetime.now(UTC), {"reparse": True})
-    languages = tuple(settings.source.languages)
-    target = LoadTarget(db, settings.warehouse.lock_timeout_s, languages[0], run_id, languages)
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
+        start_run(con, run_id, started, {"reparse": True})
+    target = LoadTarget(run_id, settings.warehouse, settings.source)
+    spec = ParseSpec.of(settings.parser)
     counts = RunCounts(
         pages=len(pages), withdrawn_skipped=len(archived) - len(live), merged_skipped=len(foreign)
     )
@@ -80,7 +81,7 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list
     primary = settings.source.languages[0]
     guard: DriftGuard[None] = DriftGuard(
         before,
-        GuardLimits(**settings.guard.model_dump()),
+        settings.guard,
         lang=primary,
         accept=accept_drift,
         buffer_pages=len(pages) + 1,

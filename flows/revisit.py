@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from latinno import clock
+from latinno.pages import PageKey
 from latinno.vocabulary import LANGS
 
 if TYPE_CHECKING:  # the policy itself needs neither
@@ -39,7 +40,7 @@ SHRINK = 0.8
 # Without an earlier run to go by, runs are expected weekly (README: the scheduled run).
 DEFAULT_HORIZON_DAYS = 7.0
 
-Key = tuple[int, str]
+Key = PageKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +187,7 @@ def due_cases(
     ``max_pages_per_run``, the most overdue first, the rest deferred."""
     due: list[tuple[float, int, int]] = []
     for cid, langs in held.items():
-        keys = [(cid, lang) for lang in langs]
+        keys = [PageKey(cid, lang) for lang in langs]
         if cid in stale or any(plan.due(key) for key in keys):
             worst = float("inf") if cid in stale else max(plan.overdue(k) for k in keys)
             due.append((worst, cid, len(keys)))
@@ -251,7 +252,7 @@ def record_checks(
             present = r.ok or r.not_modified
             if r.lang is None or not (present or r.gone):
                 continue
-            key = (cid, r.lang)
+            key = PageKey(cid, r.lang)
             revalidated += key in held
             changed = r.ok and (r.body is None or held.get(key) != _digest(r.body))
             checks[key] = plan.next_check(key, present=present, changed=changed, case_exists=there)

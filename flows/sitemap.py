@@ -167,7 +167,7 @@ async def read_sitemap_entries(
             if not result.gone:
                 log.warning("sitemap %s not read: %s", sitemap, result.error or result.status)
             continue
-        parsed = _sitemap_entries(result.body, sitemap, fetcher.policy.max_body_bytes)
+        parsed = _sitemap_entries(result.body, sitemap, fetcher.policy.http.max_body_bytes)
         if parsed is None:
             continue
         found = True
@@ -216,7 +216,7 @@ def sitemap_lastmods(entries: Mapping[str, datetime | None]) -> dict[PageKey, da
 def unchanged_per_sitemap(
     key: PageKey,
     lastmods: Mapping[PageKey, datetime],
-    validators: Mapping[tuple[int, str], Validators],
+    validators: Mapping[PageKey, Validators],
 ) -> bool:
     """True when the sitemap's lastmod names the Last-Modified of our stored copy, to the second.
 
@@ -247,7 +247,7 @@ def sitemap_pages(
     languages: Sequence[str],
     prefixes: Collection[int],
     known_ids: Iterable[int],
-    held: Collection[tuple[int, str]],
+    held: Collection[PageKey],
 ) -> list[list[PageKey]]:
     """The pages to ask for, one group per case (sorted by id, languages in configured order).
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
+from latinno.config_sections import HttpSettings, PolitenessSettings
 
 UA = "latinno-pipeline-test/0.1 (+https://example.org/contact)"
 
@@ -30,7 +31,9 @@ def make_site(root: Path, ids: list[int], langs: tuple[str, ...] = ("en",)) -> P
 
 
 def fast_fetcher(**overrides: Any) -> Fetcher:
-    """A fetcher for loopback tests: no rate limit, tiny backoffs, short timeouts."""
+    """A fetcher for loopback tests: no rate limit, tiny backoffs, short timeouts. ``overrides``
+    name any setting of config.yaml's ``http`` or ``politeness`` section, ``allowed_hosts`` or
+    ``seed``."""
     args: dict[str, Any] = {
         "allowed_hosts": ["127.0.0.1"],
         "user_agent": UA,
@@ -47,7 +50,9 @@ def fast_fetcher(**overrides: Any) -> Fetcher:
     }
     args.update(overrides)
     seed = args.pop("seed")
-    args["allowed_hosts"] = frozenset(args["allowed_hosts"])
-    args.setdefault("max_request_s", 60.0)
-    args.setdefault("max_crawl_delay_s", 60.0)
-    return Fetcher(FetchPolicy(**args), seed=seed)
+    hosts = frozenset(args.pop("allowed_hosts"))
+    http_keys, polite_keys = set(HttpSettings.model_fields), set(PolitenessSettings.model_fields)
+    assert set(args) <= http_keys | polite_keys, f"not a fetch setting: {set(args)}"
+    http = HttpSettings(**{k: v for k, v in args.items() if k in http_keys})
+    polite = PolitenessSettings(**{k: v for k, v in args.items() if k in polite_keys})
+    return Fetcher(FetchPolicy(http, polite, hosts), seed=seed)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pyreadstat
 import pytest
 
+from latinno.config_sections import ParserSettings
 from latinno.record import CASE_COLUMNS, CaseRecord
 from latinno.release import write_release
 from latinno.release.statfiles import UNCODED_FROM
@@ -40,7 +41,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for p in sorted((FIXTURES / "en" / "case").glob("*/index.html"))
     ]
     records = [
-        r for r in parse_pages(pages, ParseSpec.of({}, ["active"])) if isinstance(r, CaseRecord)
+        r for r in parse_pages(pages, ParseSpec.of(ParserSettings())) if isinstance(r, CaseRecord)
     ]
     assert len(records) == len(pages)
     at = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from latinno.config_sections import ParserSettings
 from latinno.record import CASE_COLUMNS, CaseRecord
 from warehouse.db import connect
 from warehouse.load import load_records
@@ -30,7 +31,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
         for p in sorted((FIXTURES / "en" / "case").glob("*/index.html"))
     ]
     records = [
-        r for r in parse_pages(pages, ParseSpec.of({}, ["active"])) if isinstance(r, CaseRecord)
+        r for r in parse_pages(pages, ParseSpec.of(ParserSettings())) if isinstance(r, CaseRecord)
     ]
     assert len(records) == len(pages)
     start_run(con, "r", datetime.now(UTC), {})

@@ -322,7 +322,9 @@ def test_fetch_policy_from_settings_allows_the_base_url_host() -> None:
     assert fetcher.is_allowed("http://127.0.0.1:8765/en/case/1001/")
     assert fetcher.is_allowed("https://www.latinno.net/en/case/1001/")
     assert not fetcher.is_allowed("https://example.org/en/case/1001/")
-    assert fetcher.policy.rate == 0.5
-    assert fetcher.policy.max_request_s == settings.http.max_request_s
+    # The sections themselves, not copies of their fields.
+    assert fetcher.policy.politeness is settings.politeness
+    assert fetcher.policy.http is settings.http
+    assert fetcher.polite.rate == 0.5
     assert fetcher.policy.user_agent == settings.politeness.user_agent_header
     assert settings.politeness.contact in fetcher.policy.user_agent

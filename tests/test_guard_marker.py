@@ -8,10 +8,17 @@ from dataclasses import replace
 
 from _warehouse_support import make_record
 
-from flows.guard import DriftGuard, GuardLimits
+from flows.guard import DriftGuard
+from latinno.config_sections import GuardSettings
 from latinno.record import CaseRecord, OptionCount
 
-LIMITS = GuardLimits(0.05, 0.2, 50, max_uniform_list_share=0.5, min_marker_pages=10)
+LIMITS = GuardSettings(
+    max_parse_failure_share=0.05,
+    max_field_loss_share=0.2,
+    min_pages=50,
+    max_uniform_list_share=0.5,
+    min_marker_pages=10,
+)
 MARKER = "class 'active' marks applying options"
 
 

@@ -112,7 +112,7 @@ def test_fetch_policy_carries_max_request_s() -> None:
     from latinno.config import load_settings, override
 
     settings = override(load_settings(None), {"http": {"max_request_s": 7.5}}, "test")
-    assert FetchPolicy.from_settings(settings).max_request_s == 7.5
+    assert FetchPolicy.from_settings(settings).http.max_request_s == 7.5
 
 
 # --- the decoder on its own ---------------------------------------------------------------------

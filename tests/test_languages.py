@@ -17,6 +17,7 @@ import duckdb
 import pytest
 from _flow_support import run_refresh
 
+from latinno.pages import PageKey
 from latinno.sitemodel.build_fixtures import write_case
 from latinno.sitemodel.cases import fixture_cases
 from latinno.sitemodel.server import run_server_in_thread
@@ -37,8 +38,8 @@ SITE = {
 }
 
 
-def _specs() -> dict[tuple[int, str], CaseSpec]:
-    return {(s.case_id, s.lang): s for s in fixture_cases() if s.case_id in SITE}
+def _specs() -> dict[PageKey, CaseSpec]:
+    return {PageKey(s.case_id, s.lang): s for s in fixture_cases() if s.case_id in SITE}
 
 
 def _build(root: Path, pages: dict[int, tuple[str, ...]] = SITE) -> Path:

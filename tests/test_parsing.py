@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.parsing import ParseFailure, ParseInput, ParseSpec, parse_pages
+from latinno.config_sections import ParserSettings
 from latinno.pages import page_key
 from latinno.record import CaseRecord
 
 REPO = Path(__file__).resolve().parent.parent
-SPEC = ParseSpec.of({}, ["active"])
+SPEC = ParseSpec.of(ParserSettings())
 
 
 def fixture_pages() -> list[ParseInput]:

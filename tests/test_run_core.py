@@ -66,8 +66,8 @@ async def _run(settings: Settings, run_id: str) -> Pipeline:
     """What the refresh flow does for a first run discovered by sitemap, with the pipeline's
     units called directly instead of as Prefect tasks."""
     source, store = settings.source, settings.warehouse
-    target = LoadTarget(store.path, store.lock_timeout_s, "en", run_id, tuple(source.languages))
-    spec = ParseSpec.of(settings.parser.extra_labels, settings.parser.rule())
+    target = LoadTarget(run_id, store, source)
+    spec = ParseSpec.of(settings.parser)
     async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
         pipeline = Pipeline(fetcher, Known(), spec, target, batch_size=20, full=False)
         try:

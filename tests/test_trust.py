@@ -141,6 +141,7 @@ def test_every_count_equals_what_the_site_server_saw(
             monkeypatch.setenv("LATINNO_NOW", when.isoformat())
             site.reset_stats()
             summary = run_refresh(base_url=site.base_url, db=str(db), overrides=overrides)
+            assert summary["run_id"].startswith(f"{when:%Y%m%dT%H%M%SZ}-")  # by the run clock
             seen = site.stats()
             counts = summary["counts"]
             served = {int(k): v for k, v in seen["statuses"].items()}

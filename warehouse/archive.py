@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from latinno.errors import WarehouseError
+from latinno.pages import PageKey
 from warehouse.db import utc_naive
 
 _CODEC = pa.Codec("zstd", compression_level=3)
@@ -159,12 +160,12 @@ def gone_page(case_id: int, lang: str, url: str, status: int, at: datetime) -> A
     )
 
 
-def page_validators(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, str], Validators]:
+def page_validators(con: duckdb.DuckDBPyConnection) -> dict[PageKey, Validators]:
     """Validators of the latest archived page of every (case_id, lang) still there."""
     rows = con.execute(
         f"SELECT case_id, lang, etag, last_modified, sha256, url FROM ({_LIVE})"
     ).fetchall()
-    return {(r[0], r[1]): Validators(r[2], r[3], r[4], r[5]) for r in rows}
+    return {PageKey(r[0], r[1]): Validators(r[2], r[3], r[4], r[5]) for r in rows}
 
 
 def iter_archived_pages(

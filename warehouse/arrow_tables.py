@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from latinno.columns import Column, Kind, of_kind
+from latinno.pages import PageKey
 from latinno.record import CaseRecord, Source
 from latinno.vocabulary import LANGS
 
@@ -198,7 +199,7 @@ def batch_tables(
         )
 
 
-def keys_table(keys: Sequence[tuple[int, str]]) -> pa.Table:
+def keys_table(keys: Sequence[PageKey]) -> pa.Table:
     """(case_id, lang) pages, each once."""
     unique = list(dict.fromkeys((int(k), str(lang)) for k, lang in keys))
     return pa.table(

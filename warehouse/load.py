@@ -36,6 +36,7 @@ import duckdb
 
 from latinno.columns import Column
 from latinno.errors import WarehouseError
+from latinno.pages import PageKey
 from latinno.record import CASE_COLUMNS, CaseRecord
 from warehouse import apply
 from warehouse.arrow_tables import batch_tables, ids_table, keys_table
@@ -123,7 +124,7 @@ def load_records(
 
 def touch_seen(
     con: duckdb.DuckDBPyConnection,
-    keys: Sequence[tuple[int, str]],
+    keys: Sequence[PageKey],
     seen_at: datetime,
     *,
     run_id: str | None = None,

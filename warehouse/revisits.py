@@ -9,6 +9,7 @@ from typing import NamedTuple
 import duckdb
 import pyarrow as pa
 
+from latinno.pages import PageKey
 from warehouse.schema import utc_naive
 
 
@@ -21,14 +22,14 @@ class CheckRow(NamedTuple):
     spread: bool = False
 
 
-def load_checks(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, str], CheckRow]:
+def load_checks(con: duckdb.DuckDBPyConnection) -> dict[PageKey, CheckRow]:
     rows = con.execute(
         "SELECT case_id, lang, checked_at, interval_days, present, spread FROM page_checks"
     ).fetchall()
-    return {(r[0], r[1]): CheckRow(r[2].replace(tzinfo=UTC), r[3], r[4], r[5]) for r in rows}
+    return {PageKey(r[0], r[1]): CheckRow(r[2].replace(tzinfo=UTC), r[3], r[4], r[5]) for r in rows}
 
 
-def save_checks(con: duckdb.DuckDBPyConnection, checks: Mapping[tuple[int, str], CheckRow]) -> None:
+def save_checks(con: duckdb.DuckDBPyConnection, checks: Mapping[PageKey, CheckRow]) -> None:
     """Replace the checks of the pages a run asked for."""
     if not checks:
         return

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from latinno.errors import WarehouseError
+from latinno.pages import PageKey
 from warehouse.db import utc_naive
 
 # Counts finish_run stores in their own column; any other name goes to runs.extra (JSON).
@@ -177,7 +178,7 @@ WHERE NOT EXISTS (
 
 def resolve_failures(
     con: duckdb.DuckDBPyConnection,
-    keys: Sequence[tuple[int, str]],
+    keys: Sequence[PageKey],
     run_id: str,
     *,
     urls: Sequence[str] = (),
