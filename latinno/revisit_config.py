@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from latinno.config_sections import _Section
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
-class RevisitSettings(BaseModel):
+class RevisitSettings(_Section):
     """How often known pages and probe misses are asked again, in days (flows.revisit)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True  # false: every run asks every page, as far as probing reaches
     min_days: PositiveFloat = 7.0

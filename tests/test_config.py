@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from latinno.config import load_settings, parse_settings
+from latinno.config import Settings, load_settings, parse_settings
 from latinno.errors import ConfigError
 from latinno.vocabulary import build_labels
 
@@ -46,6 +47,8 @@ def test_shipped_config_is_valid_and_polite() -> None:
             "unknown ['voting']",
         ),
         ({"parser": {"extra_labels": {"colours": {}}}}, "parser.extra_labels", "unknown group"),
+        # Every section refuses infinity, the revisit one (its own module) too.
+        ({"revisit": {"max_days": float("inf")}}, "revisit.max_days", "finite number"),
     ],
 )
 def test_bad_setting_names_key(data: dict, key: str, fragment: str) -> None:
@@ -258,3 +261,15 @@ def test_marker_rule_and_the_old_active_classes_setting() -> None:
     aria = {"kind": "attribute", "name": "aria-checked", "values": ["true"]}
     rule = parse_settings({"parser": {"marker": aria}}, "x").parser.rule()
     assert rule == Marker("attribute", ("true",), "aria-checked", "applying")
+
+
+def test_every_section_is_one_kind_of_frozen_model() -> None:
+    """Sections are passed to fetching and the guard as they are (issue 20): none may change
+    under them, and every one refuses unknown keys and infinity alike."""
+    from latinno.config_sections import _Section
+
+    settings = Settings()
+    for name, field in Settings.model_fields.items():
+        assert isinstance(field.annotation, type) and issubclass(field.annotation, _Section), name
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(getattr(settings, name), next(iter(field.annotation.model_fields)), None)
