@@ -62,7 +62,7 @@ async def refresh(
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
     spec = ParseSpec.of(settings.parser)
-    run_id = clock.run_id()  # its time is the run start plan_run records (LATINNO_NOW too)
+    run_id = clock.run_id()  # by the run clock, as plan_run records the start (LATINNO_NOW)
     target = LoadTarget(run_id, store, source)
     with ExitStack() as stack:
         # One refresh per warehouse: a second one stops here, naming the first (issue 13).
