@@ -46,12 +46,13 @@ Asks = tuple[list[str], list[str], list[str]]
 class Economy:
     """Which pages of a prefix a run asks (flows.revisit): ``held`` languages by known case,
     the known cases to revalidate, ``due(id, lang)`` for the rest, and how many serials past
-    the highest known one are asked every run."""
+    the highest known one are asked whenever ``ahead_due(id, lang)`` (None: every run)."""
 
     held: Mapping[int, Collection[str]]
     revalidate: Collection[int]
     due: Callable[[int, str], bool]
     ahead: int = 3
+    ahead_due: Callable[[int, str], bool] | None = None
 
 
 def _asks(
@@ -65,8 +66,8 @@ def _asks(
     """What to ask of one id. With ``economy``: a case we hold, every page we hold when the
     case is due or a translation check of it is, with those; another id, each language
     whose check is due, and the first language when the id is at most ``economy.ahead``
-    serials past the highest known one (``past_highest``) too; every language once the first
-    is found."""
+    serials past the highest known one (``past_highest``) and ``economy.ahead_due`` says so
+    too; every language once the first is found."""
     rest = list(langs[1:])
     if economy is None:  # everything, as far as probing reaches
         return [langs[0]], rest, rest if other_languages or known else []
@@ -77,7 +78,10 @@ def _asks(
             return [lang for lang in langs if lang in held or lang in more], [], []
         return [], [], []
     others = [lang for lang in more if lang != langs[0]]
-    if economy.due(cid, langs[0]) or 0 < past_highest <= economy.ahead:
+    ahead = 0 < past_highest <= economy.ahead
+    if ahead and economy.ahead_due is not None:
+        ahead = economy.ahead_due(cid, langs[0])
+    if economy.due(cid, langs[0]) or ahead:
         return [langs[0]], rest, others
     return others, [], []
 
