@@ -240,7 +240,7 @@ def due_cases(
     share = plan.share(sum(len(langs) for langs in held.values()))
     limit = share if cap is None else min(share, cap)
     for _, cid, count in sorted(early, key=lambda item: (-item[0], item[1])):
-        if pages >= limit:
+        if pages + count > limit:
             break
         out.asked.add(cid)
         pages += count
