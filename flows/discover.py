@@ -53,6 +53,9 @@ class Economy:
     due: Callable[[int, str], bool]
     ahead: int = 3
     ahead_due: Callable[[int, str], bool] | None = None
+    # A language a case we revalidate lacks, asked with it when its check would come due
+    # before the case's next revalidation (None: only when due).
+    soon: Callable[[int, str], bool] | None = None
 
 
 def _asks(
@@ -64,7 +67,9 @@ def _asks(
     past_highest: int,
 ) -> Asks:
     """What to ask of one id. With ``economy``: a case we hold, every page we hold when the
-    case is due or a translation check of it is, with those; another id, each language
+    case is due or a translation check of it is, with those (and with a case due, the
+    translation checks ``economy.soon`` names, so they ride along instead of asking the case
+    again within weeks); another id, each language
     whose check is due, and the first language when the id is at most ``economy.ahead``
     serials past the highest known one (``past_highest``) and ``economy.ahead_due`` says so
     too; every language once the first is found."""
@@ -74,6 +79,8 @@ def _asks(
     held = economy.held.get(cid)
     more = [lang for lang in langs if other_languages and economy.due(cid, lang)]
     if held:
+        if cid in economy.revalidate and other_languages and economy.soon is not None:
+            more += [lang for lang in langs if lang not in more and economy.soon(cid, lang)]
         if cid in economy.revalidate or any(lang not in held for lang in more):
             return [lang for lang in langs if lang in held or lang in more], [], []
         return [], [], []

@@ -168,6 +168,27 @@ def test_a_run_below_its_share_takes_the_cases_due_next() -> None:
     assert min(asked) >= 800 / 4, asked
 
 
+def test_a_run_above_its_share_leaves_what_can_wait() -> None:
+    # 400 cases in four weekly phases; 40 of phase 0 seen changing, on a shorter interval,
+    # come due a week early with phase 1. That run leaves them for the next (within 28 days
+    # of their last check all the same) instead of asking 140 pages, and the next takes
+    # them in place of their phase's.
+    held = {1000 + n: ("en",) for n in range(400)}
+    checks = {(cid, "en"): Check(T0 - (cid % 4) * WEEK, 28.0, True) for cid in held}
+    checks |= {(cid, "en"): Check(T0, 22.4, True) for cid in range(1000, 1160, 4)}
+    asked = []
+    for run in range(1, 9):
+        now = T0 + WEEK * run
+        plan = RevisitPlan(checks, now, 7.0)
+        chosen = due_cases(plan, held)
+        for cid in chosen.asked:
+            key = (cid, "en")
+            assert now - checks[key].checked_at <= FOUR_WEEKS
+            checks[key] = plan.next_check(key, present=True, changed=False, case_exists=True)
+        asked.append(len(chosen.asked))
+    assert asked == [100] * 8
+
+
 def test_consecutive_ids_spread_evenly_over_the_weeks() -> None:
     # A prefix's serials and the ids probed past its last case are consecutive: their first
     # rechecks fall within a page or two of a quarter a week (a hash spread them ± 9 %).
@@ -298,6 +319,33 @@ def test_known_case_asks_its_pages_only_when_due() -> None:
     assert _asks(1005, langs, False, True, translation, -1) == ([], [], [])
 
 
+def test_a_translation_check_due_within_weeks_rides_with_its_case() -> None:
+    # A case revalidated now, its Spanish check due in 20 days: asked with it, not with the
+    # case asked again (English page included) for it alone in three weeks.
+    en, es, pt = (1005, "en"), (1005, "es"), (1005, "pt")
+    checks = {
+        en: Check(T0 - FOUR_WEEKS, 28.0, True),
+        es: Check(T0 - 71 * DAY, 91.0, False),  # due in 20 days
+        pt: Check(T0 - 7 * DAY, 91.0, False),  # due in 84 days
+    }
+    plan = RevisitPlan(checks, T0, 7.0)
+    assert plan.due_soon(es) and not plan.due(es) and not plan.due_soon(pt)
+    held = {1005: {"en"}}
+    economy = Economy(
+        held,
+        {1005},
+        lambda c, lang: plan.due((c, lang)),
+        3,
+        None,
+        lambda c, lang: plan.due_soon((c, lang)),
+    )
+    assert _asks(1005, ["en", "es", "pt"], True, True, economy, -1)[0] == ["en", "es"]
+    # Not revalidated this run: nothing; probe_other_languages off: no translation checks.
+    idle = Economy(held, set(), economy.due, 3, None, economy.soon)
+    assert _asks(1005, ["en", "es", "pt"], True, True, idle, -1) == ([], [], [])
+    assert _asks(1005, ["en", "es", "pt"], False, True, economy, -1)[0] == ["en"]
+
+
 def test_serials_just_past_the_highest_are_asked_every_run() -> None:
     langs = ["en", "es"]
     quiet = _economy({1005: {"en"}}, set(), set())
@@ -313,8 +361,9 @@ def test_serials_just_past_the_highest_are_asked_every_run() -> None:
 
 
 def test_a_page_budget_defers_the_least_overdue() -> None:
-    checks = {(cid, "en"): Check(T0 - (cid - 1000) * DAY, 1.0, True) for cid in range(1001, 1011)}
-    plan = RevisitPlan(checks, T0, 0.0, Intervals(max_pages_per_run=4))
+    # Checked 21-30 days ago: none can wait a week more (``can_wait``), the cap decides.
+    checks = {(cid, "en"): Check(T0 - (cid - 980) * DAY, 1.0, True) for cid in range(1001, 1011)}
+    plan = RevisitPlan(checks, T0, 7.0, Intervals(max_pages_per_run=4))
     chosen = due_cases(plan, {cid: {"en"} for cid in range(1001, 1011)}, stale={1001})
     assert chosen.asked == {1001, 1010, 1009, 1008}  # stale always; then most overdue
     assert chosen.deferred == 6
