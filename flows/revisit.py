@@ -9,11 +9,12 @@ case, a language a case lacks) is asked again after ``max_days`` (an id) or
 ``translation_days`` (a missing language of a case that exists).
 
 A run asks a page when waiting for the next run would leave it unasked past its time, or past
-its bound (``max_days``, or ``translation_days`` for a missing
-translation); the next run is expected as far ahead as the previous one was behind (the
-*horizon*), so a daily schedule asks a seventh of what a weekly one does, for the same
-staleness. The first interval of a page is spread by a hash of its key, so revisits come in a
-steady share every run, not all in one run every fourth week.
+its bound (``max_days``, or ``translation_days`` for a missing translation); the next run is
+expected as far ahead as the previous one was behind (the *horizon*), so a daily schedule asks
+a seventh of what a weekly one does, for the same staleness. A page's first interval is a
+phase fixed by its case id and asked at or after it, so revisits come in a steady share every
+run, weekly or daily; and each run keeps to that share (``due_cases``), so drift does not pile
+up in one run every fourth week.
 """
 
 from __future__ import annotations
