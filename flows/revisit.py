@@ -42,6 +42,9 @@ SHRINK = 0.8
 DEFAULT_HORIZON_DAYS = 7.0
 # Weyl's sequence k × this mod 1 is the most even spread of consecutive integers over [0, 1).
 GOLDEN = (5**0.5 - 1) / 2
+# The phase of a missing translation's checks: Weyl's sequence again, by an irrational
+# independent of the golden ratio's, so the two phases of a case are independent (``spread``).
+ROOT2 = 2**0.5 - 1
 # Where calendar phases count from (``ahead_due``).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -73,7 +76,7 @@ class Intervals:
     max_pages_per_run: int | None = None
 
 
-def spread(key: Key) -> float:
+def spread(key: Key, step: float = GOLDEN) -> float:
     """A fraction in [0, 1) fixed by the page's case id: its phase within an interval.
     Not by language: a case's pages are asked together (``due_cases``), so per-language
     fractions asked a case at the earliest of its three, most cases in the first weeks and
@@ -81,7 +84,7 @@ def spread(key: Key) -> float:
     golden ratio, not a hash: consecutive ids (a prefix's serials, the ids probed past its
     last case) fall evenly over [0, 1) (Weyl's sequence), where a hash spreads them only on
     average, ± 9 % a week for 400 cases (bench_revisit: 119 vs 98 pages, 281 vs 257 probes)."""
-    return (key[0] * GOLDEN) % 1.0
+    return (key[0] * step) % 1.0
 
 
 def horizon_days(now: datetime, previous_start: datetime | None, max_days: float) -> float:
@@ -192,13 +195,12 @@ class RevisitPlan:
         """The check a page gets from this run's answer (``present``: 200 or 304)."""
         knobs = self.intervals
         old = self.checks.get(key)
-        if present:
-            bound = knobs.max_days
-        else:
-            # A missing language of a case that is there is a translation to come, rarely.
-            bound = knobs.translation_days if case_exists else knobs.max_days
+        # A missing language of a case that is there is a translation to come, rarely.
+        translation = not present and case_exists
+        bound = knobs.translation_days if translation else knobs.max_days
         if old is None or old.present != present:
-            return Check(self.now, self.first_interval(key, bound), present, spread=True)
+            first = self.first_interval(key, bound, ROOT2 if translation else GOLDEN)
+            return Check(self.now, first, present, spread=True)
         if not present:
             return Check(self.now, bound, False)
         # Nutch's schedule from the longest interval: after the spread first one, an unchanged
@@ -208,14 +210,18 @@ class RevisitPlan:
         days = old.interval_days * (SHRINK if changed else GROW)
         return Check(self.now, min(max(days, knobs.min_days), knobs.max_days), True)
 
-    def first_interval(self, key: Key, bound: float) -> float:
+    def first_interval(self, key: Key, bound: float, step: float = GOLDEN) -> float:
         """A page's first interval, its phase: spread by its key over (0, bound]. ``due`` asks
         it by the first run at or after that, so each run of the first ``bound`` days gets an
         even share, with runs every week or every day alike. Spread over (horizon, horizon +
         bound] it was even only when the next runs came as far apart as the first run
         expected (a week): with daily runs the phases past ``max_days`` came due at their
-        bound, a quarter of the pages every 28th day, none in the first week."""
-        return max(spread(key), 1 / 1024) * bound
+        bound, a quarter of the pages every 28th day, none in the first week. A missing
+        translation's phase is independent of its case's pages' (``step``): its checks ride
+        with the case's revalidations (``due_soon``), on one of about three, and with the
+        same phase they came on the same one for whole weeks' shares of cases at once
+        (bench_revisit, few translations: 92 checks one week, 7 another)."""
+        return max(spread(key, step), 1 / 1024) * bound
 
 
 @dataclass

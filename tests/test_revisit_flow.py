@@ -17,7 +17,7 @@ from _flow_support import run_refresh
 
 import flows.refresh as refresh_module
 from flows.pipeline import Pipeline, Steps
-from flows.revisit import spread
+from flows.revisit import RevisitPlan
 from flows.tasks import as_tasks
 from latinno.sitemodel.generate import generate_site
 from latinno.sitemodel.server import run_server_in_thread
@@ -158,7 +158,15 @@ def test_three_languages_weekly_full_and_a_new_translation(
     generate_site(root, total=90, seed=7, languages=langs)
     ids = sorted(int(p.name) for p in (root / "en" / "case").iterdir())
     # The case whose Spanish check comes last in its first 13 weeks: not found by chance early.
-    late = max(ids, key=lambda cid: spread((cid, "es")))
+    plan = RevisitPlan({}, T0)
+    late = max(
+        ids,
+        key=lambda cid: (
+            plan.next_check(
+                (cid, "es"), present=False, changed=False, case_exists=True
+            ).interval_days
+        ),
+    )
     stash = tmp_path / "stash"
     shutil.move(root / "es" / "case" / str(late), stash)
     db = tmp_path / "w.duckdb"
