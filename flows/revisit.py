@@ -42,8 +42,8 @@ SHRINK = 0.8
 DEFAULT_HORIZON_DAYS = 7.0
 # Weyl's sequence k × this mod 1 is the most even spread of consecutive integers over [0, 1).
 GOLDEN = (5**0.5 - 1) / 2
-# The phase of a missing translation's checks: Weyl's sequence again, by an irrational
-# independent of the golden ratio's, so the two phases of a case are independent (``spread``).
+# Which of its case's revalidations a missing translation's check rides with: Weyl's
+# sequence again, by an irrational independent of the golden ratio (``first_interval``).
 ROOT2 = 2**0.5 - 1
 # Where calendar phases count from (``ahead_due``).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -199,7 +199,7 @@ class RevisitPlan:
         translation = not present and case_exists
         bound = knobs.translation_days if translation else knobs.max_days
         if old is None or old.present != present:
-            first = self.first_interval(key, bound, ROOT2 if translation else GOLDEN)
+            first = self.first_interval(key, bound, translation)
             return Check(self.now, first, present, spread=True)
         if not present:
             return Check(self.now, bound, False)
@@ -210,18 +210,27 @@ class RevisitPlan:
         days = old.interval_days * (SHRINK if changed else GROW)
         return Check(self.now, min(max(days, knobs.min_days), knobs.max_days), True)
 
-    def first_interval(self, key: Key, bound: float, step: float = GOLDEN) -> float:
+    def first_interval(self, key: Key, bound: float, translation: bool = False) -> float:
         """A page's first interval, its phase: spread by its key over (0, bound]. ``due`` asks
         it by the first run at or after that, so each run of the first ``bound`` days gets an
         even share, with runs every week or every day alike. Spread over (horizon, horizon +
         bound] it was even only when the next runs came as far apart as the first run
         expected (a week): with daily runs the phases past ``max_days`` came due at their
-        bound, a quarter of the pages every 28th day, none in the first week. A missing
-        translation's phase is independent of its case's pages' (``step``): its checks ride
-        with the case's revalidations (``due_soon``), on one of about three, and with the
-        same phase they came on the same one for whole weeks' shares of cases at once
-        (bench_revisit, few translations: 92 checks one week, 7 another)."""
-        return max(spread(key, step), 1 / 1024) * bound
+        bound, a quarter of the pages every 28th day, none in the first week.
+
+        A missing translation's checks ride with its case's revalidations (``due_soon``), one
+        in three (``translation_days`` 91 = 3 × 28 + 7): its phase is a week past its case's
+        on one of the first three, which one by an independent spread, so each run's cases
+        carry a steady third of theirs. Spread over (0, 91] on their own they bunched on the
+        first cycle's revalidations (bench_revisit, few translations: 92 checks one week, 30
+        another)."""
+        knobs = self.intervals
+        phase = max(spread(key), 1 / 1024)
+        week = DEFAULT_HORIZON_DAYS  # past the run that asks the case, not on it
+        cycles = int((knobs.translation_days - week) // knobs.max_days) if translation else 0
+        if cycles < 1:
+            return phase * bound
+        return (phase + int(spread(key, ROOT2) * cycles)) * knobs.max_days + week
 
 
 @dataclass
