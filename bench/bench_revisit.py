@@ -218,7 +218,10 @@ def _cost_rows(result: dict[str, Any], opts: argparse.Namespace) -> list[str]:
         f"{_scaled(result['baseline'], cases, opts):.0f} |",
         "",
         "Known pages revalidated per run (weeks 5+, unscaled): "
-        + _spread_of([r.get("revalidated", 0) for r in steady]),
+        + _spread_of([r.get("revalidated", 0) for r in steady])
+        + "; requests without an answer (after retries) in all runs: "
+        + f"{sum(r.get('no_answer', 0) for r in result['runs'])}, pages failed: "
+        + f"{sum(r.get('failed', 0) for r in result['runs'])}",
         "",
         "No-change weeks by kind (unscaled): "
         + "; ".join(
