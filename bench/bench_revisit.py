@@ -2,10 +2,12 @@
 server, and how long each change took to reach the warehouse.
 
     python bench/bench_revisit.py [--cases 400] [--weeks 52] [--seed 1] [--no-write]
-        [--languages en,es,pt] [--translated 0.02] [--scale-to 3744]
+        [--languages en,es,pt] [--translated 0.02] [--scale-to 3131,3744] [--every 7]
 
 One site server (latinno.sitemodel.server) on loopback, no sitemap (probing); the refresh flow
-runs in this process with the clock set by ``LATINNO_NOW``, a week per run. With es/pt,
+runs in this process with the clock set by ``LATINNO_NOW``, a week per run (``--every 1``: a
+day per run, the changes of a week made on their days; costs are then also summed per week of
+runs, and the known pages revalidated per run show whether a run takes a burst). With es/pt,
 ``--translated`` is the share of cases that also have them (1: every case in every language);
 the other cases' es/pt pages are held back and one is published every week (a new translation
 of a known case, bound: ``revisit.translation_days``).
@@ -33,7 +35,9 @@ import random
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,17 +64,28 @@ def _refresh(base_url: str, db: Path, langs: tuple[str, ...], **revisit: Any) ->
     return asyncio.run(refresh(config_path=str(REPO / "config.yaml"), overrides=overrides))
 
 
-def _week_of_changes(site: Site, now: datetime, week: int, cases: int) -> None:
-    """Changes during the week after a run, at random times."""
+Change = tuple[datetime, Callable[[], None]]
+
+
+def _week_of_changes(site: Site, now: datetime, week: int, cases: int) -> list[Change]:
+    """Changes during the week from ``now``, at random times: each made on the site after the
+    last run before its time (with daily runs, on that day)."""
     rng = site.rng
+    changes: list[Change] = []
+
+    def at(change: Callable[..., None], **kwargs: Any) -> None:
+        when = now + timedelta(days=rng.uniform(0.1, 6.9))
+        changes.append((when, partial(change, when, **kwargs)))
+
     for _ in range(max(1, cases // 100)):
-        site.edit(now + timedelta(days=rng.uniform(0.1, 6.9)))
-    site.add(now + timedelta(days=rng.uniform(0.1, 6.9)), past_highest=week % 2 == 0)
+        at(site.edit)
+    at(site.add, past_highest=week % 2 == 0)
     if week % 2 == 1:
-        site.add(now + timedelta(days=rng.uniform(0.1, 6.9)), past_highest=False)
+        at(site.add, past_highest=False)
     if week % 3 == 2:
-        site.remove(now + timedelta(days=rng.uniform(0.1, 6.9)))
-    site.translate(now + timedelta(days=rng.uniform(0.1, 6.9)))
+        at(site.remove)
+    at(site.translate)
+    return changes
 
 
 def _simulate(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -83,23 +98,30 @@ def _simulate(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     translated = site.hold_back_translations(opts.translated) if opts.translated < 1 else None
     db = work / "w.duckdb"
     runs: list[dict[str, Any]] = []
+    pending: list[Change] = []
+    every = timedelta(days=opts.every)
     with run_server_in_thread(root) as server:
-        for week in range(weeks + QUIET_WEEKS):
-            now = T0 + timedelta(weeks=week)
+        for run in range(round((weeks + QUIET_WEEKS) * 7 / opts.every)):
+            now = T0 + every * run
+            week = (now - T0) // timedelta(weeks=1)
             os.environ["LATINNO_NOW"] = now.isoformat()
             server.reset_stats()
             counts = _refresh(server.base_url, db, langs)["counts"]
             stats = server.stats()
             kinds = site.classify(stats["paths"])
             here = len(site.titles)  # the site grows and shrinks: scaled by its size then
-            runs.append({"week": week, "requests": stats["total_requests"], "cases": here})
-            runs[-1].update({**counts, **kinds})
+            runs.append({"at": now, "week": week, "requests": stats["total_requests"]})
+            runs[-1].update({"cases": here, **counts, **kinds})
             mark_seen(db, site, now)
-            print(f"week {week}: {stats['total_requests']} requests, {dict(kinds)}", flush=True)
-            if week < weeks - 1:  # then a month without changes: what a no-change week costs
-                _week_of_changes(site, now, week, opts.cases)
+            print(f"{now:%Y-%m-%d}: {stats['total_requests']} requests, {dict(kinds)}", flush=True)
+            # Then a month without changes: what a no-change week costs.
+            if week < weeks - 1 and now - every < T0 + timedelta(weeks=week):
+                pending += _week_of_changes(site, T0 + timedelta(weeks=week), week, opts.cases)
+            for change in sorted((c for c in pending if c[0] < now + every), key=lambda c: c[0]):
+                change[1]()
+            pending = [c for c in pending if c[0] >= now + every]
         # The same warehouse, every page asked (the policy off): the cost without it.
-        os.environ["LATINNO_NOW"] = (T0 + timedelta(weeks=weeks + QUIET_WEEKS)).isoformat()
+        os.environ["LATINNO_NOW"] = (T0 + every * len(runs)).isoformat()
         server.reset_stats()
         _refresh(server.base_url, db, langs, enabled=False)
         stats = server.stats()
@@ -141,8 +163,9 @@ def _setting(result: dict[str, Any], opts: argparse.Namespace) -> str:
     else:
         which = f" ({translated} of them also in es/pt at the start; one more published a week)"
     return (
-        f"{cases} cases{which}, languages {langs}, probing, no sitemap; {opts.weeks} weekly runs "
-        f"then {QUIET_WEEKS} without changes, seed {opts.seed}; changes between runs: "
+        f"{cases} cases{which}, languages {langs}, probing, no sitemap; runs {_every(opts)} for "
+        f"{opts.weeks} weeks then {QUIET_WEEKS} weeks without changes, seed {opts.seed}; changes "
+        "between runs: "
         f"{max(1, cases // 100)} edits of English titles a week, an addition past the highest "
         "serial every other week, one in a gap every other week, a removal (all languages) "
         f"every third week. Scaled to {opts.scale_to:,} cases: pages there and languages a case "
@@ -154,35 +177,83 @@ def _setting(result: dict[str, Any], opts: argparse.Namespace) -> str:
     )
 
 
-def _report(result: dict[str, Any], opts: argparse.Namespace) -> str:
-    weeks, target = opts.weeks, opts.scale_to
-    runs, cases = result["runs"][:weeks], result["cases"]
-    quiet = result["runs"][weeks:]
-    steady = runs[5:] or runs[1:]
+def _by_week(runs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Runs grouped by the week they fall in (one each with weekly runs)."""
+    weeks: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        weeks.setdefault(run["week"], []).append(run)
+    return list(weeks.values())
+
+
+def _cost_rows(result: dict[str, Any], opts: argparse.Namespace) -> list[str]:
+    """Requests per run and, with runs more often than weekly, per week of runs."""
+    weeks, cases, every = opts.weeks, result["cases"], _every(opts)
+    runs = [r for r in result["runs"] if r["week"] < weeks]
+    steady = [r for r in runs if r["week"] >= 5] or runs[1:]
     requests = [r["requests"] for r in steady]
     scaled = [_scaled(r, cases, opts) for r in steady]
-    quiet_scaled = [_scaled(r, cases, opts) for r in quiet]
+    quiet = _by_week([r for r in result["runs"] if r["week"] >= weeks])
+    quiet_scaled = [sum(_scaled(r, cases, opts) for r in week) for week in quiet]
+    rows = [
+        f"| | requests per run (weeks 5+) | scaled to {opts.scale_to:,} cases |",
+        "|---|---|---|",
+        f"| first run (full crawl) | {runs[0]['requests']} | |",
+        f"| {every}, median | {statistics.median(requests):.0f} | "
+        f"{statistics.median(scaled):.0f} |",
+        f"| {every}, max | {max(requests)} | {max(scaled):.0f} |",
+        f"| {every}, min | {min(requests)} | {min(scaled):.0f} |",
+    ]
+    if opts.every != 7:
+        week_sums = [sum(r["requests"] for r in w) for w in _by_week(steady)]
+        week_scaled = [sum(_scaled(r, cases, opts) for r in w) for w in _by_week(steady)]
+        rows += [
+            f"| a week of runs, median | {statistics.median(week_sums):.0f} | "
+            f"{statistics.median(week_scaled):.0f} |",
+            f"| a week of runs, max | {max(week_sums)} | {max(week_scaled):.0f} |",
+        ]
+    rows += [
+        f"| no-change weeks after the year ({len(quiet)}), max | "
+        f"{max(sum(r['requests'] for r in week) for week in quiet)} | {max(quiet_scaled):.0f} |",
+        f"| every page every run (`revisit.enabled: false`) | {result['baseline']['requests']} | "
+        f"{_scaled(result['baseline'], cases, opts):.0f} |",
+        "",
+        "Known pages revalidated per run (weeks 5+, unscaled): "
+        + _spread_of([r.get("revalidated", 0) for r in steady])
+        + "; requests without an answer (after retries) in all runs: "
+        + f"{sum(r.get('no_answer', 0) for r in result['runs'])}, pages failed: "
+        + f"{sum(r.get('failed', 0) for r in result['runs'])}",
+        "",
+        "No-change weeks by kind (unscaled): "
+        + "; ".join(
+            ", ".join(
+                f"{k} {sum(r.get(k, 0) for r in week)}"
+                for k in (*SCALED_KINDS, "past end", "other")
+            )
+            for week in quiet
+        ),
+    ]
+    return rows
+
+
+def _spread_of(values: list[int]) -> str:
+    mean = statistics.fmean(values)
+    return (
+        f"median {statistics.median(values):.0f}, mean {mean:.1f}, min {min(values)}, "
+        f"max {max(values)} ({max(values) / mean:.2f} × the mean)"
+    )
+
+
+def _every(opts: argparse.Namespace) -> str:
+    return "weekly" if opts.every == 7 else f"every {opts.every:g} days"
+
+
+def _report(result: dict[str, Any], opts: argparse.Namespace) -> str:
     lines = [
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {describe_machine()}",
         "",
         _setting(result, opts),
         "",
-        f"| | requests per run (weeks 5+) | scaled to {target:,} cases |",
-        "|---|---|---|",
-        f"| first run (full crawl) | {runs[0]['requests']} | |",
-        f"| weekly, median | {statistics.median(requests):.0f} | {statistics.median(scaled):.0f} |",
-        f"| weekly, max | {max(requests)} | {max(scaled):.0f} |",
-        f"| weekly, min | {min(requests)} | {min(scaled):.0f} |",
-        f"| no-change weeks after the year ({len(quiet)}), max | "
-        f"{max(r['requests'] for r in quiet)} | {max(quiet_scaled):.0f} |",
-        f"| every page every run (`revisit.enabled: false`) | {result['baseline']['requests']} | "
-        f"{_scaled(result['baseline'], cases, opts):.0f} |",
-        "",
-        "No-change weeks by kind (unscaled): "
-        + "; ".join(
-            ", ".join(f"{k} {r.get(k, 0)}" for k in (*SCALED_KINDS, "past end", "other"))
-            for r in quiet
-        ),
+        *_cost_rows(result, opts),
         "",
         "| change | count | seen | max days to warehouse | mean days | bound |",
         "|---|---|---|---|---|---|",
@@ -205,17 +276,20 @@ def _report(result: dict[str, Any], opts: argparse.Namespace) -> str:
         "Requests per run: " + ", ".join(str(r["requests"]) for r in result["runs"]),
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=400)
     parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument("--every", type=float, default=7.0, help="days between runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--languages", default="en", help="comma-separated, English first")
     parser.add_argument("--translated", type=float, default=1.0, help="share of cases in es/pt")
-    parser.add_argument("--scale-to", type=int, default=REAL_SITE, help="cases of the real site")
+    parser.add_argument(
+        "--scale-to", default=str(REAL_SITE), help="cases of the real site (comma-separated: each)"
+    )
     parser.add_argument("--no-write", action="store_true")
     opts = parser.parse_args()
     opts.languages = tuple(lang.strip() for lang in opts.languages.split(",") if lang.strip())
@@ -224,15 +298,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="latinno-revisit-") as tmp:
         os.environ.setdefault("PREFECT_HOME", str(Path(tmp) / "prefect"))
         result = _simulate(opts, Path(tmp))
-    for run in result["runs"]:
-        run["at"] = T0 + timedelta(weeks=run["week"])
-    text = _report(result, opts)
+    text = ""
+    for target in opts.scale_to.split(","):  # one simulation, a report per site size
+        text += _report(result, argparse.Namespace(**{**vars(opts), "scale_to": int(target)}))
     print(text)
     if not opts.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         header = "" if RESULTS.exists() else "# Revisit benchmark (bench/bench_revisit.py)\n\n"
         with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(header + text + "\n")
+            out.write(header + text)
 
 
 if __name__ == "__main__":

@@ -46,12 +46,16 @@ Asks = tuple[list[str], list[str], list[str]]
 class Economy:
     """Which pages of a prefix a run asks (flows.revisit): ``held`` languages by known case,
     the known cases to revalidate, ``due(id, lang)`` for the rest, and how many serials past
-    the highest known one are asked every run."""
+    the highest known one are asked whenever ``ahead_due(id, lang)`` (None: every run)."""
 
     held: Mapping[int, Collection[str]]
     revalidate: Collection[int]
     due: Callable[[int, str], bool]
     ahead: int = 3
+    ahead_due: Callable[[int, str], bool] | None = None
+    # A language a case we revalidate lacks, asked with it when its check would come due
+    # before the case's next revalidation (None: only when due).
+    soon: Callable[[int, str], bool] | None = None
 
 
 def _asks(
@@ -63,21 +67,28 @@ def _asks(
     past_highest: int,
 ) -> Asks:
     """What to ask of one id. With ``economy``: a case we hold, every page we hold when the
-    case is due or a translation check of it is, with those; another id, each language
+    case is due or a translation check of it is, with those (and with a case due, the
+    translation checks ``economy.soon`` names, so they ride along instead of asking the case
+    again within weeks); another id, each language
     whose check is due, and the first language when the id is at most ``economy.ahead``
-    serials past the highest known one (``past_highest``) too; every language once the first
-    is found."""
+    serials past the highest known one (``past_highest``) and ``economy.ahead_due`` says so
+    too; every language once the first is found."""
     rest = list(langs[1:])
     if economy is None:  # everything, as far as probing reaches
         return [langs[0]], rest, rest if other_languages or known else []
     held = economy.held.get(cid)
     more = [lang for lang in langs if other_languages and economy.due(cid, lang)]
     if held:
+        if cid in economy.revalidate and other_languages and economy.soon is not None:
+            more += [lang for lang in langs if lang not in more and economy.soon(cid, lang)]
         if cid in economy.revalidate or any(lang not in held for lang in more):
             return [lang for lang in langs if lang in held or lang in more], [], []
         return [], [], []
     others = [lang for lang in more if lang != langs[0]]
-    if economy.due(cid, langs[0]) or 0 < past_highest <= economy.ahead:
+    ahead = 0 < past_highest <= economy.ahead
+    if ahead and economy.ahead_due is not None:
+        ahead = economy.ahead_due(cid, langs[0])
+    if economy.due(cid, langs[0]) or ahead:
         return [langs[0]], rest, others
     return others, [], []
 

@@ -33,7 +33,7 @@ from flows.fetch_types import FetchResult
 from flows.guard import DriftGuard
 from flows.parsing import ParseSpec
 from flows.progress import report, stage
-from flows.revisit import Check, RevisitPlan, due_cases, leave_alone, record_checks
+from flows.revisit import Check, RevisitPlan, due_cases, economy, leave_alone, record_checks
 from flows.sitemap import unchanged_per_sitemap
 from latinno.config_sections import SourceSettings
 from latinno.pages import PageKey, page_key
@@ -309,9 +309,7 @@ class Pipeline:
             held.setdefault(cid, set()).add(lang)
         chosen = due_cases(plan, held, self.known.stale)
         self.counts.deferred += chosen.deferred
-        return Economy(
-            held, chosen.asked, lambda *key: plan.due(PageKey(*key)), plan.intervals.probe_ahead
-        )
+        return economy(plan, held, chosen.asked)
 
     async def dispatch(self, results: Sequence[FetchResult], *, flush: bool = False) -> None:
         """Hand fetched pages on to be processed, waiting while too many batches are pending;

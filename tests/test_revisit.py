@@ -6,6 +6,7 @@ years of runs with no HTTP at all; ``tests/test_revisit_flow.py`` checks them en
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -129,6 +130,125 @@ def test_daily_runs_ask_a_seventh_for_the_same_staleness() -> None:
     assert per_week_daily >= per_week_weekly * 0.8
 
 
+def test_daily_runs_ask_an_even_share_not_a_burst_every_fourth_week() -> None:
+    # The first run cannot know the schedule; first intervals spread over (horizon, horizon +
+    # 28] with a week's horizon had daily runs ask nothing for six days, then a 28th a day,
+    # then at day 28 a quarter of the pages at once (their bound), on that beat ever after.
+    asked, _ = _simulate(pages=1000, every=DAY, runs=61, edits=0)
+    later = asked[1:]
+    mean = sum(later) / len(later)
+    assert mean == pytest.approx(1000 / 28, rel=0.1)
+    assert max(later) <= 2 * mean, later
+    assert min(later) > 0
+
+
+def test_a_run_below_its_share_takes_the_cases_due_next() -> None:
+    # Phases left lopsided (drift: a changed page comes back sooner and keeps its new phase):
+    # 200 cases checked a week before the other 600, all on the longest interval. Each run
+    # asks at least its share (a quarter with weekly runs), the cases due soonest, so after a
+    # cycle no run carries the pile, and each case is still asked within 28 days.
+    held = {1000 + n: ("en",) for n in range(800)}
+    checks = {
+        (cid, "en"): Check(T0 - (WEEK if cid < 1200 else 2 * WEEK), 28.0, True) for cid in held
+    }
+    asked: list[int] = []
+    last: dict[int, datetime] = {}
+    for run in range(1, 13):
+        now = T0 + WEEK * run
+        plan = RevisitPlan(checks, now, 7.0)
+        cases = due_cases(plan, held).asked
+        for cid in cases:
+            assert cid not in last or now - last[cid] <= FOUR_WEEKS
+            last[cid] = now
+            checks[(cid, "en")] = plan.next_check(
+                (cid, "en"), present=True, changed=False, case_exists=True
+            )
+        asked.append(len(cases))
+    assert max(asked[4:]) <= 800 / 4 + 1, asked
+    assert min(asked) >= 800 / 4, asked
+
+
+def test_a_run_above_its_share_leaves_what_can_wait() -> None:
+    # 400 cases in four weekly phases; 40 of phase 0 seen changing, on a shorter interval,
+    # come due a week early with phase 1. That run leaves them for the next (within 28 days
+    # of their last check all the same) instead of asking 140 pages, and the next takes
+    # them in place of their phase's.
+    held = {1000 + n: ("en",) for n in range(400)}
+    checks = {(cid, "en"): Check(T0 - (cid % 4) * WEEK, 28.0, True) for cid in held}
+    checks |= {(cid, "en"): Check(T0, 22.4, True) for cid in range(1000, 1160, 4)}
+    asked = []
+    for run in range(1, 9):
+        now = T0 + WEEK * run
+        plan = RevisitPlan(checks, now, 7.0)
+        chosen = due_cases(plan, held)
+        for cid in chosen.asked:
+            key = (cid, "en")
+            assert now - checks[key].checked_at <= FOUR_WEEKS
+            checks[key] = plan.next_check(key, present=True, changed=False, case_exists=True)
+        asked.append(len(chosen.asked))
+    assert asked == [100] * 8
+
+
+def test_consecutive_ids_spread_evenly_over_the_weeks() -> None:
+    # A prefix's serials and the ids probed past its last case are consecutive: their first
+    # rechecks fall within a page or two of a quarter a week (a hash spread them ± 9 %).
+    for start in (1001, 7201):
+        weeks = [0] * 5
+        for cid in range(start, start + 400):
+            check = RevisitPlan({}, T0).next_check(
+                (cid, "en"), present=True, changed=False, case_exists=True
+            )
+            weeks[_first_recheck({(cid, "en"): check}, (cid, "en"))] += 1
+        assert weeks[0] == 0 and max(abs(n - 100) for n in weeks[1:]) <= 2, weeks
+
+
+def test_a_case_due_for_a_translation_check_counts_in_the_share() -> None:
+    # Probing asks the whole case when a language it lacks is due: so does due_cases, and the
+    # run's share is not filled with other cases on top of it.
+    held = {1000 + n: ("en",) for n in range(4)}
+    checks = {(cid, "en"): Check(T0, 28.0, True) for cid in held}
+    checks |= {(cid, "es"): Check(T0, 91.0, False) for cid in held}
+    checks[(1003, "es")] = Check(T0 - 13 * WEEK, 91.0, False)
+    plan = RevisitPlan(checks, T0 + WEEK, 7.0, translations=("en", "es"))
+    assert due_cases(plan, held).asked == {1003}
+
+
+def test_a_run_right_after_another_takes_nothing_early() -> None:
+    # Eight cases, none due: a run a week later takes its share (two) early; a rerun
+    # minutes after the last run expects the next one as soon, so its share is nothing.
+    held = {1000 + n: ("en",) for n in range(8)}
+    checks = {(cid, "en"): Check(T0 + n * DAY, 28.0, True) for n, cid in enumerate(held)}
+    assert due_cases(RevisitPlan(checks, T0 + WEEK, 7.0), held).asked == {1000, 1001}
+    again = T0 + timedelta(minutes=5)
+    rerun = RevisitPlan(checks, again, horizon_days(again, T0, 28))
+    assert not due_cases(rerun, held).asked
+
+
+def test_serials_past_the_end_are_asked_once_a_week_with_daily_runs() -> None:
+    # The serials just past the highest known one: found within min_days (a week), but a
+    # daily schedule asks a seventh of them a day, not all of them every day.
+    keys = [(prefix * 1000 + 200 + n, "en") for prefix in range(1, 19) for n in range(1, 4)]
+    checks: dict[tuple[int, str], Check] = {}
+    asked: dict[tuple[int, str], list[datetime]] = {key: [] for key in keys}
+    per_run = []
+    for day in range(57):
+        now = T0 + DAY * day
+        plan = RevisitPlan(checks, now, 1.0 if day else 7.0)
+        due = [key for key in keys if plan.ahead_due(key)]
+        for key in due:
+            asked[key].append(now)
+            checks[key] = plan.next_check(key, present=False, changed=False, case_exists=False)
+        per_run.append(len(due))
+    for times in asked.values():
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert max(gaps) <= WEEK and len(times) >= 57 // 7
+    assert per_run[0] == len(keys)
+    assert max(per_run[1:]) <= 2 * len(keys) / 7, per_run
+    # Weekly runs: every run.
+    weekly = {key: Check(T0, 28.0, False) for key in keys}
+    assert all(RevisitPlan(weekly, T0 + WEEK, 7.0).ahead_due(key) for key in keys)
+
+
 def test_a_page_seen_changing_is_asked_more_often() -> None:
     plan = RevisitPlan({(1001, "en"): Check(T0, 20.0, True)}, T0 + 20 * DAY)
     changed = plan.next_check((1001, "en"), present=True, changed=True, case_exists=True)
@@ -199,6 +319,33 @@ def test_known_case_asks_its_pages_only_when_due() -> None:
     assert _asks(1005, langs, False, True, translation, -1) == ([], [], [])
 
 
+def test_a_translation_check_due_within_weeks_rides_with_its_case() -> None:
+    # A case revalidated now, its Spanish check due in 20 days: asked with it, not with the
+    # case asked again (English page included) for it alone in three weeks.
+    en, es, pt = (1005, "en"), (1005, "es"), (1005, "pt")
+    checks = {
+        en: Check(T0 - FOUR_WEEKS, 28.0, True),
+        es: Check(T0 - 71 * DAY, 91.0, False),  # due in 20 days
+        pt: Check(T0 - 7 * DAY, 91.0, False),  # due in 84 days
+    }
+    plan = RevisitPlan(checks, T0, 7.0)
+    assert plan.due_soon(es) and not plan.due(es) and not plan.due_soon(pt)
+    held = {1005: {"en"}}
+    economy = Economy(
+        held,
+        {1005},
+        lambda c, lang: plan.due((c, lang)),
+        3,
+        None,
+        lambda c, lang: plan.due_soon((c, lang)),
+    )
+    assert _asks(1005, ["en", "es", "pt"], True, True, economy, -1)[0] == ["en", "es"]
+    # Not revalidated this run: nothing; probe_other_languages off: no translation checks.
+    idle = Economy(held, set(), economy.due, 3, None, economy.soon)
+    assert _asks(1005, ["en", "es", "pt"], True, True, idle, -1) == ([], [], [])
+    assert _asks(1005, ["en", "es", "pt"], False, True, economy, -1)[0] == ["en"]
+
+
 def test_serials_just_past_the_highest_are_asked_every_run() -> None:
     langs = ["en", "es"]
     quiet = _economy({1005: {"en"}}, set(), set())
@@ -214,8 +361,9 @@ def test_serials_just_past_the_highest_are_asked_every_run() -> None:
 
 
 def test_a_page_budget_defers_the_least_overdue() -> None:
-    checks = {(cid, "en"): Check(T0 - (cid - 1000) * DAY, 1.0, True) for cid in range(1001, 1011)}
-    plan = RevisitPlan(checks, T0, 0.0, Intervals(max_pages_per_run=4))
+    # Checked 21-30 days ago: none can wait a week more (``can_wait``), the cap decides.
+    checks = {(cid, "en"): Check(T0 - (cid - 980) * DAY, 1.0, True) for cid in range(1001, 1011)}
+    plan = RevisitPlan(checks, T0, 7.0, Intervals(max_pages_per_run=4))
     chosen = due_cases(plan, {cid: {"en"} for cid in range(1001, 1011)}, stale={1001})
     assert chosen.asked == {1001, 1010, 1009, 1008}  # stale always; then most overdue
     assert chosen.deferred == 6

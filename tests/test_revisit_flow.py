@@ -17,6 +17,7 @@ from _flow_support import run_refresh
 
 import flows.refresh as refresh_module
 from flows.pipeline import Pipeline, Steps
+from flows.revisit import RevisitPlan
 from flows.tasks import as_tasks
 from latinno.sitemodel.generate import generate_site
 from latinno.sitemodel.server import run_server_in_thread
@@ -143,3 +144,63 @@ def test_with_a_sitemap_a_quiet_week_asks_only_a_safety_share(
     assert asked[0] == pages
     assert sorted(pages)[3] in asked[5]
     assert set().union(*asked[1:]) == pages  # every page within the quarter
+
+
+def test_three_languages_weekly_full_and_a_new_translation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every case in en, es and pt but one Spanish page, published after the first run: a
+    week later a run asks a share of the pages, not every id in three languages; that
+    translation is not asked weekly but is found once the clock passes
+    ``revisit.translation_days`` (13 weeks); ``--full`` asks everything again."""
+    langs = ["en", "es", "pt"]
+    root = tmp_path / "site"
+    generate_site(root, total=90, seed=7, languages=langs)
+    ids = sorted(int(p.name) for p in (root / "en" / "case").iterdir())
+    # The case whose Spanish check comes last in its first 13 weeks: not found by chance early.
+    plan = RevisitPlan({}, T0)
+    late = max(
+        ids,
+        key=lambda cid: (
+            plan.next_check(
+                (cid, "es"), present=False, changed=False, case_exists=True
+            ).interval_days
+        ),
+    )
+    stash = tmp_path / "stash"
+    shutil.move(root / "es" / "case" / str(late), stash)
+    db = tmp_path / "w.duckdb"
+    requests: list[int] = []
+
+    def run(moment: datetime, *, full: bool = False) -> dict[str, int]:
+        monkeypatch.setenv("LATINNO_NOW", moment.isoformat())
+        with run_server_in_thread(root) as server:
+            summary = run_refresh(
+                base_url=server.base_url,
+                db=str(db),
+                languages=langs,
+                full=full,
+                overrides={"source": SOURCE},
+            )
+            requests.append(server.stats()["total_requests"])
+        counts: dict[str, int] = summary["counts"]
+        assert counts.get("failed", 0) == 0
+        return counts
+
+    def texts(case_id: int) -> set[str]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = con.execute("SELECT lang FROM case_texts WHERE case_id = ?", [case_id])
+            return {row[0] for row in rows.fetchall()}
+
+    first = run(T0)
+    assert first["new"] == len(ids) and texts(late) == {"en", "pt"}
+    shutil.move(stash, root / "es" / "case" / str(late))  # published just after
+    quiet = run(T0 + timedelta(weeks=1))
+    assert 0 < quiet["revalidated"] < len(ids) * 3 / 2
+    assert requests[1] < requests[0] / 3
+    assert texts(late) == {"en", "pt"}  # a missing language is not asked every week
+    run(T0 + timedelta(days=91))
+    assert texts(late) == set(langs)  # within translation_days
+    full = run(T0 + timedelta(days=91, hours=1), full=True)
+    assert full["revalidated"] == len(ids) * 3
+    assert requests[3] >= requests[0]
