@@ -24,15 +24,20 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	@$(VENV)/bin/latinno demo
 
+# The suite on every core (pytest-xdist): each worker is a session with its own Prefect server,
+# and a module's tests stay on one worker (its module fixtures are built once).
+WORKERS ?= auto
+XDIST := -n $(WORKERS) --dist loadfile
+
 test: check
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q $(XDIST)
 
 # The edit loop: in-process tests only (no slow suites, no command started as a process).
 unit: $(STAMP)
-	@$(PY) -m pytest -q -m "not slow and not process"
+	@$(PY) -m pytest -q $(XDIST) -m "not slow and not process"
 
 test-fast: $(STAMP)
-	@$(PY) -m pytest -q -m "not slow"
+	@$(PY) -m pytest -q $(XDIST) -m "not slow"
 
 # Seconds: the linter, the formatter's check and the type check, nothing run.
 check: lint
