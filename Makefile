@@ -51,8 +51,11 @@ bench: $(STAMP)
 	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh bench_report; do \
 		$(PY) bench/$$b.py || exit 1; done
 
+# uv from the PATH, else the one the dev dependencies put into .venv.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(VENV)/bin/uv)
+
 lock:
-	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) data exports .pytest_cache .ruff_cache
