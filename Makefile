@@ -25,9 +25,10 @@ demo: $(STAMP)
 	@$(VENV)/bin/latinno demo
 
 # The suite on every core (pytest-xdist): each worker is a session with its own Prefect server,
-# and a module's tests stay on one worker (its module fixtures are built once).
+# and a module's tests stay on one worker (its module fixtures are built once). Modules go out
+# in the order tests/conftest.py gives (those with slow tests first), not by their test count.
 WORKERS ?= auto
-XDIST := -n $(WORKERS) --dist loadfile
+XDIST := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: check
 	@$(PY) -m pytest -q $(XDIST)
