@@ -45,8 +45,10 @@ def make_venv(folder: Path) -> Path:
 
 
 def pip_install(python: Path, *args: str, timeout: float = 900) -> None:
-    """``uv pip install ARGS`` into the environment of ``python``."""
-    _run_uv("pip", "install", "-q", "--python", str(python), *args, timeout=timeout)
+    """``uv pip install ARGS`` into the environment of ``python``, compiled to bytecode as pip
+    does (else, with PYTHONDONTWRITEBYTECODE set, every command run there compiles afresh)."""
+    command = ["pip", "install", "-q", "--compile-bytecode", "--python", str(python), *args]
+    _run_uv(*command, timeout=timeout)
 
 
 def build_wheel(source: Path, dist: Path, timeout: float = 600) -> Path:
