@@ -24,15 +24,21 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	@$(VENV)/bin/latinno demo
 
+# The suite on every core (pytest-xdist): each worker is a session with its own Prefect server,
+# and a module's tests stay on one worker (its module fixtures are built once). Modules go out
+# in the order tests/conftest.py gives (those with slow tests first), not by their test count.
+WORKERS ?= auto
+XDIST := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
+
 test: check
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q $(XDIST)
 
 # The edit loop: in-process tests only (no slow suites, no command started as a process).
 unit: $(STAMP)
-	@$(PY) -m pytest -q -m "not slow and not process"
+	@$(PY) -m pytest -q $(XDIST) -m "not slow and not process"
 
 test-fast: $(STAMP)
-	@$(PY) -m pytest -q -m "not slow"
+	@$(PY) -m pytest -q $(XDIST) -m "not slow"
 
 # Seconds: the linter, the formatter's check and the type check, nothing run.
 check: lint
@@ -46,8 +52,11 @@ bench: $(STAMP)
 	@for b in bench_parse bench_load bench_startup fetch_overhead bench_hostile_memory bench_refresh bench_report; do \
 		$(PY) bench/$$b.py || exit 1; done
 
+# uv from the PATH, else the one the dev dependencies put into .venv.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(VENV)/bin/uv)
+
 lock:
-	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) data exports .pytest_cache .ruff_cache

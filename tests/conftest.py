@@ -15,7 +15,11 @@ from _prefect_support import configure, session_server
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Set before anything imports prefect: settings are read at import time.
+# Set before anything imports prefect: settings are read at import time. Each pytest-xdist
+# worker (`make test`, `make unit`) is a session of its own: its own Prefect home and server,
+# never the ones its controller named.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="latinno-prefect-")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="latinno-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -35,10 +39,20 @@ configure(Path(tempfile.mkdtemp(prefix="latinno-prefect-server-")))
 
 @pytest.hookimpl(trylast=True)  # after -m and -k deselected what will not run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _slow_modules_first(items)
     if config.option.collectonly:
         return
     if any(item.get_closest_marker("slow") for item in items):
         session_server().begin()
+
+
+def _slow_modules_first(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadfile`: a module's tests, and its module fixtures, stay on
+    one worker) the modules holding slow tests are handed out first, so the workers end
+    together rather than one waiting while the other runs the last slow module alone."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: file order otherwise
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,22 @@ def test_each_marking_of_the_site_model_is_learnt_and_reads_exactly(marking: str
     assert_reads_every_page_exactly(pages, rule)
 
 
+@pytest.mark.parametrize("marking", sorted(MARKINGS))
+def test_each_learnt_marker_is_written_into_the_config_and_read_back(
+    marking: str, tmp_path: Path
+) -> None:
+    # What `latinno calibrate --write` does with it (end to end: tests/test_calibrate_site.py).
+    from latinno.cli.config_edit import write_marker
+
+    rule = learnt(marked(marking))
+    assert rule is not None
+    config = tmp_path / "config.yaml"
+    config.write_text("# a user's config\nsource:\n  languages: [en]\n", encoding="utf-8")
+    write_marker(config, rule, "from 24 pages")
+    assert load_settings(config, env={}).parser.rule() == rule
+    assert config.read_text(encoding="utf-8").startswith("# a user's config\nsource:\n")
+
+
 def _sprite(soup: BeautifulSoup, item: Tag, on: bool) -> None:
     svg = soup.new_tag("svg")
     svg.append(soup.new_tag("use", attrs={"href": "#glyph-tick" if on else "#glyph-cross"}))

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from _flow_support import quiet_cli_env
 
+from flows.pipeline import BATCHES_PENDING, FETCH_BATCHES_IN_FLIGHT
 from latinno.reaper import descendants
 from latinno.sitemodel.generate import generate_site
 from latinno.sitemodel.server import run_server_in_thread
@@ -74,11 +75,19 @@ def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> Non
             (loaded,) = con.execute("SELECT count(*) FROM cases").fetchone()  # type: ignore[misc]
             (status,) = con.execute("SELECT status FROM runs").fetchone()  # type: ignore[misc]
         assert status == "running"
-        # At most ~4 batches behind: batches of 50 pages double to 100 after 8 (issue 23).
-        assert loaded >= requested - 4 * 100, (loaded, requested)
+        # Backpressure bounds what was fetched but not loaded, however slowly loading goes on a
+        # busy machine: the fetch batches in flight, the batches waiting for (or in) loading,
+        # and one not yet full. Batches of 50 pages double to 100 after 8 (issue 23); 1000
+        # pages never reach 200. (It said 4 batches; a loaded machine lags by all 5.)
+        behind = (FETCH_BATCHES_IN_FLIGHT + BATCHES_PENDING + 1) * 100
+        assert loaded >= requested - behind, (loaded, requested)
 
-        again = subprocess.run(
-            command, capture_output=True, text=True, env=quiet_cli_env(tmp_path), timeout=300
+        again = subprocess.run(  # the rest at full speed: politeness was the first run's test
+            [*command, "--rate", "0"],
+            capture_output=True,
+            text=True,
+            env=quiet_cli_env(tmp_path),
+            timeout=300,
         )
     assert again.returncode == 0, again.stderr
     with duckdb.connect(str(db), read_only=True) as con:

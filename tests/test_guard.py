@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from _flow_support import run_cli
+from _flow_support import run_cli, run_refresh
 
 from latinno.sitemodel.server import run_server_in_thread
 
@@ -44,9 +44,9 @@ def exported(tmp_path: Path, db: Path, name: str) -> dict[str, str]:
 def test_a_redesigned_site_is_held_and_applied_only_when_accepted(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     refresh = ["refresh", "--db", str(db), "--rate", "0", "--concurrency", "4"]
-    with run_server_in_thread(FIXTURES, sitemap=True) as site:
-        first = latinno(tmp_path, *refresh, "--base-url", site.base_url)
-    assert first.returncode == 0, first.stderr
+    with run_server_in_thread(FIXTURES, sitemap=True) as site:  # the first run, in this process
+        first = run_refresh(base_url=site.base_url, db=str(db))
+    assert first["counts"].get("failed", 0) == 0 and first["counts"]["new"] > 0, first["counts"]
     before = exported(tmp_path, db, "before")
     with duckdb.connect(str(db), read_only=True) as con:
         had_means = con.execute("SELECT count(DISTINCT case_id) FROM case_means").fetchone()[0]

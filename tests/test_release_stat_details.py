@@ -18,6 +18,7 @@ import yaml
 from test_release_support import build_warehouse
 
 from latinno.release import write_release
+from latinno.release.package import citation_cff
 from latinno.release.statfiles import shorten_label
 
 CODED = ("formalization", "frequency", "participant_selection", "decisiveness")
@@ -107,14 +108,25 @@ LICENSES = [None, "CC-BY-4.0", "cc-by-4.0", "MIT OR Apache-2.0", "https://exampl
             "free for research, ask WZB"]  # fmt: skip
 
 
+def test_a_release_cites_itself_under_its_licence(tmp_path: Path) -> None:
+    release = write_release(
+        build_warehouse(tmp_path / "wh.duckdb"), tmp_path / "releases", license="cc-by-4.0"
+    )
+    cff = yaml.safe_load((release.path / "CITATION.cff").read_text(encoding="utf-8"))
+    assert cff["license"] == "CC-BY-4.0" and cff["version"] == release.path.name
+
+
 @pytest.mark.parametrize("license", LICENSES)
 def test_citation_cff_is_valid_whatever_the_licence_says(
     tmp_path: Path, license: str | None
 ) -> None:
-    release = write_release(
-        build_warehouse(tmp_path / "wh.duckdb"), tmp_path / "releases", license=license
+    # What write_release puts into the release (the test above), without a release per licence.
+    cff_path = tmp_path / "CITATION.cff"
+    cff_path.write_bytes(
+        citation_cff(
+            version="2026-01-05", released="2026-01-05", license=license, pipeline_version="0.2.0"
+        )
     )
-    cff_path = release.path / "CITATION.cff"
     cff = yaml.safe_load(cff_path.read_text(encoding="utf-8"))
     if license in ("CC-BY-4.0", "cc-by-4.0"):
         assert cff["license"] == "CC-BY-4.0"

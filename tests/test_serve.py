@@ -6,6 +6,13 @@ fires every minute and whose site is our site server with faults. The test waits
 scheduled run, then checks it through the Prefect API (state, task runs, artifact) and the
 warehouse (the `runs` row, every case as expected). Everything it starts is stopped by process
 group. A second test stops `latinno serve` with Ctrl-C while its run is fetching.
+
+Both tests share one Prefect server and one minute of the cron (the module's ``scheduled``
+fixture): it starts the server once and both `latinno serve` processes before the next minute
+begins, so one wait for the cron serves both (a cold server and a cron minute cost each test
+about 80 s when each had its own). The Ctrl-C test comes first: it stops its serve while that run
+is still fetching, and the other run is checked and its serve stopped before the cron's next
+minute.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +81,24 @@ def started(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess
     try:
         yield proc
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            if proc.poll() is not None:
-                break
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                continue
-        with suppress(ProcessLookupError):  # leftovers: flow-run processes
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process started by ``started`` and its whole group: Ctrl-C, then harder."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            continue
+    with suppress(ProcessLookupError):  # leftovers: flow-run processes
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def wait_for(what: str, check: Any, timeout_s: float, logs: list[Path]) -> Any:
@@ -105,37 +118,90 @@ def api(client: httpx.Client, path: str, body: dict[str, Any] | None = None) -> 
     return response.json()
 
 
-def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) -> None:
+# Deployment names of the two serves: the README's command as it is, and with --name.
+COMPLETING, STOPPED = "scheduled", "stopped"
+
+
+@dataclass
+class Scheduled:
+    """The module's Prefect server (the README's command) and two `latinno serve` processes on
+    it, both on a cron of every minute: ``serving[COMPLETING]`` (the README's command as it is)
+    on our site with faults in three languages, ``serving[STOPPED]`` on our site with a page
+    dripping a byte every 20 s, so its run is still fetching when the test stops it."""
+
+    port: int
+    env: dict[str, str]
+    client: httpx.Client
+    sites: dict[str, Any]
+    configs: dict[str, Path]
+    dbs: dict[str, Path]
+    serving: dict[str, subprocess.Popen[bytes]]
+    logs: dict[str, Path]
+
+    def runs(self, name: str, **flow_runs: Any) -> list[dict[str, Any]]:
+        """The flow runs of deployment ``name`` (matching ``flow_runs``), oldest first."""
+        body = {"sort": "EXPECTED_START_TIME_ASC", "deployments": {"name": {"any_": [name]}}}
+        result: list[dict[str, Any]] = api(
+            self.client, "/flow_runs/filter", {**body, "flow_runs": flow_runs}
+        )
+        return result
+
+
+def _serve_config(site: Any, db: Path, **settings: Any) -> str:
+    base = {
+        "politeness": {"rate": 0, "concurrency": 4},
+        "warehouse": {"path": str(db)},
+        "schedule": {"cron": "* * * * *", "timezone": "UTC"},
+    }
+    settings["source"] = {"base_url": site.base_url, **settings.get("source", {})}
+    return yaml.safe_dump({**base, **settings})
+
+
+@pytest.fixture(scope="module")
+def scheduled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheduled]:
+    from latinno.sitemodel.server import run_server_in_thread
+
+    tmp = tmp_path_factory.mktemp("serve")
     server_cmd, serve_cmd = readme_commands()
     assert "prefect server start" in server_cmd and "latinno serve" in serve_cmd
     port = free_port()
-    server_cmd = server_cmd.replace("4200", str(port))
-    config = tmp_path / "serve.yaml"
-    serve_cmd = serve_cmd.replace("4200", str(port)).replace("config.yaml", str(config))
-
-    from latinno.sitemodel.server import run_server_in_thread
-
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
+    env = dict(os.environ, PREFECT_HOME=str(tmp / "prefect-home"))
     env.pop("PREFECT_API_URL", None)
-    db = tmp_path / "scheduled.duckdb"
-    logs = [tmp_path / "prefect-server.log", tmp_path / "serve.log"]
-    with (
-        run_server_in_thread(FIXTURES, sitemap=True, faults=0.15, seed=7, slow_s=0.05) as site,
-        started(server_cmd, env, logs[0]),
-    ):
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "source": {"base_url": site.base_url, "languages": ["en", "es", "pt"]},
-                    "politeness": {"rate": 0, "concurrency": 4},
-                    "http": {"backoff_base_s": 0.05, "backoff_max_s": 0.2, "max_retries": 8},
-                    "warehouse": {"path": str(db)},
-                    "schedule": {"cron": "* * * * *", "timezone": "UTC"},
-                    "runner": {"batch_size": 40},
-                }
+    names = (COMPLETING, STOPPED)
+    logs = {"server": tmp / "prefect-server.log", **{n: tmp / f"serve-{n}.log" for n in names}}
+    configs = {name: tmp / f"{name}.yaml" for name in names}
+    dbs = {name: tmp / f"{name}.duckdb" for name in names}
+    with ExitStack() as stack:
+        sites = {
+            COMPLETING: stack.enter_context(
+                run_server_in_thread(FIXTURES, sitemap=True, faults=0.15, seed=7, slow_s=0.05)
+            ),
+            # A byte every 20 s and no cap before an hour: the run is still fetching when stopped.
+            STOPPED: stack.enter_context(
+                run_server_in_thread(FIXTURES, sitemap=True, hostile=True, drip_s=20.0)
+            ),
+        }
+        stack.enter_context(started(server_cmd.replace("4200", str(port)), env, logs["server"]))
+        configs[COMPLETING].write_text(
+            _serve_config(
+                sites[COMPLETING],
+                dbs[COMPLETING],
+                source={"languages": ["en", "es", "pt"]},
+                http={"backoff_base_s": 0.05, "backoff_max_s": 0.2, "max_retries": 8},
+                runner={"batch_size": 40},
             )
         )
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10)
+        configs[STOPPED].write_text(
+            _serve_config(
+                sites[STOPPED],
+                dbs[STOPPED],
+                source={"languages": ["en"]},
+                http={"timeout_s": 60, "max_request_s": 3600},
+            )
+        )
+        client = stack.enter_context(
+            httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10)
+        )
 
         def healthy() -> bool:
             try:
@@ -143,60 +209,106 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
             except httpx.HTTPError:
                 return False
 
-        wait_for("the Prefect server", healthy, SERVER_START_S, logs)
-        with started(serve_cmd, env, logs[1]):
-
-            def finished_run() -> dict[str, Any] | None:
-                runs = api(client, "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_ASC"})
-                done = [r for r in runs if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
-                return done[0] if done else None
-
-            run = wait_for("a scheduled run to finish", finished_run, RUN_WAIT_S, logs)
-            flow_run_id = run["id"]
-            task_runs = api(
-                client, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+        wait_for("the Prefect server", healthy, SERVER_START_S, [logs["server"]])
+        serving = {}
+        for name in names:
+            command = serve_cmd.replace("4200", str(port)).replace(
+                "config.yaml", str(configs[name])
             )
-            artifacts = api(
-                client, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
-            )
-            deployment = api(client, f"/deployments/{run['deployment_id']}")
+            command += "" if name == COMPLETING else f" --name {name}"  # the README's, as it is
+            home = dict(env, PREFECT_HOME=str(tmp / f"prefect-home-{name}"))
+            serving[name] = stack.enter_context(started(command, home, logs[name]))
+        yield Scheduled(port, env, client, sites, configs, dbs, serving, logs)
 
-            def said_finished() -> bool:  # latinno serve: one line per run (issue 21)
-                return f"scheduled run {run['name']} finished" in logs[1].read_text()
 
-            wait_for("serve's line for the finished run", said_finished, 60, logs)
-        served = logs[1].read_text(errors="replace")
-        assert re.search(rf"UTC  scheduled run {run['name']} started", served), served
-        assert re.search(
-            rf"scheduled run {run['name']} finished: completed; run \S+: [\d,]+ new, "
-            r"[\d,]+ changed, [\d,]+ withdrawn, [\d,]+ failed in [\d,]+ s",
-            served,
-        ), served
-        # The README's way round a cold start: `latinno refresh` with PREFECT_API_URL set.
-        # Prefect's events are sent by an exit handler, so the run's Completed event must arrive.
-        cli_env = dict(env, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")
-        refresh = [str(BIN / "latinno"), "refresh", "--config", str(config)]
-        cli_db = tmp_path / "cli.duckdb"
-        cli = subprocess.run(
-            [*refresh, "--db", str(cli_db)], env=cli_env, capture_output=True, timeout=RUN_WAIT_S
-        )
-        assert cli.returncode == 0, cli.stderr.decode(errors="replace")
-        assert b"new cases" in cli.stdout  # the summary was written out before the exit
-        by_cli = [r for r in api(client, "/flow_runs/filter", {}) if r["deployment_id"] is None]
-        assert [r["state_type"] for r in by_cli] == ["COMPLETED"], by_cli
-        resource = f"prefect.flow-run.{by_cli[0]['id']}"
+def test_ctrl_c_of_serve_during_a_run_ends_that_run_in_prefect_and_in_runs(
+    scheduled: Scheduled,
+) -> None:
+    # Issue 21, item 6: the run stayed Running in Prefect forever and `running` in `runs`.
+    from latinno.sitemodel.hostile import HOSTILE_PAGES
 
-        def completed_event() -> bool:
-            body = {
-                "filter": {
-                    "event": {"name": ["prefect.flow-run.Completed"]},
-                    "resource": {"id": [resource]},
-                },
-                "limit": 5,
-            }
-            return bool(api(client, "/events/filter", body)["events"])
+    site, serve = scheduled.sites[STOPPED], scheduled.serving[STOPPED]
+    logs = [scheduled.logs["server"], scheduled.logs[STOPPED]]
+    drip = HOSTILE_PAGES["slow_drip"].path
 
-        wait_for("the CLI run's Completed event", completed_event, 60, logs)
+    def dripping() -> bool:
+        return site.stats()["paths"].get(drip, 0) > 0
+
+    wait_for("a scheduled run fetching the dripping page", dripping, RUN_WAIT_S, logs)
+    running = scheduled.runs(STOPPED, state={"type": {"any_": ["RUNNING"]}})
+    assert len(running) == 1, running
+    os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole group
+    serve.wait(timeout=120)
+    run = api(scheduled.client, f"/flow_runs/{running[0]['id']}")
+    served = scheduled.logs[STOPPED].read_text(errors="replace")
+    assert run["state_type"] in ("CRASHED", "CANCELLED"), served
+    assert f"scheduled run {running[0]['name']} ended: crashed; stopped with latinno serve" in (
+        served
+    )
+    with duckdb.connect(str(scheduled.dbs[STOPPED]), read_only=True) as con:
+        rows = con.execute("SELECT status, reason FROM runs").fetchall()
+    assert [status for status, _ in rows] == ["interrupted"], (rows, served)
+    assert "Ctrl-C" in rows[0][1], rows  # said by the run itself or by serve after it
+    assert "Traceback" not in served, served
+
+
+def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(
+    scheduled: Scheduled, tmp_path: Path
+) -> None:
+    client, port, env = scheduled.client, scheduled.port, scheduled.env
+    config, db = scheduled.configs[COMPLETING], scheduled.dbs[COMPLETING]
+    logs = [scheduled.logs["server"], scheduled.logs[COMPLETING]]
+
+    def finished_run() -> dict[str, Any] | None:
+        runs = scheduled.runs(COMPLETING)
+        done = [r for r in runs if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
+        return done[0] if done else None
+
+    run = wait_for("a scheduled run to finish", finished_run, RUN_WAIT_S, logs)
+    flow_run_id = run["id"]
+    task_runs = api(client, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
+    artifacts = api(
+        client, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}
+    )
+    deployment = api(client, f"/deployments/{run['deployment_id']}")
+
+    def said_finished() -> bool:  # latinno serve: one line per run (issue 21)
+        return f"scheduled run {run['name']} finished" in logs[1].read_text()
+
+    wait_for("serve's line for the finished run", said_finished, 60, logs)
+    stop(scheduled.serving[COMPLETING])  # before the cron's next minute
+    served = logs[1].read_text(errors="replace")
+    assert re.search(rf"UTC  scheduled run {run['name']} started", served), served
+    assert re.search(
+        rf"scheduled run {run['name']} finished: completed; run \S+: [\d,]+ new, "
+        r"[\d,]+ changed, [\d,]+ withdrawn, [\d,]+ failed in [\d,]+ s",
+        served,
+    ), served
+    # The README's way round a cold start: `latinno refresh` with PREFECT_API_URL set.
+    # Prefect's events are sent by an exit handler, so the run's Completed event must arrive.
+    cli_env = dict(env, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")
+    refresh = [str(BIN / "latinno"), "refresh", "--config", str(config)]
+    cli_db = tmp_path / "cli.duckdb"
+    cli = subprocess.run(
+        [*refresh, "--db", str(cli_db)], env=cli_env, capture_output=True, timeout=RUN_WAIT_S
+    )
+    assert cli.returncode == 0, cli.stderr.decode(errors="replace")
+    assert b"new cases" in cli.stdout  # the summary was written out before the exit
+    by_cli = [r for r in api(client, "/flow_runs/filter", {}) if r["deployment_id"] is None]
+    assert [r["state_type"] for r in by_cli] == ["COMPLETED"], by_cli
+    resource = f"prefect.flow-run.{by_cli[0]['id']}"
+
+    def completed_event() -> bool:
+        body = {
+            "filter": {
+                "event": {"name": ["prefect.flow-run.Completed"]},
+                "resource": {"id": [resource]},
+            },
+            "limit": 5,
+        }
+        return bool(api(client, "/events/filter", body)["events"])
+
+    wait_for("the CLI run's Completed event", completed_event, 60, logs)
 
     assert run["state_type"] == "COMPLETED", served
     assert deployment["entrypoint"] == "flows.refresh.refresh"
@@ -240,71 +352,3 @@ def test_a_scheduled_run_completes_and_shows_in_the_prefect_api(tmp_path: Path) 
                 ).fetchall()
             )
             assert texts == {cid: r["title"] for cid, r in expected_records(FIXTURES, lang).items()}
-
-
-def test_ctrl_c_of_serve_during_a_run_ends_that_run_in_prefect_and_in_runs(tmp_path: Path) -> None:
-    # Issue 21, item 6: the run stayed Running in Prefect forever and `running` in `runs`.
-    server_cmd, serve_cmd = readme_commands()
-    port = free_port()
-    server_cmd = server_cmd.replace("4200", str(port))
-    config = tmp_path / "serve.yaml"
-    serve_cmd = serve_cmd.replace("4200", str(port)).replace("config.yaml", str(config))
-
-    from latinno.sitemodel.hostile import HOSTILE_PAGES
-    from latinno.sitemodel.server import run_server_in_thread
-
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
-    env.pop("PREFECT_API_URL", None)
-    db = tmp_path / "scheduled.duckdb"
-    logs = [tmp_path / "prefect-server.log", tmp_path / "serve.log"]
-    drip = HOSTILE_PAGES["slow_drip"].path
-    # A byte every 20 s and no cap before an hour: the run is still fetching when stopped.
-    with (
-        run_server_in_thread(FIXTURES, sitemap=True, hostile=True, drip_s=20.0) as site,
-        started(server_cmd, env, logs[0]),
-    ):
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "source": {"base_url": site.base_url, "languages": ["en"]},
-                    "politeness": {"rate": 0, "concurrency": 4},
-                    "http": {"timeout_s": 60, "max_request_s": 3600},
-                    "warehouse": {"path": str(db)},
-                    "schedule": {"cron": "* * * * *", "timezone": "UTC"},
-                }
-            )
-        )
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10)
-
-        def healthy() -> bool:
-            try:
-                return client.get("/health").status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for("the Prefect server", healthy, SERVER_START_S, logs)
-        with started(serve_cmd, env, logs[1]) as serve:
-
-            def dripping() -> bool:
-                return site.stats()["paths"].get(drip, 0) > 0
-
-            wait_for("a scheduled run fetching the dripping page", dripping, RUN_WAIT_S, logs)
-            running = api(
-                client,
-                "/flow_runs/filter",
-                {"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}},
-            )
-            assert len(running) == 1, running
-            os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole group
-            serve.wait(timeout=120)
-        run = api(client, f"/flow_runs/{running[0]['id']}")
-    served = logs[1].read_text(errors="replace")
-    assert run["state_type"] in ("CRASHED", "CANCELLED"), served
-    assert f"scheduled run {running[0]['name']} ended: crashed; stopped with latinno serve" in (
-        served
-    )
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute("SELECT status, reason FROM runs").fetchall()
-    assert [status for status, _ in rows] == ["interrupted"], (rows, served)
-    assert "Ctrl-C" in rows[0][1], rows  # said by the run itself or by serve after it
-    assert "Traceback" not in served, served

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -15,7 +16,6 @@ from typing import Any
 
 import duckdb
 import pytest
-from _flow_support import run_refresh
 from _venv_support import make_venv, pip_install
 
 from warehouse.db import (
@@ -29,7 +29,6 @@ from warehouse.db import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "fixtures" / "html"
 # DuckDB's storage version numbers in the main header (after the checksum and the magic):
 # 64 is read by DuckDB 0.10-1.x, 66 by 1.3 and later, 999 by DuckDB 2 only.
 _HEADER_VERSION = 12
@@ -114,14 +113,13 @@ def test_a_warehouse_in_duckdb_2_format_keeps_working_and_says_how_to_convert(
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse after a real refresh of the fixture site, in all three languages."""
-    from latinno.sitemodel.server import run_server_in_thread
-
-    db = tmp_path_factory.mktemp("db") / "w.duckdb"
-    with run_server_in_thread(FIXTURES, sitemap=True) as server:
-        summary = run_refresh(base_url=server.base_url, db=str(db), languages=["en", "es", "pt"])
+def refreshed(refreshed_site: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse after a real refresh of the fixture site, in all three languages (a copy of
+    the session's, conftest.py)."""
+    summary = refreshed_site["summary"]
     assert summary["counts"].get("failed", 0) == 0 and summary["counts"]["new"] > 0, summary
+    db = tmp_path_factory.mktemp("db") / "w.duckdb"
+    shutil.copy2(refreshed_site["db"], db)
     connect(db).close()  # as every later open leaves it: checkpointed
     return db
 

@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -257,10 +259,20 @@ def test_query_gives_up_after_the_read_timeout(tmp_path: Path) -> None:
     assert f"PID {holder.pid}" in result.stderr
 
 
-def test_lock_message_names_the_holders_command_and_the_readers_setting(tmp_path: Path) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A tmp folder with a short path: a lock message cuts a holder's command past 100
+    characters, and pytest's tmp_path is longer under pytest-xdist (a folder per worker)."""
+    with tempfile.TemporaryDirectory(prefix="lk-") as folder:
+        yield Path(folder)
+
+
+def test_lock_message_names_the_holders_command_and_the_readers_setting(
+    tmp_path: Path, short_tmp: Path
+) -> None:
     # The holder runs as our console script does (python …/bin/latinno refresh …), so the
     # message can name the command a person typed.
-    path = tmp_path / "held.duckdb"
+    path = short_tmp / "held.duckdb"
     script = tmp_path / "bin" / "latinno"
     script.parent.mkdir()
     script.write_text(HOLDER.replace("sys.argv[1]", "sys.argv[3]"), encoding="utf-8")

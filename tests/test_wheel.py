@@ -8,16 +8,15 @@ import csv
 import io
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 from _flow_support import quiet_cli_env
-from _venv_support import make_venv, pip_install
+from _venv_support import build_wheel, make_venv, pip_install
 
-# Building the wheel and installing its dependencies take a few minutes on a cold pip cache.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+# Building the wheel and installing its dependencies take a minute on a cold uv cache.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parent.parent
 # The top-level packages a wheel may put into site-packages (tests/test_layout.py).
@@ -44,15 +43,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv holding the wheel and only its declared dependencies; its bin/."""
     work = tmp_path_factory.mktemp("wheel")
     source = tracked_copy(work / "src")
-    dist = work / "dist"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    if proc.returncode != 0 and "connection" in proc.stderr.lower():
-        pytest.skip(f"building the wheel needs setuptools from the index: {proc.stderr[-200:]}")
-    assert proc.returncode == 0, proc.stderr
-    (wheel,) = dist.glob("latinno_pipeline-*.whl")
+    wheel = build_wheel(source, work / "dist")
     python = make_venv(work / "venv")
     # The wheel's own dependency list decides what is installed; the lock only pins versions.
     pip_install(python, "-c", str(REPO / "requirements.lock"), str(wheel))
