@@ -262,7 +262,9 @@ def test_crawl_delay_spaces_requests(site: Path) -> None:
 
 def test_rate_and_concurrency_measured_at_server(tmp_path: Path) -> None:
     # Tolerance: the fetcher spaces request *starts* 1/rate apart, so a one-second window holds
-    # at most `rate` starts; arrival jitter at the server may add one.
+    # at most `rate` starts and its two ends; the server stamps a request when its thread gets
+    # to it, and on a loaded machine (the suite runs on two workers) two stamps may fall
+    # together, so one more.
     ids = list(range(1001, 1031))
     site = make_site(tmp_path / "site", ids)
     plan = {f"/en/case/{cid}/": ["slow:0.15"] for cid in ids}
@@ -279,7 +281,7 @@ def test_rate_and_concurrency_measured_at_server(tmp_path: Path) -> None:
         elapsed = time.monotonic() - started
         stats = server.stats()
         assert all(r.ok for r in limited)
-        assert stats["max_per_second"] <= rate + 1
+        assert stats["max_per_second"] <= rate + 2
         assert stats["max_in_flight"] <= concurrency
         assert elapsed >= (16 - 1) / rate  # robots.txt + 15 pages, spaced 1/rate apart
 
@@ -288,7 +290,7 @@ def test_rate_and_concurrency_measured_at_server(tmp_path: Path) -> None:
         stats = server.stats()
     assert all(r.ok for r in unlimited)
     assert stats["max_in_flight"] == concurrency  # the cap is reached, and never passed
-    assert stats["max_per_second"] > rate + 1  # so the rate assertion above could fail
+    assert stats["max_per_second"] > rate + 2  # so the rate assertion above could fail
 
 
 def test_faulty_site_is_fetched_completely(tmp_path: Path) -> None:
