@@ -92,8 +92,10 @@ class SizeRun:
         self.config = self.dir / "peer.yaml"
         self.config.write_text("source:\n  discovery: sitemap\n")
         self.revalidate = self.dir / "revalidate.yaml"
+        # Every page asked again: the revisit policy (issue 23) would ask only those due.
         self.revalidate.write_text(
             "source:\n  discovery: sitemap\n  trust_sitemap_lastmod: false\n"
+            "revisit:\n  enabled: false\n"
         )
         self.rows: dict[str, list[dict[str, Any]]] = {}
 

@@ -255,9 +255,12 @@ def _measure(
         "reparse": [],
     }
     # The same no-change refresh without trusting the sitemap's <lastmod>: every page is
-    # revalidated with a conditional GET (304), as on a site without lastmod, or when probing.
+    # revalidated with a conditional GET (304), as on a site without lastmod, or when probing;
+    # the revisit policy (issue 23) would ask only the pages due.
     revalidate_cfg = tmp / "revalidate.yaml"
-    revalidate_cfg.write_text("source:\n  trust_sitemap_lastmod: false\n")
+    revalidate_cfg.write_text(
+        "source:\n  trust_sitemap_lastmod: false\nrevisit:\n  enabled: false\n"
+    )
     urls = "\n".join(f"{base_url}/en/case/{i}/" for i in ids)
     # Cold start once: the CLI as a newcomer runs it, temporary Prefect server included.
     cold = run_measured(refresh_cmd(base_url, tmp / "cold.duckdb", args.concurrency), env)

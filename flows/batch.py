@@ -295,14 +295,20 @@ def _write(target: LoadTarget, writes: _Writes, counts: RunCounts, *, apply: boo
     """Write a batch. Held (``apply`` false), only the archive and the failures are written:
     cases, bridges and history stay as they were, and the pages are re-read next time."""
     from warehouse.archive import store_pages
-    from warehouse.db import writing
+    from warehouse.db import load_memory_limit, writing
     from warehouse.load import load_records, mark_withdrawn, touch_seen
     from warehouse.runs import record_fetch_failures, resolve_failures
 
     now = datetime.now(UTC)
     # Patient: a reader holding the file (a long `latinno query`) delays a batch, it never
     # fails the run midway; every 10 s the wait is logged naming the reader (issue 13).
-    patience = writing(target.db_path, target.lock_timeout_s, patient=True, on_wait=log.warning)
+    patience = writing(
+        target.db_path,
+        target.lock_timeout_s,
+        patient=True,
+        on_wait=log.warning,
+        memory_limit=load_memory_limit(max(len(writes.pages), len(writes.records))),
+    )
     with _LOAD_LOCK, patience as con:
         if not apply:
             record_fetch_failures(con, target.run_id, writes.failures)
@@ -333,10 +339,11 @@ def load_parsed(
     records: Sequence[CaseRecord], target: LoadTarget, *, seen_at: datetime | None = None
 ) -> RunCounts:
     """Load already-parsed records (``latinno reparse``); returns new/changed/unchanged."""
-    from warehouse.db import writing
+    from warehouse.db import load_memory_limit, writing
     from warehouse.load import load_records
 
-    with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s) as con:
+    limit = load_memory_limit(len(records))
+    with _LOAD_LOCK, writing(target.db_path, target.lock_timeout_s, memory_limit=limit) as con:
         stats = load_records(
             con,
             records,

@@ -6,10 +6,9 @@ how they run: called directly, or as Prefect tasks (``flows.tasks``). A unit tak
 arguments (a batch number, URLs, a prefix) and returns a small result; the fetched pages wait
 in the pipeline for the unit that processes them.
 
-Fetching is faster than parsing and loading, so fetched bodies would pile up: at most
-``FETCH_BATCHES_IN_FLIGHT`` fetch batches run at once, and at most ``BATCHES_PENDING`` fetched
-batches wait to be processed before fetching waits too. Processing runs on this process's
-threads, so the event loop goes on fetching meanwhile.
+Fetched bodies would pile up (fetching is faster): ``FETCH_BATCHES_IN_FLIGHT`` batches fetch
+and ``BATCHES_PENDING`` are processed (on a thread, beside the fetching) at once, at most, and
+no batch grows past ``max_batch_size`` pages, so a run's memory does not grow with its length.
 """
 
 from __future__ import annotations
@@ -38,16 +37,16 @@ from flows.sitemap import unchanged_per_sitemap
 from latinno.config_sections import SourceSettings
 from latinno.pages import PageKey, page_key
 
-# Fetch batches in flight at once: enough to keep the fetcher busy, few enough for memory.
-FETCH_BATCHES_IN_FLIGHT = 2
+# Fetch batches in flight at once: the next one while one is processed (memory: see above).
+FETCH_BATCHES_IN_FLIGHT = 1
 Listed = Collection[PageKey] | None  # the case pages a sitemap lists
 Lastmods = Mapping[PageKey, datetime] | None
 Take = Callable[[int, PrefixCounts], Awaitable[None]]
-# Batches fetched but not yet parsed and loaded, at most.
-BATCHES_PENDING = 2
+# Batches parsed and loaded at once: parsing holds the GIL; a second gained little, held much.
+BATCHES_PENDING = 1
 # Prefect task runs stay few (issue 23: at most 25 in a weekly run): probing runs as this many
 # tasks, each over a share of the prefixes, and batches double in size every BATCHES_PER_SIZE
-# batches, so a long run has a few large batches rather than many small ones.
+# batches, up to ``max_batch_size``, so a long run has fewer, larger batches.
 PROBE_TASKS = 3
 BATCHES_PER_SIZE = 8
 
@@ -79,6 +78,7 @@ class Pipeline:
         full: bool,
         guard: DriftGuard[Any] | None = None,
         revisit: RevisitPlan | None = None,
+        max_batch_size: int | None = None,
     ) -> None:
         self.fetcher = fetcher
         # Which pages are due (flows.revisit); None: every page, as far as probing reaches.
@@ -90,6 +90,7 @@ class Pipeline:
         self.spec = spec
         self.target = target
         self.batch_size = batch_size
+        self.max_batch_size = max(batch_size, max_batch_size or 8 * batch_size)
         self.full = full
         self.counts = RunCounts()
         self.failed_urls: list[str] = []
@@ -111,9 +112,8 @@ class Pipeline:
         # Prefixes probed, as their probing ends (inside their task), with where it stopped.
         self._ready: asyncio.Queue[tuple[int, PrefixCounts]] = asyncio.Queue()
         self._processing: list[asyncio.Future[BatchResult]] = []
-        # Two threads: one batch parses while the previous one loads. Few on purpose: each
-        # thread's malloc arena keeps what it once held.
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="latinno-batch")
+        # One thread (BATCHES_PENDING): a thread's malloc arena keeps what it once held.
+        self._threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="latinno-batch")
 
     # --- the units -----------------------------------------------------------------------
 
@@ -210,7 +210,7 @@ class Pipeline:
                 self.deferred_seen.extend(keys)
                 found.update(key.case_id for key in keys)
                 continue
-            if len(parts[-1]) >= self.batch_size * 2 ** ((len(parts) - 1) // BATCHES_PER_SIZE):
+            if len(parts[-1]) >= self._pages_for(len(parts) - 1):
                 parts.append([])
             parts[-1].extend(urls)
         pending = iter(enumerate(part for part in parts if part))
@@ -331,9 +331,9 @@ class Pipeline:
                     language.fetched += 1
                 elif r.gone:
                     language.gone += 1
-        chunks = _chunks([*self._held_back, *results], self._batch_pages())
+        chunks = _chunks([*self._held_back, *results], self._pages_for(self._batches))
         self._held_back = [] if flush or not chunks else chunks.pop()
-        if len(self._held_back) >= self._batch_pages():
+        if len(self._held_back) >= self._pages_for(self._batches):
             chunks.append(self._held_back)
             self._held_back = []
         for chunk in chunks:
@@ -344,9 +344,9 @@ class Pipeline:
             self._waiting[batch] = chunk
             self._processing.append(asyncio.ensure_future(self.steps.process(batch, len(chunk))))
 
-    def _batch_pages(self) -> int:
-        """Pages per batch: ``batch_size``, doubled every ``BATCHES_PER_SIZE`` batches."""
-        return self.batch_size * 2 ** (self._batches // BATCHES_PER_SIZE)
+    def _pages_for(self, batch: int) -> int:
+        """Pages of batch ``batch``: doubled every BATCHES_PER_SIZE, up to max_batch_size."""
+        return min(self.batch_size * 2 ** min(batch // BATCHES_PER_SIZE, 30), self.max_batch_size)
 
     async def drain(self) -> None:
         """Wait for every batch to be processed and add up what each one counted."""

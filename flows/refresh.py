@@ -81,6 +81,7 @@ async def refresh(
                 spec,
                 target,
                 batch_size=batch_size,
+                max_batch_size=runner.batch_size,
                 full=full,
                 guard=guard,
                 revisit=revisit_plan(settings, known, full),

@@ -17,16 +17,17 @@ import pytest
 import yaml
 from _flow_support import expected_records
 
-from flows.batch import Known, LoadTarget
+from flows.batch import BatchResult, Known, LoadTarget
 from flows.counts import RunCounts
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchKind, FetchPolicy
 from flows.parsing import ParseSpec
-from flows.pipeline import Pipeline
+from flows.pipeline import Pipeline, Steps
 from flows.sitemap import read_sitemap_entries, sitemap_pages
 from flows.summary import RunSummary, language_rows, summary_rows
 from latinno.config import Settings, override
 from latinno.pages import case_url
+from latinno.sitemodel.generate import generate_site
 from latinno.sitemodel.server import run_server_in_thread
 from warehouse.db import writing
 from warehouse.runs import start_run
@@ -116,6 +117,71 @@ def test_the_pipeline_runs_without_prefect_and_counts_typed(tmp_path: Path) -> N
     assert summary_rows(again) == summary_rows(summary)
     assert [row[0] for row in language_rows(again)] == ["en", "es"]
     assert dict(summary_rows(summary))["new cases"] == len(expected)
+
+
+def test_a_run_holds_a_few_batches_of_pages_however_long_it_is(tmp_path: Path) -> None:
+    """Memory (issue 20): batches stop doubling at ``max_batch_size``; one batch is fetched
+    while one is processed, so the pages a run holds are bounded by its largest batch."""
+    root = tmp_path / "site"
+    generate_site(root, total=150, seed=4)
+    db = tmp_path / "w.duckdb"
+    run_id = "20260101T000000Z-mem000"
+    with writing(db, 10) as con:
+        start_run(con, run_id, datetime.now(UTC), {})
+    sizes: list[int] = []
+    held, most, processing, most_processing = 0, 0, 0, 0
+
+    async def run(settings: Settings) -> Pipeline:
+        source, store = settings.source, settings.warehouse
+        target = LoadTarget(store.path, store.lock_timeout_s, "en", run_id, ("en",))
+        async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
+            pipeline = Pipeline(
+                fetcher, Known(), ParseSpec(), target, batch_size=5, max_batch_size=10, full=False
+            )
+            plain = pipeline.steps
+
+            async def fetch(batch: int, urls: list[str]) -> int:
+                nonlocal held, most
+                got = await plain.fetch(batch, urls)
+                held += got
+                most = max(most, held)
+                return got
+
+            async def process(batch: int, pages: int) -> BatchResult:
+                nonlocal held, processing, most_processing
+                sizes.append(pages)
+                processing += 1
+                most_processing = max(most_processing, processing)
+                try:
+                    return await plain.process(batch, pages)
+                finally:
+                    processing -= 1
+                    held -= pages
+
+            pipeline.steps = Steps(fetch, plain.probe, process)
+            try:
+                entries = await read_sitemap_entries(fetcher, source.base_url)
+                assert entries is not None
+                groups = sitemap_pages(entries, ["en"], source.country_prefixes, [], [])
+                await pipeline.fetch([[case_url(source.base_url, k) for k in g] for g in groups])
+                await pipeline.drain()
+            finally:
+                pipeline.close()
+        return pipeline
+
+    with run_server_in_thread(root, sitemap=True) as site:
+        changes = {
+            "source": {"base_url": site.base_url, "languages": ["en"]},
+            "politeness": {"rate": 0, "concurrency": 4},
+            "warehouse": {"path": str(db)},
+        }
+        pipeline = asyncio.run(run(override(Settings(), changes, "test")))
+    assert pipeline.counts.new == 150 and sum(sizes) == 150
+    # 8 batches of 5, then 10 (doubled once) and never 20.
+    assert sizes[:8] == [5] * 8 and max(sizes) == 10
+    # One batch processed at a time; pages fetched and not yet loaded: at most 3 batches.
+    assert most_processing == 1
+    assert most <= 3 * 10, most
 
 
 def test_a_robots_refusal_and_an_unavailable_robots_txt_are_kinds_not_failure_texts() -> None:

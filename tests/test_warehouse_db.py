@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from latinno.errors import CorruptWarehouseError, DatabaseLockedError
-from warehouse.db import connect, writing
+from warehouse.db import connect, load_memory_limit, writing
 from warehouse.holders import lock_holder, locking_pid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +123,13 @@ def test_the_lock_message_drops_duckdbs_cli_advice(db: Path, tmp_path: Path) -> 
     assert message.startswith(f"{db}: database is locked by `latinno query --db {db.name} ")
     assert f"(PID {reader.pid}); waited " in message
     assert "(warehouse.lock_timeout_s)" in message and "raise warehouse.lock_timeout_s" in message
+
+
+def test_a_load_connection_is_bounded_and_the_bound_grows_with_the_batch(tmp_path: Path) -> None:
+    """Memory (issue 20): DuckDB holds at most the load's bound, never 80% of the machine; a
+    batch's own uncommitted rows must fit, so a bigger batch gets more."""
+    assert load_memory_limit(1) == load_memory_limit(400) == "64MB"
+    assert load_memory_limit(2000) == "188MB"
+    with writing(tmp_path / "w.duckdb", 10, memory_limit=load_memory_limit(400)) as con:
+        (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()  # type: ignore[misc]
+    assert limit in ("61.0 MiB", "64.0 MiB", "64.0 MB"), limit

@@ -54,6 +54,7 @@ __all__ = [
     "describe_holder",
     "is_damage",
     "latest_version",
+    "load_memory_limit",
     "lock_holder",
     "migrate",
     "migrations",
@@ -241,6 +242,20 @@ def storage_note(path: Path, version: str) -> str | None:
     )
 
 
+# What a load's connection may hold (``load_memory_limit``). Without a bound, DuckDB keeps every
+# block of the page archive that a load or the checkpoint at its close reads (the archive's
+# bodies share a row group until it holds 122,880 rows), so a refresh's peak grew with the
+# archive. A batch's own uncommitted rows cannot be evicted: about 30 KB a page was measured,
+# so a bigger batch gets a proportionally higher bound (1,000 pages: 94 MB).
+LOAD_MEMORY_MB = 64
+LOAD_KB_PER_ROW = 96
+
+
+def load_memory_limit(rows: int) -> str:
+    """DuckDB's ``memory_limit`` for loading a batch of ``rows`` pages or records."""
+    return f"{max(LOAD_MEMORY_MB, -(-rows * LOAD_KB_PER_ROW // 1024))}MB"
+
+
 @contextmanager
 def writing(
     path: Path,
@@ -249,6 +264,7 @@ def writing(
     patient: Patience = False,
     on_wait: OnWait | None = None,
     wait_note_s: float = WAIT_NOTE_S,
+    memory_limit: str | None = None,
 ) -> Iterator[DuckCon]:
     """A writable connection held only for the ``with`` block (a load), then closed.
 
@@ -258,6 +274,8 @@ def writing(
     ``patient=True`` it waits as long as it takes (a refresh between
     batches: a long query must not fail the run midway), calling ``on_wait`` with one line
     naming the holder (command and PID) after every ``wait_note_s`` of waiting.
+    ``memory_limit`` (DuckDB's form, "64MB") bounds what DuckDB holds for the block: a load
+    without it keeps the page archive's blocks it read in memory until the connection closes.
 
     A DuckDB error in the block that means the file is damaged becomes CorruptWarehouseError.
     """
@@ -267,6 +285,7 @@ def writing(
         patient=patient,
         on_wait=on_wait,
         wait_note_s=wait_note_s,
+        memory_limit=memory_limit,
     )
     with _mapping_damage(Path(path), con):
         yield con
