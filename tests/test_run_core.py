@@ -133,10 +133,16 @@ def test_a_run_holds_a_few_batches_of_pages_however_long_it_is(tmp_path: Path) -
 
     async def run(settings: Settings) -> Pipeline:
         source, store = settings.source, settings.warehouse
-        target = LoadTarget(store.path, store.lock_timeout_s, "en", run_id, ("en",))
+        target = LoadTarget(run_id, store, source)
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
             pipeline = Pipeline(
-                fetcher, Known(), ParseSpec(), target, batch_size=5, max_batch_size=10, full=False
+                fetcher,
+                Known(),
+                ParseSpec.of(settings.parser),
+                target,
+                batch_size=5,
+                max_batch_size=10,
+                full=False,
             )
             plain = pipeline.steps
 
