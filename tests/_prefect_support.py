@@ -90,17 +90,8 @@ class SessionServer:
 
     def stop(self) -> None:
         proc, self._proc, self._healthy = self._proc, None, False
-        if proc is not None and proc.poll() is None:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=15)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        if proc is not None:
+            stop_group(proc, (signal.SIGTERM, signal.SIGKILL))
         shutil.rmtree(self.home, ignore_errors=True)
 
     def _tail(self) -> str:
@@ -128,3 +119,18 @@ def session_server() -> SessionServer:
 def prefect_api_url() -> str:
     """The session server's API, started if it is not yet."""
     return session_server().ensure()
+
+
+def stop_group(proc: subprocess.Popen[bytes], signals: tuple[signal.Signals, ...]) -> None:
+    """Send a process group each signal in turn, until its leader has ended (15 s each)."""
+    for sig in signals:
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            continue

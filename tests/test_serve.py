@@ -36,6 +36,7 @@ import httpx
 import pytest
 import yaml
 from _flow_support import expected_records, stored_case
+from _prefect_support import stop_group
 
 from warehouse.content import HASHED_FIELDS
 
@@ -86,17 +87,7 @@ def started(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """Stop a process started by ``started`` and its whole group: Ctrl-C, then harder."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            continue
+    stop_group(proc, (signal.SIGINT, signal.SIGTERM, signal.SIGKILL))
     with suppress(ProcessLookupError):  # leftovers: flow-run processes
         os.killpg(proc.pid, signal.SIGKILL)
 
