@@ -9,9 +9,7 @@ process too (fetching at a polite 2 requests/s, parsing is under 1% of a run's t
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from latinno.config_sections import ParserSettings
@@ -22,11 +20,6 @@ from latinno.vocabulary import Labels, build_labels
 from parsers import parse_case
 
 ParseInput = tuple[bytes, str, str | None]  # body, URL, HTTP charset
-# The GIL's switch interval while pages parse on a thread beside the fetching event loop: the
-# loop gives the GIL up on every socket call, then waits a whole interval (CPython's default,
-# 5 ms) to get it back from the parsing thread. 3,744 pages at no rate limit: see
-# bench/results/peer.md (issue 20).
-SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +61,3 @@ def parse_pages(items: Sequence[ParseInput], spec: ParseSpec) -> list[ParseOutco
         except Exception as exc:  # a parser bug must cost one page, never the run
             out.append(ParseFailure(url, f"parser error: {type(exc).__name__}: {exc}"))
     return out
-
-
-@contextmanager
-def beside_the_loop() -> Iterator[None]:
-    """For the ``with`` block, threads take turns with the GIL every ``SWITCH_INTERVAL_S`` at
-    most (CPython's switch interval is process-wide: restored afterwards, whatever happens)."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, SWITCH_INTERVAL_S))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)

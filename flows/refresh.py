@@ -27,7 +27,7 @@ from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard
 from flows.outcome import fail, finish, request_counts, run_params, summarize
-from flows.parsing import ParseSpec, beside_the_loop
+from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
 from flows.progress import stage
 from flows.revisit import oldest_check_days, revisit_plan
@@ -89,10 +89,9 @@ async def refresh(
             pipeline.steps = as_tasks(pipeline)
             try:
                 fetch_started = time.monotonic()
-                with beside_the_loop():  # batches parse on a thread while the loop fetches
-                    await _discover_and_fetch(pipeline, settings, limit, full, sweep)
-                    pipeline.counts.fetch_s = time.monotonic() - fetch_started
-                    await pipeline.drain()
+                await _discover_and_fetch(pipeline, settings, limit, full, sweep)
+                pipeline.counts.fetch_s = time.monotonic() - fetch_started
+                await pipeline.drain()
                 pipeline.counts.add(await asyncio.to_thread(write_waiting, target, guard))
                 await pipeline.count_languages()
                 pipeline.counts.oldest_check_days = oldest_check_days(pipeline)

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import pytest
-
-from flows.parsing import (
-    SWITCH_INTERVAL_S,
-    ParseFailure,
-    ParseInput,
-    ParseSpec,
-    beside_the_loop,
-    parse_pages,
-)
+from flows.parsing import ParseFailure, ParseInput, ParseSpec, parse_pages
 from latinno.config_sections import ParserSettings
 from latinno.pages import page_key
 from latinno.record import CaseRecord
@@ -55,16 +45,3 @@ def test_failures_name_their_page() -> None:
     (failure,) = parse_pages(BAD[:1], SPEC)
     assert isinstance(failure, ParseFailure)
     assert page_key(failure.url) == (19991, "en")
-
-
-def test_beside_the_loop_threads_switch_often_and_the_interval_comes_back() -> None:
-    """The refresh parses on a thread beside the fetching loop under ``beside_the_loop``: the
-    loop gets the GIL back within ``SWITCH_INTERVAL_S``; the process's own setting returns."""
-    default = sys.getswitchinterval()
-    assert default > SWITCH_INTERVAL_S  # CPython's 5 ms
-    with beside_the_loop():
-        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
-    assert sys.getswitchinterval() == default
-    with pytest.raises(KeyboardInterrupt), beside_the_loop():
-        raise KeyboardInterrupt  # a stopped run leaves the process as it found it
-    assert sys.getswitchinterval() == default
