@@ -32,11 +32,17 @@ def test_this_process_as_proc_tells_it() -> None:
 
 
 def test_a_child_from_start_to_zombie_to_gone() -> None:
-    script = "import sys; sys.stdin.read()"
+    script = "import sys; print(flush=True); sys.stdin.read()"
     child = subprocess.Popen(
-        [sys.executable, "-c", script, "a b) c"], stdin=subprocess.PIPE, cwd=Path.cwd()
+        [sys.executable, "-c", script, "a b) c"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path.cwd(),
     )
     try:
+        # Started is not yet exec'd: until then its /proc entry shows pytest's command line, or
+        # none while exec replaces it. A line from the child says it is running the script.
+        assert child.stdout is not None and child.stdout.readline() == b"\n"
         info = procinfo.stat(child.pid)
         assert info is not None and info.ppid == os.getpid() and not info.ended
         assert procinfo.cmdline(child.pid) == [sys.executable, "-c", script, "a b) c"]
@@ -52,7 +58,7 @@ def test_a_child_from_start_to_zombie_to_gone() -> None:
         assert child.pid not in descendants(os.getpid())
     finally:
         child.kill()
-        child.wait()
+        child.communicate()  # reaps it and closes its pipes
     assert procinfo.stat(child.pid) is None
     assert procinfo.cmdline(child.pid) is None
     assert not process_alive(child.pid)
