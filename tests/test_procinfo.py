@@ -58,7 +58,10 @@ def test_a_child_from_start_to_zombie_to_gone() -> None:
         assert child.pid not in descendants(os.getpid())
     finally:
         child.kill()
-        child.communicate()  # reaps it and closes its pipes
+        child.wait()
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
     assert procinfo.stat(child.pid) is None
     assert procinfo.cmdline(child.pid) is None
     assert not process_alive(child.pid)
