@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from latinno import clock
 from latinno.pages import PageKey
+from latinno.revisit_config import RevisitSettings
 from latinno.vocabulary import LANGS
 
 if TYPE_CHECKING:  # the policy itself needs neither
@@ -65,18 +66,6 @@ class Check:
         return self.checked_at + timedelta(days=self.interval_days)
 
 
-@dataclass(frozen=True, slots=True)
-class Intervals:
-    """The policy's knobs (config section ``revisit``), as plain values."""
-
-    min_days: float = 7.0
-    max_days: float = 28.0
-    translation_days: float = 91.0
-    sitemap_days: float = 91.0
-    probe_ahead: int = 3
-    max_pages_per_run: int | None = None
-
-
 def spread(key: Key, step: float = GOLDEN) -> float:
     """A fraction in [0, 1) fixed by the page's case id: its phase within an interval.
     Not by language: a case's pages are asked together (``due_cases``), so per-language
@@ -104,7 +93,7 @@ class RevisitPlan:
     checks: Mapping[Key, Check]
     now: datetime
     horizon_days: float = DEFAULT_HORIZON_DAYS
-    intervals: Intervals = Intervals()
+    intervals: RevisitSettings = field(default_factory=RevisitSettings)  # config: ``revisit``
     full: bool = False  # --full, --sweep, a trial run: everything is asked
     # Languages whose check of a known case that lacks them asks the whole case (probing
     # with ``probe_other_languages``): due_cases counts those cases in the run's share.
@@ -376,18 +365,10 @@ def revisit_plan(settings: Settings, known: Known, full: bool) -> RevisitPlan | 
     if not knobs.enabled:
         return None
     now = clock.now()
-    intervals = Intervals(
-        knobs.min_days,
-        knobs.max_days,
-        knobs.translation_days,
-        knobs.sitemap_days,
-        knobs.probe_ahead,
-        knobs.max_pages_per_run,
-    )
     horizon = horizon_days(now, known.previous_start, knobs.max_days)
     source = settings.source
     langs = tuple(source.languages) if source.probe_other_languages else ()
-    return RevisitPlan(known.checks, now, horizon, intervals, full=full, translations=langs)
+    return RevisitPlan(known.checks, now, horizon, knobs, full=full, translations=langs)
 
 
 def oldest_check_days(pipeline: Pipeline) -> float:

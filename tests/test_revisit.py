@@ -15,7 +15,6 @@ import pytest
 from flows.discover import Economy, _asks
 from flows.revisit import (
     Check,
-    Intervals,
     RevisitPlan,
     due_cases,
     horizon_days,
@@ -24,6 +23,7 @@ from flows.revisit import (
 from latinno import clock
 from latinno.config import parse_settings
 from latinno.errors import ConfigError
+from latinno.revisit_config import RevisitSettings
 
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -363,7 +363,7 @@ def test_serials_just_past_the_highest_are_asked_every_run() -> None:
 def test_a_page_budget_defers_the_least_overdue() -> None:
     # Checked 21-30 days ago: none can wait a week more (``can_wait``), the cap decides.
     checks = {(cid, "en"): Check(T0 - (cid - 980) * DAY, 1.0, True) for cid in range(1001, 1011)}
-    plan = RevisitPlan(checks, T0, 7.0, Intervals(max_pages_per_run=4))
+    plan = RevisitPlan(checks, T0, 7.0, RevisitSettings(max_pages_per_run=4))
     chosen = due_cases(plan, {cid: {"en"} for cid in range(1001, 1011)}, stale={1001})
     assert chosen.asked == {1001, 1010, 1009, 1008}  # stale always; then most overdue
     assert chosen.deferred == 6

@@ -12,16 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from latinno.errors import LatinnoError
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and its parents that do not exist yet, deepest first."""
-    missing = []
-    for path in (folder, *folder.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    return missing
+from latinno.release.folders import missing_parents, remove_empty
 
 
 def _holds_pages(db: Path) -> bool:
@@ -44,7 +35,7 @@ def no_warehouse_left_by_a_failure(db: Path) -> Iterator[None]:
     if db.exists():
         yield
         return
-    made = _missing_folders(db.parent)
+    made = missing_parents(db.parent)
     try:
         yield
     except LatinnoError:
@@ -54,9 +45,5 @@ def no_warehouse_left_by_a_failure(db: Path) -> Iterator[None]:
             for path in (db, db.with_name(db.name + ".wal"), lock_path(db)):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-            for folder in made:
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
+            remove_empty(made)
         raise

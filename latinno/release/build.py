@@ -23,9 +23,11 @@ from latinno.release.folders import (
     Release,
     check_version,
     list_releases,
+    missing_parents,
     natural_key,
     previous_release,
     read_files,
+    remove_empty,
 )
 from latinno.release.snapshot import read_snapshot
 from latinno.release.states import Counts
@@ -77,7 +79,7 @@ def write_release(
     if version is not None:
         check_version(version)
     out_dir = Path(out_dir)
-    made = _missing_parents(out_dir)
+    made = missing_parents(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-release-", dir=out_dir))
@@ -85,7 +87,7 @@ def write_release(
         # follows the umask like every folder and file inside it.
         tmp.chmod(0o777 & ~_umask())
     except OSError as exc:
-        _remove_empty(made)
+        remove_empty(made)
         raise ReleaseError(
             f"{out_dir}: cannot write a release here: {_os_problem(exc)}; "
             "choose another folder with --out (or release.dir)"
@@ -102,32 +104,13 @@ def write_release(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if not written:
-            _remove_empty(made)
+            remove_empty(made)
 
 
 def _umask() -> int:
     mask = os.umask(0o077)  # the only way to read it is to set it, so set it straight back
     os.umask(mask)
     return mask
-
-
-def _missing_parents(folder: Path) -> list[Path]:
-    """``folder`` and its parents that do not exist yet, deepest first."""
-    missing = []
-    for path in (folder, *folder.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    return missing
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    # A failed release leaves no trace: not even the empty folders it made for itself.
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
 
 
 def _same_base(target: Path, built: Built) -> bool:
