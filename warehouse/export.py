@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from latinno.errors import ExportError
+from latinno.files import write_atomically
 from latinno.vocabulary import COUNTRIES, LANGS
 from warehouse.csvfile import CsvDialect, table_csv
 from warehouse.datapackage import SchemaField, field_type, resource, schema
@@ -147,21 +146,6 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return data
 
 
-def _write(path: Path, data: bytes) -> None:
-    # Write beside and rename, so a reader never sees half a file. The temporary file is a new
-    # one (O_EXCL): a link planted at a fixed name is never written through, and the rename
-    # replaces a link at ``path`` itself, never the file it points to.
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_file_names() -> set[str]:
     """Every file name an export may write, in any format (what a later export may remove)."""
     names = {"datapackage.json"}
@@ -268,7 +252,7 @@ def _export(
         for kind in formats:
             data = table_csv(table, dialect) if kind == "csv" else _parquet_bytes(table)
             path = out_dir / f"{spec.name}.{kind}"
-            _write(path, data)
+            write_atomically(path, data)
             written.append(path)
             resources.append(
                 resource(
@@ -296,7 +280,9 @@ def _export(
     path = out_dir / "datapackage.json"
     for stale in _stale_files(out_dir, {p.name for p in written} | {path.name}, previous):
         stale.unlink()
-    _write(path, (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_atomically(
+        path, (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    )
     written.append(path)
     return written
 

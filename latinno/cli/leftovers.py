@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from latinno.errors import LatinnoError
-from latinno.release.folders import missing_parents, remove_empty
+from latinno.files import missing_parents, remove_empty
 
 
 def _holds_pages(db: Path) -> bool:

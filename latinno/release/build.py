@@ -17,17 +17,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from latinno.files import missing_parents, remove_empty
 from latinno.release.assemble import REPORT_PATH, Built, build_files, name_files, report_file
 from latinno.release.errors import ReleaseError
 from latinno.release.folders import (
     Release,
     check_version,
     list_releases,
-    missing_parents,
     natural_key,
     previous_release,
     read_files,
-    remove_empty,
 )
 from latinno.release.snapshot import read_snapshot
 from latinno.release.states import Counts

@@ -116,24 +116,3 @@ def previous_release(releases: list[Release], created: datetime, name: str) -> R
     mine = (created, natural_key(name))
     older = [r for r in releases if r.name != name and (r.created, natural_key(r.name)) < mine]
     return max(older, key=lambda r: (r.created, natural_key(r.name)), default=None)
-
-
-def missing_parents(folder: Path) -> list[Path]:
-    """``folder`` and its parents that do not exist yet, deepest first: what a writer makes,
-    and removes again (``remove_empty``) when it fails."""
-    missing = []
-    for path in (folder, *folder.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    return missing
-
-
-def remove_empty(folders: list[Path]) -> None:
-    """Remove ``folders`` (deepest first) while they are empty: a failure leaves no trace, not
-    even the folders made for it."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return

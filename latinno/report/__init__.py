@@ -6,11 +6,10 @@ read-only; DuckDB is the only heavy import, and Prefect is never imported.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from latinno.errors import LatinnoError
+from latinno.files import write_atomically
 
 DEFAULT_NAME = "latinno-report.html"
 
@@ -49,15 +48,7 @@ def write_report(db_path: Path, out: Path, *, lock_timeout_s: float) -> Path:
             f"{exc.strerror or type(exc).__name__}"
         ) from None
     try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(out, text.encode("utf-8"))
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise LatinnoError(f"{out}: cannot write the report: {reason}") from None
