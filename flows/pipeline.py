@@ -290,8 +290,7 @@ class Pipeline:
         dated = lastmods or {}
 
         def vouched(key: PageKey) -> bool:
-            page = PageKey(*key)
-            return bool(dated) and unchanged_per_sitemap(page, dated, self.known.validators)
+            return bool(dated) and unchanged_per_sitemap(key, dated, self.known.validators)
 
         if self.revisit is None or self.full:
             return all(vouched(key) for key in keys)
