@@ -62,13 +62,15 @@ async def refresh(
     source, runner, store = settings.source, settings.runner, settings.warehouse
     batch_size = runner.pages_per_batch(settings.politeness.rate)
     spec = ParseSpec.of(settings.parser)
-    run_id = clock.run_id()  # by the run clock, as plan_run records the start (LATINNO_NOW)
+    # One reading of the run clock (LATINNO_NOW) is both the id's moment and the recorded start.
+    started_at = clock.now()
+    run_id = clock.run_id(started=started_at)
     target = LoadTarget(run_id, store, source)
     with ExitStack() as stack:
         # One refresh per warehouse: a second one stops here, naming the first (issue 13).
         lock = stack.enter_context(hold_run_lock(store.path))
         params = run_params(settings, limit, full, sweep)
-        known = plan_run(str(store.path), store.lock_timeout_s, run_id, params, full)
+        known = plan_run(str(store.path), store.lock_timeout_s, run_id, started_at, params, full)
         stack.push(_failed_if_running(settings, run_id))  # never left "running" (issue 24)
         guard = _drift_guard(settings, known.filled, accept_drift, batch_size)
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:

@@ -22,7 +22,6 @@ from flows.fetch_types import Validators
 from flows.guard import before_run
 from flows.pipeline import Pipeline, Steps
 from flows.revisit import Check
-from latinno import clock
 from parsers import PARSER_VERSION
 
 log = logging.getLogger(__name__)
@@ -30,9 +29,15 @@ log = logging.getLogger(__name__)
 
 @task(name="plan-run", cache_policy=NO_CACHE)
 def plan_run(
-    db_path: str, lock_timeout_s: float, run_id: str, params: dict[str, Any], full: bool
+    db_path: str,
+    lock_timeout_s: float,
+    run_id: str,
+    started_at: datetime,
+    params: dict[str, Any],
+    full: bool,
 ) -> Known:
-    """Open the warehouse once to start the run and read what it already knows."""
+    """Open the warehouse once to start the run and read what it already knows. The run
+    starts at ``started_at``, the moment its id was made from (``latinno.clock.run_id``)."""
     from warehouse.archive import misassigned_cases, page_validators
     from warehouse.db import writing
     from warehouse.known import current_contents, stale_cases, unparsed_cases
@@ -46,7 +51,7 @@ def plan_run(
         interrupted = mark_interrupted(con, datetime.now(UTC))
         previous = previous_start(con)
         # The revisit clock: runs start when LATINNO_NOW says, so the gap between them is too.
-        start_run(con, run_id, clock.now(), params)
+        start_run(con, run_id, started_at, params)
         checks = {k: Check(*row) for k, row in load_checks(con).items()}
         validators = page_validators(con)
         statuses = known_cases(con)

@@ -45,3 +45,22 @@ def test_a_reparse_starts_by_the_run_clock(tmp_path: Path, monkeypatch: pytest.M
         ).fetchall()
     assert run_id.startswith("20270301T113000Z-reparse-") and status == "completed"
     assert started.replace(tzinfo=UTC) == datetime(2027, 3, 1, 11, 30, tzinfo=UTC)
+
+
+def test_a_refresh_records_the_start_its_id_was_made_from(tmp_path: Path) -> None:
+    """The refresh reads the clock once: ``plan_run`` records the moment it is given, not a
+    second reading (with the real clock, two readings straddle a second now and then, and the
+    id would then name another second than the recorded start)."""
+    from flows.tasks import plan_run
+
+    db = tmp_path / "w.duckdb"
+    started = datetime(2026, 3, 2, 3, 0, 59, 999_999, tzinfo=UTC)
+    run_id = clock.run_id(started=started)
+    known = plan_run.fn(str(db), 10, run_id, started, {}, False)  # the work, not a task run
+    assert known.previous_start is None  # the first run on this warehouse
+    with duckdb.connect(str(db), read_only=True) as con:
+        ((recorded,),) = con.execute(
+            "SELECT started_at FROM runs WHERE run_id = ?", [run_id]
+        ).fetchall()
+    assert recorded.replace(tzinfo=UTC) == started
+    assert run_id.startswith(f"{recorded:%Y%m%dT%H%M%S}Z-")
