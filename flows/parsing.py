@@ -9,7 +9,7 @@ process too (fetching at a polite 2 requests/s, parsing is under 1% of a run's t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from latinno.config_sections import ParserSettings
@@ -49,8 +49,9 @@ class ParseSpec:
         return cls(build_labels(parser.extra_labels), parser.rule())
 
 
-def parse_pages(items: Sequence[ParseInput], spec: ParseSpec) -> list[ParseOutcome]:
-    """Parse every page; a page that fails, whatever it raises, becomes a ``ParseFailure``."""
+def parse_pages(items: Iterable[ParseInput], spec: ParseSpec) -> list[ParseOutcome]:
+    """Parse every page; a page that fails, whatever it raises, becomes a ``ParseFailure``.
+    ``items`` may be a generator: a page need not be in memory before its turn."""
     labels = spec.labels
     out: list[ParseOutcome] = []
     for body, url, charset in items:
