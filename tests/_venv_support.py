@@ -45,10 +45,19 @@ def make_venv(folder: Path) -> Path:
 
 
 def pip_install(python: Path, *args: str, timeout: float = 900) -> None:
-    """``uv pip install ARGS`` into the environment of ``python``, compiled to bytecode as pip
-    does (else, with PYTHONDONTWRITEBYTECODE set, every command run there compiles afresh)."""
-    command = ["pip", "install", "-q", "--compile-bytecode", "--python", str(python), *args]
-    _run_uv(*command, timeout=timeout)
+    """``uv pip install ARGS`` into the environment of ``python``, not compiled to bytecode:
+    compiling every installed module (Prefect's server and all) took 20 s, while the commands
+    run there import a part of them; run them in ``bytecode_written(env)``."""
+    _run_uv("pip", "install", "-q", "--python", str(python), *args, timeout=timeout)
+
+
+def bytecode_written(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without PYTHONDONTWRITEBYTECODE: in a fresh environment the first command to
+    import a module compiles it once, into that environment, for the ones after it (as an
+    install by pip, which compiles everything, would have it)."""
+    env = dict(env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def build_wheel(source: Path, dist: Path, timeout: float = 600) -> Path:

@@ -4,6 +4,7 @@ be general: checks outside the project use kinds nobody listed), read back exact
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -53,14 +54,21 @@ def assert_reads_every_page_exactly(pages: list[tuple[bytes, str]], rule: Marker
         assert {n: list(getattr(record, n)) for n in LISTS} == {n: want[n] for n in LISTS}, page
 
 
+@functools.cache
+def learnt_from(marking: str) -> tuple[list[tuple[bytes, str]], Marker | None]:
+    """The pages of a site-model marking and the rule learnt from them, once per marking (two
+    tests read them)."""
+    pages = marked(marking)
+    return pages, learnt(pages)
+
+
 def test_the_demo_site_needs_no_calibration() -> None:
     assert learnt(marked(None)) == Marker("class", ("active",), None, "applying")
 
 
 @pytest.mark.parametrize("marking", sorted(MARKINGS))
 def test_each_marking_of_the_site_model_is_learnt_and_reads_exactly(marking: str) -> None:
-    pages = marked(marking)
-    rule = learnt(pages)
+    pages, rule = learnt_from(marking)
     assert rule is not None
     assert_reads_every_page_exactly(pages, rule)
 
@@ -72,7 +80,7 @@ def test_each_learnt_marker_is_written_into_the_config_and_read_back(
     # What `latinno calibrate --write` does with it (end to end: tests/test_calibrate_site.py).
     from latinno.cli.config_edit import write_marker
 
-    rule = learnt(marked(marking))
+    _, rule = learnt_from(marking)
     assert rule is not None
     config = tmp_path / "config.yaml"
     config.write_text("# a user's config\nsource:\n  languages: [en]\n", encoding="utf-8")

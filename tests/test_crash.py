@@ -40,12 +40,12 @@ def test_a_run_killed_at_60_percent_has_most_of_it_loaded(tmp_path: Path) -> Non
     generate_site(root, total=TOTAL, seed=9)
     db = tmp_path / "w.duckdb"
     config = tmp_path / "c.yaml"
-    # 50 requests/s and batches of one second of fetching: 50 pages each.
+    # 100 requests/s and batches of half a second of fetching: 50 pages each.
     config.write_text(
         yaml.safe_dump(
             {
-                "politeness": {"rate": 50, "concurrency": 4},
-                "runner": {"batch_seconds": 1},
+                "politeness": {"rate": 100, "concurrency": 4},
+                "runner": {"batch_seconds": 0.5},
                 "warehouse": {"path": str(db)},
             }
         )

@@ -149,8 +149,12 @@ def test_withdrawn_only_when_every_language_that_had_it_is_gone(
     gone(13402, "pt")  # Spanish is still there
     gone(1003, "en")  # and its Spanish page fails: unknown, so not withdrawn
     plan = {"/es/case/1003/": ["500"] * 30}
+    # Its retries at loopback speed: the default backoff waited 10 s for the same failure.
+    quick = {"http": {"backoff_base_s": 0.01, "backoff_max_s": 0.05}}
     with run_server_in_thread(root, sitemap=True, plan=plan) as server:
-        summary = run_refresh(base_url=server.base_url, db=str(db), languages=LANGS)
+        summary = run_refresh(
+            base_url=server.base_url, db=str(db), languages=LANGS, overrides=quick
+        )
     counts = summary["counts"]
     statuses = dict(_rows(db, "SELECT case_id, status FROM cases"))
     assert statuses == {**{cid: "active" for cid in SITE}, 16075: "withdrawn"}
