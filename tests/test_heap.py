@@ -5,6 +5,8 @@ runs (flows.heap: ``gc.freeze``) and hands it back when it ends, so a long-lived
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from _flow_support import expected_records, run_refresh
 from flows.heap import frozen_heap
 from latinno.sitemodel.server import run_server_in_thread
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "html"
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures" / "html"
 
 
 def test_the_heap_is_frozen_until_the_last_run_inside_ends() -> None:
@@ -54,3 +57,22 @@ def test_a_refresh_runs_with_its_heap_frozen_and_leaves_nothing_frozen(tmp_path:
     assert summary["counts"]["new"] == len(expected_records(FIXTURES, "en"))
     assert max(seen) > 0  # collections ran while the run held its heap frozen
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.process
+def test_what_a_run_imports_at_its_first_load_is_frozen_with_the_rest() -> None:
+    """pyarrow imports pandas at a run's first load: imported inside the run, its objects
+    would be walked by every full collection after it."""
+    code = (
+        "import gc, sys\n"
+        "from flows.heap import frozen_heap\n"
+        "assert 'pandas' not in sys.modules\n"
+        "with frozen_heap():\n"
+        "    import pandas\n"
+        "    print(any(o is pandas.DataFrame for o in gc.get_objects()))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"  # frozen: not among the objects collections walk
