@@ -33,7 +33,7 @@ from flows.guard import DriftGuard
 from flows.parsing import ParseSpec
 from flows.progress import report, stage
 from flows.revisit import Check, RevisitPlan, due_cases, economy, leave_alone, record_checks
-from flows.sitemap import unchanged_per_sitemap
+from flows.sitemap import Listing, unchanged_per_sitemap
 from latinno.config_sections import SourceSettings
 from latinno.pages import PageKey, page_key
 
@@ -199,9 +199,10 @@ class Pipeline:
         stage("fetching")
         found: set[int] = set()
         parts: list[list[str]] = [[]]
+        listing = None if listed is None else Listing.of(listed)
         for urls in groups:
             keys = [page_key(url) or PageKey(0, "") for url in urls]
-            if self._not_asked(keys, lastmods, listed):
+            if self._not_asked(keys, lastmods, listing):
                 self.counts.sitemap_unchanged += len(keys)
                 report("fetched", len(keys))  # done, without a request
                 self.counts.discovered += len(keys)
@@ -285,7 +286,7 @@ class Pipeline:
         while not self._ready.empty():
             await take(*self._ready.get_nowait())
 
-    def _not_asked(self, keys: list[PageKey], lastmods: Lastmods, listed: Listed) -> bool:
+    def _not_asked(self, keys: list[PageKey], lastmods: Lastmods, listed: Listing | None) -> bool:
         """A case from the sitemap this run leaves alone (``flows.revisit.leave_alone``)."""
         dated = lastmods or {}
 

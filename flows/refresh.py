@@ -26,6 +26,7 @@ from flows.batch import LoadTarget, write_waiting
 from flows.fetch import Fetcher
 from flows.fetch_types import FetchPolicy
 from flows.guard import DriftGuard
+from flows.heap import frozen_heap
 from flows.outcome import fail, finish, request_counts, run_params, summarize
 from flows.parsing import ParseSpec
 from flows.pipeline import Pipeline
@@ -71,6 +72,7 @@ async def refresh(
         lock = stack.enter_context(hold_run_lock(store.path))
         params = run_params(settings, limit, full, sweep)
         known = plan_run(str(store.path), store.lock_timeout_s, run_id, started_at, params, full)
+        stack.enter_context(frozen_heap())  # imports and Known live the whole run (flows.heap)
         stack.push(_failed_if_running(settings, run_id))  # never left "running" (issue 24)
         guard = _drift_guard(settings, known.filled, accept_drift, batch_size)
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the policy itself needs neither
     from flows.discover import Economy
     from flows.fetch_types import FetchResult
     from flows.pipeline import Pipeline
+    from flows.sitemap import Listing
     from latinno.config import Settings
 
 # Nutch's adaptive fetch schedule: an unchanged page waits longer, a changed one less.
@@ -300,7 +301,7 @@ def leave_alone(
     keys: Sequence[Key],
     vouched: Callable[[Key], bool],
     lastmods: Collection[Key],
-    listed: Collection[Key] | None,
+    listed: Listing | None,
     held: Collection[Key] = (),
 ) -> bool:
     """A case from a sitemap that a run does not ask: every page of it ``vouched`` for by its
@@ -309,10 +310,10 @@ def leave_alone(
     now; so does a page we hold (``held``) that the sitemap (``listed``) no longer lists, in a
     language it lists others in: it may be gone."""
     if listed is not None:
-        langs = {key[1] for key in listed}
-        if any(key in held and key not in listed and key[1] in langs for key in keys):
+        pages, langs = listed.keys, listed.langs
+        if any(key in held and key not in pages and key[1] in langs for key in keys):
             return False
-        if not any(key in listed for key in keys):
+        if not any(key in pages for key in keys):
             return False
     for key in keys:
         if key in lastmods and not vouched(key):

@@ -11,6 +11,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from datetime import time as dt_time
 from email.utils import parsedate_to_datetime
@@ -211,6 +212,20 @@ def _key(url: str) -> PageKey:
 def sitemap_lastmods(entries: Mapping[str, datetime | None]) -> dict[PageKey, datetime]:
     """The sitemap's lastmod of every case page it lists that has one."""
     return {_key(url): when for url, when in entries.items() if when is not None and _key(url)[0]}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The case pages a sitemap lists, and the languages it lists any page in: made once per
+    run (``flows.revisit.leave_alone`` asks per case; finding the languages there cost cases
+    × pages)."""
+
+    keys: Collection[PageKey]
+    langs: frozenset[str]
+
+    @classmethod
+    def of(cls, keys: Collection[PageKey]) -> Listing:
+        return cls(keys, frozenset(key.lang for key in keys))
 
 
 def unchanged_per_sitemap(

@@ -6,8 +6,10 @@ years of runs with no HTTP at all; ``tests/test_revisit_flow.py`` checks them en
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +25,7 @@ from flows.revisit import (
 from latinno import clock
 from latinno.config import parse_settings
 from latinno.errors import ConfigError
+from latinno.pages import PageKey
 from latinno.revisit_config import RevisitSettings
 
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
@@ -388,11 +391,12 @@ def test_revisit_settings_are_validated() -> None:
 
 def test_a_sitemap_case_is_left_alone_only_while_vouched_for_and_listed() -> None:
     from flows.revisit import leave_alone
+    from flows.sitemap import Listing
 
-    en, es = (1001, "en"), (1001, "es")
+    en, es = PageKey(1001, "en"), PageKey(1001, "es")
     checks = {en: Check(T0, 28.0, True), es: Check(T0, 28.0, True)}
     plan = RevisitPlan(checks, T0 + WEEK)
-    listed = {en, es, (1002, "es")}
+    listed = Listing.of({en, es, PageKey(1002, "es")})
 
     def yes(key: tuple[int, str]) -> bool:
         return True
@@ -403,7 +407,60 @@ def test_a_sitemap_case_is_left_alone_only_while_vouched_for_and_listed() -> Non
     assert leave_alone(plan, [en, es], yes, {en, es}, listed, {en, es})
     assert not leave_alone(plan, [en, es], no, {en, es}, listed, {en, es})  # lastmod moved
     # A page we hold that the sitemap stopped listing (it lists Spanish pages): asked now.
-    assert not leave_alone(plan, [en, es], yes, {en}, {en, (1002, "es")}, {en, es})
+    gone = Listing.of({en, PageKey(1002, "es")})
+    assert not leave_alone(plan, [en, es], yes, {en}, gone, {en, es})
     # Vouched for, but the quarter's safety check is due.
     late = RevisitPlan(checks, T0 + 13 * WEEK)
     assert not leave_alone(late, [en, es], yes, {en, es}, listed, {en, es})
+
+
+class _CountedKeys(set[PageKey]):
+    """A sitemap's keys that count how often they are gone through."""
+
+    iterations = 0
+
+    def __iter__(self) -> Iterator[PageKey]:
+        self.iterations += 1
+        return super().__iter__()
+
+
+def test_a_run_goes_through_the_sitemap_listing_once_not_once_per_case() -> None:
+    """Deciding per case whether to leave it alone must not go through every key the sitemap
+    lists each time (cases × pages: 14 million steps at 3,744 pages, more per case with three
+    languages)."""
+    from flows.batch import Known, LoadTarget
+    from flows.fetch import Fetcher
+    from flows.fetch_types import FetchPolicy
+    from flows.parsing import ParseSpec
+    from flows.pipeline import Pipeline
+    from latinno.config import Settings
+    from latinno.pages import case_url
+
+    settings = Settings()
+    keys = [PageKey(100_000 + serial, "en") for serial in range(1, 201)]
+    checks = {key: Check(T0, 28.0, True) for key in keys}
+    listed = _CountedKeys(keys)
+    target = LoadTarget("20260101T000000Z-list00", settings.warehouse, settings.source)
+
+    async def run() -> Pipeline:
+        # Nothing is due and the sitemap lists every page: no request is made.
+        fetcher = Fetcher(FetchPolicy.from_settings(settings))
+        pipeline = Pipeline(
+            fetcher,
+            Known(checks=checks),
+            ParseSpec.of(settings.parser),
+            target,
+            batch_size=20,
+            full=False,
+            revisit=RevisitPlan(checks, T0 + WEEK),
+        )
+        try:
+            base = settings.source.base_url
+            await pipeline.fetch([[case_url(base, key)] for key in keys], None, listed)
+        finally:
+            pipeline.close()
+        return pipeline
+
+    pipeline = asyncio.run(run())
+    assert pipeline.counts.sitemap_unchanged == len(keys)  # every case left alone
+    assert listed.iterations == 1

@@ -43,6 +43,7 @@ CORE = [
     "flows.discover",
     "flows.fetch",
     "flows.guard",
+    "flows.heap",
     "flows.outcome",
     "flows.parsing",
     "flows.pipeline",
