@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from flows.batch import LoadTarget, load_parsed
 from flows.counts import RunCounts
 from flows.guard import DriftGuard, before_run
+from flows.heap import frozen_heap
 from flows.parsing import ParseFailure, ParseSpec, parse_pages
 from latinno import clock
 from latinno.config import Settings
@@ -27,7 +28,8 @@ def reparse_archive(
     """``_reparse`` while holding the warehouse's run lock: never beside a refresh."""
     from warehouse.runlock import hold_run_lock
 
-    with hold_run_lock(settings.warehouse.path):
+    # Its start-up heap frozen as a refresh's is (flows.heap): parsing is most of its work.
+    with hold_run_lock(settings.warehouse.path), frozen_heap(late_imports=()):
         return _reparse(settings, accept_drift=accept_drift)
 
 

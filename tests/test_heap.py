@@ -14,6 +14,8 @@ import pytest
 from _flow_support import expected_records, run_refresh
 
 from flows.heap import frozen_heap
+from flows.reparse import reparse_archive
+from latinno.config import Settings, override
 from latinno.sitemodel.server import run_server_in_thread
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,9 +40,11 @@ def test_a_failing_run_leaves_nothing_frozen() -> None:
 
 
 @pytest.mark.slow
-def test_a_refresh_runs_with_its_heap_frozen_and_leaves_nothing_frozen(tmp_path: Path) -> None:
-    """A real refresh in this process: the collections during the run see a frozen heap, and
-    nothing stays frozen after it."""
+def test_a_refresh_and_a_reparse_run_with_their_heap_frozen_and_leave_nothing_frozen(
+    tmp_path: Path,
+) -> None:
+    """A real refresh in this process, then a reparse: the collections during each run see a
+    frozen heap, and nothing stays frozen after it."""
     seen: list[int] = []
 
     def note(phase: str, info: dict[str, Any]) -> None:
@@ -56,6 +60,18 @@ def test_a_refresh_runs_with_its_heap_frozen_and_leaves_nothing_frozen(tmp_path:
         gc.callbacks.remove(note)
     assert summary["counts"]["new"] == len(expected_records(FIXTURES, "en"))
     assert max(seen) > 0  # collections ran while the run held its heap frozen
+    assert gc.get_freeze_count() == 0
+
+    # A reparse of what it archived (no network, no Prefect) freezes its heap the same way.
+    seen.clear()
+    settings = override(Settings(), {"warehouse": {"path": str(tmp_path / "w.duckdb")}}, "test")
+    gc.callbacks.append(note)
+    try:
+        counts, failures = reparse_archive(settings)
+    finally:
+        gc.callbacks.remove(note)
+    assert (counts.parsed, failures) == (summary["counts"]["new"], [])
+    assert max(seen) > 0
     assert gc.get_freeze_count() == 0
 
 
