@@ -17,6 +17,7 @@ from latinno.pages import page_key
 from latinno.record import CaseRecord
 
 if TYPE_CHECKING:
+    from warehouse.archive import StoredBody
     from warehouse.runs import FetchFailure
 
 CHUNK = 500
@@ -38,11 +39,11 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list
 
     The archive is read in full first, its bodies kept compressed and each decompressed only
     to be parsed (3,744 pages hold about 25 MB so), so the read-only and the write connection
-    are never open together. Withdrawn cases are left
-    as they are: loading their last page again would make them active. Pages that no longer
-    parse are returned and stored as the run's failures (``fetch_failures``) with the reason;
-    their cases keep the rows they had. Guarded like a refresh (flows.guard): a result that
-    would empty what the warehouse holds is held (RunHeldError) unless ``accept_drift``.
+    are never open together. Withdrawn cases are left as they are: loading their last page
+    again would make them active. Pages that no longer parse are returned and stored as the
+    run's failures (``fetch_failures``) with the reason; their cases keep the rows they had.
+    Guarded like a refresh (flows.guard): a result that would empty what the warehouse holds
+    is held (RunHeldError) unless ``accept_drift``.
     """
     from warehouse.archive import latest_bodies
     from warehouse.db import reading, writing
@@ -58,8 +59,11 @@ def _reparse(settings: Settings, *, accept_drift: bool) -> tuple[RunCounts, list
     live = [p for p in archived if statuses.get(p.case_id) != "withdrawn"]
     # A page archived under one id from a redirect to another case's page (before merges were
     # recognised) is that other case's: never parsed as a case of its own.
-    foreign = [p for p in live if (key := page_key(p.url)) and key.case_id != p.case_id]
-    pages = [p for p in live if p not in foreign]
+    pages: list[StoredBody] = []
+    foreign: list[StoredBody] = []
+    for page in live:
+        key = page_key(page.url)
+        (foreign if key and key.case_id != page.case_id else pages).append(page)
     phantoms = sorted({p.case_id for p in foreign} - {p.case_id for p in pages})
     # Started by the run clock, as a refresh is: the revisit policy reads the latest start.
     started = clock.now()
