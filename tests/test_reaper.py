@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _flow_support import quiet_cli_env
 
-from latinno.reaper import POLL_S, descendants
+from latinno.reaper import descendants
 from latinno.sitemodel.server import run_server_in_thread
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,8 +22,6 @@ FIXTURES = REPO / "fixtures" / "html"
 PARENT = textwrap.dedent(
     """
     import subprocess, sys, time
-    from latinno.reaper import watch_over
-    watch_over()
     sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
     nested = [sys.executable, "-c",
               "import subprocess, sys, time; subprocess.Popen(sys.argv[1:]); time.sleep(120)",
@@ -32,6 +30,22 @@ PARENT = textwrap.dedent(
     subprocess.Popen(nested)
     print("ready", flush=True)
     time.sleep(120)
+    """
+)
+# The watcher ``watch_over`` starts (``python -m latinno.reaper PID``), saying after each poll
+# how many descendants it has noted: the test kills the parent once the watcher has seen them
+# all, not after a guess at how long that takes.
+WATCHER = textwrap.dedent(
+    """
+    import sys
+    from latinno import reaper
+    _descendants = reaper.descendants
+    def descendants(pid):
+        found = _descendants(pid)
+        print(len(found), flush=True)
+        return found
+    reaper.descendants = descendants
+    reaper.watch(int(sys.argv[1]))
     """
 )
 
@@ -57,12 +71,26 @@ def test_descendants_of_a_killed_process_are_ended() -> None:
         [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO
     )
     assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
-    assert wait_until(lambda: len(descendants(parent.pid)) >= 4, 10)  # watcher, 2 + grandchild
-    time.sleep(2 * POLL_S)  # the watcher notes the tree every POLL_S; let it see this one
-    left = descendants(parent.pid)
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait()
-    assert wait_until(lambda: not alive(left), 15), alive(left)
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", WATCHER, str(parent.pid)],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True,
+    )  # fmt: skip
+    assert watcher.stdout is not None
+    try:
+        # 2 children + a grandchild; the watcher polls every POLL_S until it has noted them all
+        for noted in watcher.stdout:
+            if int(noted) >= 3:
+                break
+        left = descendants(parent.pid)
+        assert len(left) == 3, left
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        assert watcher.wait(timeout=15) == 0  # it ends once the tree is gone
+        assert wait_until(lambda: not alive(left), 15), alive(left)
+    finally:
+        for process in (parent, watcher):
+            if process.poll() is None:
+                process.kill()
 
 
 @pytest.mark.slow

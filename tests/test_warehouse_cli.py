@@ -227,17 +227,34 @@ def test_writer_gives_up_naming_the_holder_and_writes_nothing(tmp_path: Path) ->
         con.close()
 
 
+# The real entry point, with every refused open of the warehouse said on stderr: the test
+# knows the query met the lock (and is waiting) without guessing how long that takes.
+REFUSAL_RUNNER = (
+    "import sys, duckdb\n"
+    "_connect = duckdb.connect\n"
+    "def connect(*args, **kwargs):\n"
+    "    try:\n"
+    "        return _connect(*args, **kwargs)\n"
+    "    except duckdb.Error:\n"
+    "        print('REFUSED', file=sys.stderr, flush=True)\n"
+    "        raise\n"
+    "duckdb.connect = connect\n"
+) + RUNNER
+
+
 def test_query_waits_while_a_load_holds_the_file(tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
     holder = _hold(path)
     query = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, "query", "SELECT count(*) AS n FROM cases",
+        [sys.executable, "-c", REFUSAL_RUNNER, "query", "SELECT count(*) AS n FROM cases",
          "--format", "csv", "--db", str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
+    assert query.stderr is not None
     try:
-        time.sleep(2.0)
-        assert query.poll() is None, query.communicate()  # still waiting for the lock
+        first = query.stderr.readline()  # blocks until the query has met the lock
+        assert first.strip() == "REFUSED", first + query.communicate()[1]
+        assert query.poll() is None, query.communicate()  # refused, and still waiting
     finally:
         _release(holder)
     out, err = query.communicate(timeout=30)
